@@ -1,0 +1,91 @@
+/**
+ * The one interface every payment gateway sits behind. Gateway-specific shapes and errors are
+ * mapped here, at the boundary, into our own outcomes; nothing gateway-specific reaches the workflow.
+ */
+import type { ChargeAction, ChargeResult } from '../types.ts';
+
+export type { ChargeAction, ChargeResult };
+
+export interface ChargeRequest {
+  /** the accept's idempotency key, which is also the workflow ID */
+  acceptKey: string;
+  /** derived from acceptKey, the same on every attempt */
+  idempotencyKey: string;
+  amount: number;
+  currency: string;
+  customerRef: string | null;
+  methodRef: string;
+  email: string | null;
+  metadata: { workflow_id: string; offer_id: string; parent_order_id: string };
+  /** where the buyer comes back to after a redirect confirmation */
+  returnUrl: string;
+}
+
+export interface PaymentMethodCheck {
+  customerRef: string | null;
+  methodRef: string;
+  email: string | null;
+  amount: number;
+  currency: string;
+}
+
+/** A verified webhook event that concerns one of our charges. */
+export interface GatewayWebhookEvent {
+  /** the workflow to signal (from the charge's metadata) */
+  acceptKey: string;
+  chargeRef: string;
+  eventType: string;
+}
+
+export interface PaymentGateway {
+  readonly name: string;
+  /** Resolves when the saved method can be charged; throws GatewayDecline when it cannot. */
+  checkPaymentMethod(check: PaymentMethodCheck): Promise<void>;
+  chargeOffSession(request: ChargeRequest): Promise<ChargeResult>;
+  /** Reads the charge back from the gateway (after SCA): never trusts a webhook or browser. */
+  confirmCharge(chargeRef: string): Promise<ChargeResult>;
+  /** Cancels a charge waiting for the buyer; returns the charge as it stands afterwards. */
+  cancelCharge(chargeRef: string): Promise<ChargeResult>;
+  refund(chargeRef: string, amount: number, idempotencyKey: string): Promise<{ refundRef: string }>;
+  /** Finds the charge made with this idempotency key, if the gateway ever made one. */
+  findCharge(request: ChargeRequest): Promise<ChargeResult | null>;
+  /** Verifies the signature over the raw body; null for a verified event that is not ours. */
+  parseWebhook(rawBody: Buffer, headers: Record<string, string | string[] | undefined>): GatewayWebhookEvent | null;
+}
+
+/** Temporary failure (network, 5xx, rate limit): Temporal retries with the same idempotency key. */
+export class GatewayTransientError extends Error {
+  override name = 'GatewayTransientError';
+}
+
+/** The gateway refused our request for good (invalid request, bad configuration): never retried. */
+export class GatewayRefusedError extends Error {
+  override name = 'GatewayRefusedError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The buyer's method cannot be charged (a decline before any charge). */
+export class GatewayDeclineError extends Error {
+  override name = 'GatewayDeclineError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A webhook whose signature does not verify. */
+export class WebhookSignatureError extends Error {
+  override name = 'WebhookSignatureError';
+}
+
+export function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,178 @@
+/**
+ * The built-in sandbox gateway: the embedded default, so the service runs with no gateway keys.
+ * Deterministic by payment-method id, the way Stripe's test cards are. It keeps its own ledger
+ * (sandbox_charges), replays a reused idempotency key like a real gateway, and signs its webhooks.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Db } from '../../db/client.ts';
+import { isUniqueViolation } from '../../db/client.ts';
+import { newId } from '../../db/ids.ts';
+import {
+  type ChargeRequest,
+  type ChargeResult,
+  GatewayDeclineError,
+  GatewayRefusedError,
+  type GatewayWebhookEvent,
+  type PaymentGateway,
+  WebhookSignatureError,
+  headerValue,
+} from './gateway.ts';
+
+/** Test payment methods and what the sandbox does with each. */
+export const SANDBOX_METHODS: Record<string, { outcome: 'succeeded' | 'requires_action' | 'declined'; declineCode?: string; message?: string }> = {
+  pm_card_visa: { outcome: 'succeeded' },
+  pm_card_mastercard: { outcome: 'succeeded' },
+  pm_card_authenticationRequired: { outcome: 'requires_action' },
+  pm_card_chargeDeclined: { outcome: 'declined', declineCode: 'card_declined', message: 'Your card was declined.' },
+  pm_card_chargeDeclinedInsufficientFunds: { outcome: 'declined', declineCode: 'insufficient_funds', message: 'Your card has insufficient funds.' },
+  pm_card_chargeDeclinedExpiredCard: { outcome: 'declined', declineCode: 'expired_card', message: 'Your card has expired.' },
+};
+
+export const SANDBOX_SIGNATURE_HEADER = 'x-sandbox-signature';
+
+export interface SandboxOptions {
+  prisma: Db;
+  /** base URL of this service, for the sandbox's SCA confirmation page */
+  publicBaseUrl: string;
+  webhookSecret: string;
+  /** simulated gateway latency per call, for benchmarks */
+  latencyMs?: number;
+}
+
+export function signSandboxWebhook(rawBody: string | Buffer, secret: string): string {
+  return createHmac('sha256', secret).update(rawBody).digest('hex');
+}
+
+type LedgerRow = { id: string; status: string; declineCode: string | null };
+
+function toResult(row: LedgerRow, publicBaseUrl: string): ChargeResult {
+  switch (row.status) {
+    case 'succeeded':
+    case 'refunded':
+      return { status: 'succeeded', chargeRef: row.id };
+    case 'requires_action':
+      return {
+        status: 'requires_action',
+        chargeRef: row.id,
+        action: {
+          clientSecret: `${row.id}_secret`,
+          redirectUrl: `${publicBaseUrl}/sandbox/authenticate/${row.id}`,
+        },
+      };
+    case 'canceled':
+      return { status: 'declined', chargeRef: row.id, code: 'canceled', message: 'The charge was canceled.' };
+    default:
+      return {
+        status: 'declined',
+        chargeRef: row.id,
+        code: row.declineCode ?? 'card_declined',
+        message: SANDBOX_METHODS[row.declineCode ?? '']?.message ?? 'The card was declined.',
+      };
+  }
+}
+
+export function createSandboxGateway(options: SandboxOptions): PaymentGateway & {
+  authenticate(chargeRef: string, approve: boolean): Promise<{ acceptKey: string; status: string }>;
+} {
+  const { prisma, publicBaseUrl, webhookSecret } = options;
+  const pause = () => (options.latencyMs ? new Promise((r) => setTimeout(r, options.latencyMs)) : Promise.resolve());
+
+  async function find(chargeRef: string): Promise<LedgerRow> {
+    const row = await prisma.sandboxCharge.findUnique({ where: { id: chargeRef } });
+    if (!row) throw new GatewayRefusedError('gateway_error', `sandbox: no charge ${chargeRef}`);
+    return row;
+  }
+
+  return {
+    name: 'sandbox',
+
+    async checkPaymentMethod({ methodRef }) {
+      await pause();
+      if (!Object.hasOwn(SANDBOX_METHODS, methodRef)) {
+        throw new GatewayDeclineError('payment_method_unusable', `sandbox: unknown payment method ${methodRef}`);
+      }
+    },
+
+    async chargeOffSession(request: ChargeRequest) {
+      await pause();
+      const method = SANDBOX_METHODS[request.methodRef];
+      if (!method) throw new GatewayDeclineError('payment_method_unusable', `sandbox: unknown payment method ${request.methodRef}`);
+      const status = method.outcome;
+      try {
+        const row = await prisma.sandboxCharge.create({
+          data: {
+            id: newId('sbx'),
+            idempotencyKey: request.idempotencyKey,
+            methodRef: request.methodRef,
+            amount: request.amount,
+            currency: request.currency,
+            status,
+            declineCode: method.declineCode ?? null,
+            metadata: request.metadata,
+          },
+        });
+        return toResult(row, publicBaseUrl);
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        // Same key again: replay the first answer, as Stripe does; other parameters are an error.
+        const first = await prisma.sandboxCharge.findUniqueOrThrow({ where: { idempotencyKey: request.idempotencyKey } });
+        if (first.amount !== request.amount || first.currency !== request.currency || first.methodRef !== request.methodRef) {
+          throw new GatewayRefusedError('gateway_error', 'sandbox: idempotency key reused with other parameters');
+        }
+        return toResult(first, publicBaseUrl);
+      }
+    },
+
+    async confirmCharge(chargeRef) {
+      await pause();
+      return toResult(await find(chargeRef), publicBaseUrl);
+    },
+
+    async cancelCharge(chargeRef) {
+      await pause();
+      await prisma.sandboxCharge.updateMany({ where: { id: chargeRef, status: 'requires_action' }, data: { status: 'canceled' } });
+      return toResult(await find(chargeRef), publicBaseUrl);
+    },
+
+    async refund(chargeRef) {
+      await pause();
+      const row = await find(chargeRef);
+      if (row.status !== 'succeeded' && row.status !== 'refunded') {
+        throw new GatewayRefusedError('gateway_error', `sandbox: charge ${chargeRef} is ${row.status}, not refundable`);
+      }
+      await prisma.sandboxCharge.update({ where: { id: chargeRef }, data: { status: 'refunded' } });
+      return { refundRef: `${chargeRef}_refund` };
+    },
+
+    async findCharge(request) {
+      const row = await prisma.sandboxCharge.findUnique({ where: { idempotencyKey: request.idempotencyKey } });
+      return row ? toResult(row, publicBaseUrl) : null;
+    },
+
+    parseWebhook(rawBody, headers): GatewayWebhookEvent | null {
+      const given = Buffer.from(headerValue(headers, SANDBOX_SIGNATURE_HEADER) ?? '', 'hex');
+      const wanted = Buffer.from(signSandboxWebhook(rawBody, webhookSecret), 'hex');
+      if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+        throw new WebhookSignatureError('sandbox webhook signature does not verify');
+      }
+      const event = JSON.parse(rawBody.toString('utf8')) as { type?: string; data?: { charge_id?: string; workflow_id?: string } };
+      if (!event.data?.charge_id || !event.data.workflow_id || typeof event.type !== 'string') return null;
+      return { acceptKey: event.data.workflow_id, chargeRef: event.data.charge_id, eventType: event.type };
+    },
+
+    /** The buyer's answer on the sandbox's SCA page: settles the charge (the webhook is sent by the caller). */
+    async authenticate(chargeRef, approve) {
+      const row = await prisma.sandboxCharge.findUnique({ where: { id: chargeRef } });
+      if (!row) throw new GatewayRefusedError('not_found', 'no such sandbox charge');
+      if (row.status === 'requires_action') {
+        await prisma.sandboxCharge.update({
+          where: { id: chargeRef },
+          data: approve ? { status: 'succeeded' } : { status: 'declined', declineCode: 'authentication_failed' },
+        });
+      }
+      const metadata = row.metadata as { workflow_id?: string } | null;
+      const after = await find(chargeRef);
+      return { acceptKey: metadata?.workflow_id ?? '', status: after.status };
+    },
+  };
+}

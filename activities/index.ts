@@ -1,0 +1,132 @@
+/**
+ * The accept's activities, built from injected dependencies (createActivities(deps)) so tests
+ * and the worker hand in real Prisma, real gateways and a clock. Each is small and idempotent:
+ * Temporal may run any of them again after a crash or a timeout.
+ */
+import { ApplicationFailure, log } from '@temporalio/activity';
+import type { Db } from '../db/client.ts';
+import { loadSettings } from '../db/settings-store.ts';
+import { DomainError } from '../domain/errors.ts';
+import { gatewayChargeKey, gatewayRefundKey } from '../domain/idempotency.ts';
+import type { SigningKey } from '../domain/token.ts';
+import type { AcceptInput, AcceptResponse } from '../workflows/messages.ts';
+import { statusUrl } from '../workflows/messages.ts';
+import { GatewayDeclineError, GatewayRefusedError, type ChargeRequest } from './gateways/gateway.ts';
+import type { GatewayRegistry } from './gateways/registry.ts';
+import { deliverOutboxEvent, markOutboxEventFailed } from './event-delivery.ts';
+import { recordAcceptOutcome, writeUpsellOrder } from './order-writer.ts';
+import { FAILURE, type AcceptPlan, type ChargeResult } from './types.ts';
+import { validateAcceptRequest } from './validation.ts';
+
+export interface ActivityDeps {
+  prisma: Db;
+  gateways: GatewayRegistry;
+  clock: () => Date;
+  tokenKeys: readonly SigningKey[];
+  /** base URL of this service: return URLs after a gateway redirect */
+  publicBaseUrl: string;
+  /** timeout for each event delivery POST */
+  eventDeliveryTimeoutMs?: number;
+}
+
+/** Our typed errors become Temporal failures: refusals and declines are never retried. */
+async function mapFailures<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof DomainError || err instanceof GatewayDeclineError) {
+      throw ApplicationFailure.create({ type: FAILURE.rejected, message: err.code, details: [err.message], nonRetryable: true });
+    }
+    if (err instanceof GatewayRefusedError) {
+      throw ApplicationFailure.create({ type: FAILURE.gatewayRefused, message: err.code, details: [err.message], nonRetryable: true });
+    }
+    throw err;
+  }
+}
+
+export function chargeRequestFor(plan: AcceptPlan, publicBaseUrl: string): ChargeRequest {
+  return {
+    acceptKey: plan.acceptKey,
+    idempotencyKey: gatewayChargeKey(plan.acceptKey),
+    amount: plan.amount.value,
+    currency: plan.amount.currency,
+    customerRef: plan.customerRef,
+    methodRef: plan.methodRef,
+    email: plan.email,
+    metadata: { workflow_id: plan.acceptKey, offer_id: plan.offerId, parent_order_id: plan.parentExternalId },
+    returnUrl: `${publicBaseUrl}${statusUrl(plan.acceptKey, plan.cartId)}`,
+  };
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const { prisma, gateways, clock, publicBaseUrl } = deps;
+  const gatewayFor = (plan: AcceptPlan) => gateways.byName(plan.gateway);
+
+  return {
+    async validateAccept(input: AcceptInput): Promise<AcceptPlan> {
+      return mapFailures(async () => {
+        const settings = await loadSettings(prisma);
+        return validateAcceptRequest({ prisma, gateways, tokenKeys: deps.tokenKeys, now: clock(), settings }, input);
+      });
+    },
+
+    async checkPaymentMethod(plan: AcceptPlan): Promise<void> {
+      return mapFailures(() =>
+        gatewayFor(plan).checkPaymentMethod({
+          customerRef: plan.customerRef,
+          methodRef: plan.methodRef,
+          email: plan.email,
+          amount: plan.amount.value,
+          currency: plan.amount.currency,
+        }),
+      );
+    },
+
+    async chargeOffSession(plan: AcceptPlan): Promise<ChargeResult> {
+      return mapFailures(() => gatewayFor(plan).chargeOffSession(chargeRequestFor(plan, publicBaseUrl)));
+    },
+
+    async confirmCharge(plan: AcceptPlan, chargeRef: string): Promise<ChargeResult> {
+      return mapFailures(() => gatewayFor(plan).confirmCharge(chargeRef));
+    },
+
+    async cancelCharge(plan: AcceptPlan, chargeRef: string): Promise<ChargeResult> {
+      return mapFailures(() => gatewayFor(plan).cancelCharge(chargeRef));
+    },
+
+    async refundCharge(plan: AcceptPlan, chargeRef: string): Promise<void> {
+      const { refundRef } = await gatewayFor(plan).refund(chargeRef, plan.amount.value, gatewayRefundKey(plan.acceptKey));
+      log.warn('charge refunded (compensation)', { acceptKey: plan.acceptKey, chargeRef, refundRef });
+    },
+
+    /** After a failed charge: whatever the gateway did with our key, leave no charge standing. */
+    async voidUnfinishedCharge(plan: AcceptPlan): Promise<void> {
+      const gateway = gatewayFor(plan);
+      const found = await gateway.findCharge(chargeRequestFor(plan, publicBaseUrl));
+      if (found?.status === 'succeeded') {
+        await gateway.refund(found.chargeRef, plan.amount.value, gatewayRefundKey(plan.acceptKey));
+        log.warn('charge found after gateway errors was refunded', { acceptKey: plan.acceptKey, chargeRef: found.chargeRef });
+      } else if (found?.status === 'requires_action') {
+        await gateway.cancelCharge(found.chargeRef);
+      }
+    },
+
+    async writeOrder(plan: AcceptPlan, chargeRef: string) {
+      return writeUpsellOrder(prisma, plan, chargeRef, clock());
+    },
+
+    async recordOutcome(acceptKey: string, response: AcceptResponse, chargeRef: string | null): Promise<void> {
+      await recordAcceptOutcome(prisma, acceptKey, response, chargeRef, clock());
+    },
+
+    async deliverEvent(eventId: string): Promise<void> {
+      await deliverOutboxEvent(prisma, eventId, clock, deps.eventDeliveryTimeoutMs ?? 10_000);
+    },
+
+    async markEventFailed(eventId: string): Promise<void> {
+      await markOutboxEventFailed(prisma, eventId);
+    },
+  };
+}
+
+export type AcceptActivities = ReturnType<typeof createActivities>;

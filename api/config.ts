@@ -1,0 +1,29 @@
+import { ConfigError, integer, loadSharedConfig, required, type SharedConfig } from '../config/env.ts';
+
+export interface ApiConfig extends SharedConfig {
+  host: string;
+  port: number;
+  apiKey: string;
+  bodyLimitBytes: number;
+  rateLimit: { perIpPerMinute: number; perCartPerMinute: number };
+  /** serve /demo and the sandbox SCA page */
+  demoEnabled: boolean;
+}
+
+export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
+  const shared = loadSharedConfig(env);
+  const apiKey = required(env, 'OCART_API_KEY', 'the bearer key of the shop-backend API');
+  if (apiKey.length < 24) throw new ConfigError('OCART_API_KEY must be at least 24 characters');
+  return {
+    ...shared,
+    host: env.HOST?.trim() || '127.0.0.1',
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    apiKey,
+    bodyLimitBytes: integer(env, 'OCART_BODY_LIMIT_BYTES', 16 * 1024, 1024, 1024 * 1024),
+    rateLimit: {
+      perIpPerMinute: integer(env, 'OCART_RATE_LIMIT_IP_PER_MIN', 600, 1, 1_000_000),
+      perCartPerMinute: integer(env, 'OCART_RATE_LIMIT_CART_PER_MIN', 60, 1, 1_000_000),
+    },
+    demoEnabled: shared.gateways.sandbox !== null && shared.env === 'development',
+  };
+}

@@ -1,0 +1,47 @@
+/** Maps every error to a stable code and its status, through the one table in domain/errors.ts. */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { DomainError, type ErrorCode, ERROR_STATUS } from '../domain/errors.ts';
+
+export interface ErrorBody {
+  status: 'rejected' | 'error';
+  code: string;
+  message: string;
+  accept_id?: string;
+}
+
+export function errorBody(code: ErrorCode, message: string, acceptId?: string): ErrorBody {
+  return { status: ERROR_STATUS[code] >= 500 ? 'error' : 'rejected', code, message, ...(acceptId ? { accept_id: acceptId } : {}) };
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
+  FST_ERR_VALIDATION: 'invalid_request',
+};
+
+export function classifyError(err: unknown): { code: ErrorCode; message: string } {
+  if (err instanceof DomainError) return { code: err.code, message: err.message };
+  const fe = err as FastifyError & { validation?: unknown };
+  if (fe?.validation) return { code: 'invalid_request', message: fe.message };
+  if (fe?.code && FASTIFY_CODES[fe.code]) return { code: FASTIFY_CODES[fe.code]!, message: fe.message };
+  if (fe instanceof SyntaxError) return { code: 'invalid_request', message: 'the body is not valid JSON' };
+  if (fe?.statusCode === 429) return { code: 'rate_limited', message: 'too many requests; retry later' };
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return { code: 'invalid_request', message: fe.message };
+  return { code: 'internal_error', message: 'something went wrong on our side' };
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => {
+    const { code, message } = classifyError(err);
+    const status = ERROR_STATUS[code];
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    // 5xx details stay in the logs.
+    reply.status(status).send(errorBody(code, status >= 500 ? 'something went wrong on our side' : message));
+  });
+  app.setNotFoundHandler((_request, reply) => {
+    reply.status(404).send(errorBody('not_found', 'no such route'));
+  });
+}

@@ -1,0 +1,207 @@
+/**
+ * The shop backend's server-to-server API (bearer key): parent orders, offers, one-click tokens,
+ * settings and event subscribers. This is what has to exist before a buyer can click.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { loadSettings, saveSettings } from '../../db/settings-store.ts';
+import { Prisma } from '../../db/client.ts';
+import { newId } from '../../db/ids.ts';
+import { findCardData } from '../../domain/card-data.ts';
+import { parseEligibility } from '../../domain/eligibility.ts';
+import { DomainError } from '../../domain/errors.ts';
+import { CURRENCY_PATTERN } from '../../domain/money.ts';
+import { parseSettingsPatch } from '../../domain/settings.ts';
+import { signToken } from '../../domain/token.ts';
+import { requireApiKey } from '../auth.ts';
+import type { AppDeps } from '../app.ts';
+import { OFFER_ID } from './accept.ts';
+import { serializeOffer, serializeOrder } from './serializers.ts';
+
+const EXTERNAL_ID = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_\\-:.]+$' });
+const REF = Type.String({ minLength: 3, maxLength: 255, pattern: '^[A-Za-z0-9_\\-.]+$' });
+const MINOR_UNITS = Type.Integer({ minimum: 0, maximum: 99_999_999_999 });
+const CURRENCY = Type.String({ pattern: CURRENCY_PATTERN });
+const TEXT = Type.String({ minLength: 1, maxLength: 255 });
+
+const OrderBody = Type.Object(
+  {
+    cart_id: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' }),
+    status: Type.Union([Type.Literal('pending'), Type.Literal('paid'), Type.Literal('refunded'), Type.Literal('cancelled')]),
+    currency: CURRENCY,
+    total: MINOR_UNITS,
+    paid_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+    customer: Type.Optional(Type.Object({ email: Type.String({ format: 'email', maxLength: 254 }) }, { additionalProperties: false })),
+    payment: Type.Object(
+      { gateway: Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), customer_ref: Type.Optional(Type.Union([REF, Type.Null()])), method_ref: REF },
+      { additionalProperties: false },
+    ),
+    line_items: Type.Array(
+      Type.Object(
+        { product_id: Type.String({ minLength: 1, maxLength: 128 }), name: TEXT, quantity: Type.Integer({ minimum: 1, maximum: 10_000 }), unit_amount: MINOR_UNITS },
+        { additionalProperties: false },
+      ),
+      { maxItems: 200 },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Eligibility = Type.Object(
+  {
+    min_parent_total: Type.Optional(MINOR_UNITS),
+    requires_product_ids: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 100 })),
+    excludes_product_ids: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+const OfferFields = {
+  product_id: Type.String({ minLength: 1, maxLength: 128 }),
+  name: TEXT,
+  amount: Type.Integer({ minimum: 1, maximum: 99_999_999_999 }),
+  currency: CURRENCY,
+  active: Type.Optional(Type.Boolean()),
+  starts_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+  ends_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+  eligibility: Type.Optional(Type.Union([Eligibility, Type.Null()])),
+  order_strategy: Type.Optional(Type.Union([Type.Literal('child'), Type.Literal('merge'), Type.Null()])),
+};
+const OfferBody = Type.Object({ id: Type.Optional(OFFER_ID), ...OfferFields }, { additionalProperties: false });
+const OfferPatch = Type.Partial(Type.Object(OfferFields, { additionalProperties: false }));
+
+function offerData(body: Partial<Static<typeof OfferBody>>) {
+  const date = (v: string | null | undefined) => (v === undefined ? undefined : v === null ? null : new Date(v));
+  return {
+    ...(body.product_id !== undefined ? { productId: body.product_id } : {}),
+    ...(body.name !== undefined ? { name: body.name } : {}),
+    ...(body.amount !== undefined ? { amount: body.amount } : {}),
+    ...(body.currency !== undefined ? { currency: body.currency } : {}),
+    ...(body.active !== undefined ? { active: body.active } : {}),
+    ...(body.starts_at !== undefined ? { startsAt: date(body.starts_at) } : {}),
+    ...(body.ends_at !== undefined ? { endsAt: date(body.ends_at) } : {}),
+    ...(body.eligibility !== undefined ? { eligibility: body.eligibility === null ? Prisma.DbNull : { ...parseEligibility(body.eligibility) } } : {}),
+    ...(body.order_strategy !== undefined ? { orderStrategy: body.order_strategy } : {}),
+  };
+}
+
+const ORDER_INCLUDE = { lineItems: { orderBy: { createdAt: 'asc' } }, payments: true, children: true, savedPaymentMethod: true } as const;
+
+export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, config, clock }) => {
+  app.addHook('onRequest', requireApiKey(config.apiKey));
+
+  app.put('/wp-json/ocart/v1/orders/:external_id', { schema: { params: Type.Object({ external_id: EXTERNAL_ID }), body: OrderBody } }, async (request, reply) => {
+    const body = request.body;
+    const cardField = findCardData(body);
+    if (cardField) throw new DomainError('card_data_refused', `${cardField} looks like card data; send gateway references only`);
+    if (body.status === 'paid' && !body.paid_at) throw new DomainError('invalid_request', 'a paid order needs paid_at');
+    const externalId = request.params.external_id;
+
+    const order = await prisma.$transaction(async (tx) => {
+      const existing = await tx.order.findUnique({ where: { externalId }, include: { lineItems: true } });
+      if (existing && existing.kind !== 'parent') throw new DomainError('invalid_request', 'an upsell order cannot be replaced');
+      // Lines merged in by upsells stay, and keep counting in the total.
+      const mergedTotal = (existing?.lineItems ?? []).filter((li) => li.acceptKey).reduce((t, li) => t + li.quantity * li.unitAmount, 0);
+      const fields = {
+        cartId: body.cart_id,
+        status: body.status,
+        currency: body.currency,
+        totalAmount: body.total + mergedTotal,
+        paidAt: body.paid_at ? new Date(body.paid_at) : null,
+        customerEmail: body.customer?.email ?? null,
+      };
+      const id = existing?.id ?? newId('ord');
+      if (existing) {
+        await tx.lineItem.deleteMany({ where: { orderId: id, acceptKey: null } });
+        await tx.order.update({ where: { id }, data: fields });
+      } else {
+        await tx.order.create({ data: { id, externalId, kind: 'parent', ...fields } });
+      }
+      await tx.lineItem.createMany({
+        data: body.line_items.map((li) => ({ id: newId('li'), orderId: id, productId: li.product_id, name: li.name, quantity: li.quantity, unitAmount: li.unit_amount })),
+      });
+      const method = { gateway: body.payment.gateway, customerRef: body.payment.customer_ref ?? null, methodRef: body.payment.method_ref };
+      await tx.savedPaymentMethod.upsert({ where: { orderId: id }, create: { orderId: id, ...method }, update: method });
+      return tx.order.findUniqueOrThrow({ where: { id }, include: ORDER_INCLUDE });
+    });
+    return reply.status(200).send(serializeOrder(order));
+  });
+
+  app.get('/wp-json/ocart/v1/orders/:external_id', { schema: { params: Type.Object({ external_id: EXTERNAL_ID }) } }, async (request) => {
+    const order = await prisma.order.findUnique({ where: { externalId: request.params.external_id }, include: ORDER_INCLUDE });
+    if (!order) throw new DomainError('order_not_found', 'no such order');
+    return serializeOrder(order);
+  });
+
+  app.post('/wp-json/ocart/v1/offers', { schema: { body: OfferBody } }, async (request, reply) => {
+    const id = request.body.id ?? newId('off');
+    const data = offerData(request.body);
+    const offer = await prisma.offer.upsert({
+      where: { id },
+      create: { id, productId: request.body.product_id, name: request.body.name, amount: request.body.amount, currency: request.body.currency, ...data },
+      update: data,
+    });
+    return reply.status(201).send(serializeOffer(offer));
+  });
+
+  app.get('/wp-json/ocart/v1/offers/:offer_id', { schema: { params: Type.Object({ offer_id: OFFER_ID }) } }, async (request) => {
+    const offer = await prisma.offer.findUnique({ where: { id: request.params.offer_id } });
+    if (!offer) throw new DomainError('offer_not_found', 'no such offer');
+    return serializeOffer(offer);
+  });
+
+  app.put('/wp-json/ocart/v1/offers/:offer_id', { schema: { params: Type.Object({ offer_id: OFFER_ID }), body: OfferPatch } }, async (request) => {
+    const existing = await prisma.offer.findUnique({ where: { id: request.params.offer_id } });
+    if (!existing) throw new DomainError('offer_not_found', 'no such offer');
+    return serializeOffer(await prisma.offer.update({ where: { id: existing.id }, data: offerData(request.body) }));
+  });
+
+  app.post(
+    '/wp-json/ocart/v1/upsells/:offer_id/tokens',
+    {
+      schema: {
+        params: Type.Object({ offer_id: OFFER_ID }),
+        body: Type.Object({ order_id: EXTERNAL_ID, cart_id: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' }) }, { additionalProperties: false }),
+      },
+    },
+    async (request, reply) => {
+      const [offer, order, settings] = await Promise.all([
+        prisma.offer.findUnique({ where: { id: request.params.offer_id } }),
+        prisma.order.findUnique({ where: { externalId: request.body.order_id } }),
+        loadSettings(prisma),
+      ]);
+      if (!offer) throw new DomainError('offer_not_found', 'no such offer');
+      if (!order) throw new DomainError('order_not_found', 'no such order');
+      const { token, claims } = signToken(
+        { offerId: offer.id, orderId: order.externalId, cartId: request.body.cart_id },
+        config.tokenKeys,
+        clock(),
+        settings['upsells.one_click_token_ttl_min'],
+      );
+      return reply.status(201).send({ token, jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString() });
+    },
+  );
+
+  app.get('/wp-json/ocart/v1/settings', async () => loadSettings(prisma));
+
+  app.patch('/wp-json/ocart/v1/settings', { schema: { body: Type.Record(Type.String(), Type.Unknown()) } }, async (request) => {
+    await saveSettings(prisma, parseSettingsPatch(request.body));
+    return loadSettings(prisma);
+  });
+
+  app.post(
+    '/wp-json/ocart/v1/event-subscribers',
+    {
+      schema: {
+        body: Type.Object(
+          { url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 }), secret: Type.String({ minLength: 16, maxLength: 255 }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const sub = await prisma.eventSubscriber.create({ data: { id: newId('sub'), url: request.body.url, secret: request.body.secret } });
+      return reply.status(201).send({ id: sub.id, url: sub.url, active: sub.active });
+    },
+  );
+};

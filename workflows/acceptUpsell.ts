@@ -1,0 +1,223 @@
+/**
+ * acceptUpsell: one buyer's "yes" to one offer, keyed by the idempotency key (the workflow ID).
+ * Orchestration only: every side effect is an activity, every clock is the SDK's.
+ *
+ *   validating -> charging -> (awaiting_sca) -> writing_order -> delivering_event -> done
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.ts';
+import { type AcceptPlan, type ChargeResult, FAILURE } from '../activities/types.ts';
+import {
+  type AcceptInput,
+  type AcceptPhase,
+  type AcceptResponse,
+  type AcceptState,
+  type ScaCompletedSignal,
+  FINGERPRINT_MISMATCH,
+  acceptUpdate,
+  scaCompletedSignal,
+  searchAttributes,
+  statusQuery,
+  statusUrl,
+} from './messages.ts';
+import { failureResponse, succeededResponse } from './responses.ts';
+
+type Activities = ReturnType<typeof createActivities>;
+
+// Short database steps: quick retries that ride out a few seconds of database outage.
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: {
+    initialInterval: '100 ms',
+    backoffCoefficient: 2,
+    maximumInterval: '2 seconds',
+    maximumAttempts: 25,
+    nonRetryableErrorTypes: [FAILURE.rejected, FAILURE.gatewayRefused],
+  },
+});
+
+// Gateway calls carry an idempotency key, so Temporal may retry them safely.
+// Declines and refusals come back as results or non-retryable failures, never as retries.
+const gateway = proxyActivities<Activities>({
+  startToCloseTimeout: '20 seconds',
+  retry: {
+    initialInterval: '200 ms',
+    backoffCoefficient: 2,
+    maximumInterval: '3 seconds',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: [FAILURE.rejected, FAILURE.gatewayRefused],
+  },
+});
+
+// Recording, compensation and reconciliation must finish whatever happens: no attempt limit.
+const persistent = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+// Event delivery: backoff up to an hour, for about a day; then the event is marked failed.
+const delivery = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 hour', maximumAttempts: 30 },
+});
+
+function applicationFailure(err: unknown): ApplicationFailure | undefined {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause;
+  return undefined;
+}
+
+export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
+  const key = input.acceptKey;
+  let phase: AcceptPhase = 'validating';
+  let response: AcceptResponse | undefined;
+  let state: AcceptState = { status: 'processing', accept_id: key };
+  let answeredCalls = 0;
+  let scaSignal: ScaCompletedSignal | undefined;
+
+  setHandler(statusQuery, () => ({ phase, cartId: input.cartId, state }));
+  setHandler(scaCompletedSignal, (signal) => {
+    // Only recorded: the workflow asks the gateway itself before trusting it.
+    scaSignal ??= signal;
+  });
+  setHandler(
+    acceptUpdate,
+    async () => {
+      await condition(() => response !== undefined);
+      return { response: response!, replayed: answeredCalls++ > 0 };
+    },
+    {
+      validator: ({ fingerprint }) => {
+        if (fingerprint !== input.fingerprint) throw new Error(FINGERPRINT_MISMATCH);
+      },
+    },
+  );
+
+  /** The first answer is what every accept call (and replay) gets; state follows the flow. */
+  const answer = (r: AcceptResponse) => {
+    response ??= r;
+    state = r;
+  };
+  const setOutcome = (outcome: string) =>
+    upsertSearchAttributes([{ key: searchAttributes.upsellOutcome, value: outcome }]);
+  const finish = async (final: AcceptResponse, chargeRef: string | null, alreadyRecorded = false): Promise<AcceptState> => {
+    answer(final);
+    setOutcome(final.status);
+    if (!alreadyRecorded) await persistent.recordOutcome(key, final, chargeRef);
+    phase = 'done';
+    await condition(allHandlersFinished);
+    return final;
+  };
+
+  // 1-3. Validate, burn the jti, price the offer on the server, resolve the gateway.
+  let plan: AcceptPlan;
+  try {
+    plan = await db.validateAccept(input);
+  } catch (err) {
+    const f = applicationFailure(err);
+    if (f?.type === FAILURE.rejected) return finish(failureResponse(key, 'rejected', f.message, String(f.details?.[0] ?? '')), null);
+    if (f?.type === FAILURE.gatewayRefused) return finish(failureResponse(key, 'error', f.message, String(f.details?.[0] ?? '')), null);
+    return finish(failureResponse(key, 'error', 'internal_error', 'the accept could not be validated; nothing was charged'), null);
+  }
+  upsertSearchAttributes([
+    { key: searchAttributes.parentOrderId, value: plan.parentExternalId },
+    { key: searchAttributes.gateway, value: plan.gateway },
+  ]);
+  upsertMemo({ amount: plan.amount.value, currency: plan.amount.currency });
+
+  // 4-5. Check the saved method on the gateway side, then charge off-session.
+  phase = 'charging';
+  let charge: ChargeResult;
+  try {
+    await gateway.checkPaymentMethod(plan);
+    charge = await gateway.chargeOffSession(plan);
+  } catch (err) {
+    const f = applicationFailure(err);
+    if (f?.type === FAILURE.rejected) return finish(failureResponse(key, 'declined', f.message, String(f.details?.[0] ?? '')), null);
+    const r =
+      f?.type === FAILURE.gatewayRefused
+        ? failureResponse(key, 'error', f.message, String(f.details?.[0] ?? ''))
+        : failureResponse(key, 'error', 'gateway_error', 'the payment gateway did not answer; nothing was kept');
+    answer(r);
+    // Whatever the gateway did with our key, no charge may stand without an order.
+    await persistent.voidUnfinishedCharge(plan);
+    return finish(r, null);
+  }
+
+  // 6. Outcome dispatch. requires_action answers the buyer, waits for SCA, then asks the gateway again.
+  if (charge.status === 'requires_action') {
+    const pendingRef = charge.chargeRef;
+    phase = 'awaiting_sca';
+    answer({
+      status: 'requires_action',
+      accept_id: key,
+      offer_id: plan.offerId,
+      amount: plan.amount,
+      action: {
+        type: plan.scaModal && charge.action.clientSecret ? 'modal' : 'redirect',
+        gateway: plan.gateway,
+        ...(charge.action.clientSecret ? { client_secret: charge.action.clientSecret } : {}),
+        ...(charge.action.redirectUrl ? { redirect_url: charge.action.redirectUrl } : {}),
+      },
+      status_url: statusUrl(key, input.cartId),
+    });
+    setOutcome('requires_action');
+    await persistent.recordOutcome(key, response!, pendingRef);
+
+    const deadline = Date.now() + plan.scaTimeoutMs;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      const signalled = remaining > 0 && (await condition(() => scaSignal !== undefined, remaining));
+      charge = await persistent.confirmCharge(plan, pendingRef);
+      if (charge.status !== 'requires_action') break;
+      if (!signalled) {
+        // Timed out: cancel at the gateway. A charge that completed at the last moment still counts.
+        charge = await persistent.cancelCharge(plan, pendingRef);
+        if (charge.status !== 'succeeded') {
+          return finish(failureResponse(key, 'expired', 'authentication_timeout', 'the buyer did not finish authentication in time'), pendingRef);
+        }
+        break;
+      }
+      log.warn('SCA signal not confirmed by the gateway; waiting on', { chargeRef: pendingRef });
+      scaSignal = undefined;
+    }
+  }
+
+  if (charge.status === 'declined') return finish(failureResponse(key, 'declined', charge.code, charge.message), charge.chargeRef);
+  if (charge.status !== 'succeeded') throw new Error('unreachable: charge still requires action');
+
+  // 7. Write the order, payment, accept record and outbox event in one transaction.
+  phase = 'writing_order';
+  const chargeRef = charge.chargeRef;
+  let eventId: string;
+  let succeeded: AcceptResponse;
+  try {
+    const written = await db.writeOrder(plan, chargeRef);
+    eventId = written.eventId;
+    succeeded = succeededResponse(plan, written);
+    answer(succeeded);
+    setOutcome('succeeded');
+  } catch {
+    // Never a charge without an order: refund it, record that, and say so.
+    await persistent.refundCharge(plan, chargeRef);
+    return finish(failureResponse(key, 'error', 'internal_error', 'the order could not be written; the charge was refunded'), chargeRef);
+  }
+
+  // 8. Fire ocart/upsell/accepted to the shop's subscribers; a crash here only delays it.
+  phase = 'delivering_event';
+  try {
+    await delivery.deliverEvent(eventId);
+  } catch {
+    await persistent.markEventFailed(eventId);
+  }
+  return finish(succeeded, chargeRef, true);
+}

@@ -1,0 +1,1 @@
+export { acceptUpsell } from './acceptUpsell.ts';
