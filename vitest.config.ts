@@ -9,7 +9,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    fileParallelism: true,
-    maxWorkers: 2,
+    // Files share one database and one settings table: run them one after another.
+    fileParallelism: false,
   },
 });

@@ -4,7 +4,7 @@
  * Temporal may run any of them again after a crash or a timeout.
  */
 import { ApplicationFailure, log } from '@temporalio/activity';
-import type { Db } from '../db/client.ts';
+import { isTransientDbError, type Db } from '../db/client.ts';
 import { loadSettings } from '../db/settings-store.ts';
 import { DomainError } from '../domain/errors.ts';
 import { gatewayChargeKey, gatewayRefundKey } from '../domain/idempotency.ts';
@@ -111,8 +111,15 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
+    /** Outages are retried for as long as it takes; an error that will not pass ends in a refund. */
     async writeOrder(plan: AcceptPlan, chargeRef: string) {
-      return writeUpsellOrder(prisma, plan, chargeRef, clock());
+      try {
+        return await writeUpsellOrder(prisma, plan, chargeRef, clock());
+      } catch (err) {
+        if (isTransientDbError(err)) throw err;
+        log.error('order write failed for good', { acceptKey: plan.acceptKey, error: (err as Error).message });
+        throw ApplicationFailure.create({ type: FAILURE.orderWriteFailed, message: 'order_write_failed', nonRetryable: true });
+      }
     },
 
     async recordOutcome(acceptKey: string, response: AcceptResponse, chargeRef: string | null): Promise<void> {

@@ -45,4 +45,6 @@ export const FAILURE = {
   rejected: 'AcceptRejected',
   /** the gateway refused the request for good (invalid request, no configuration) */
   gatewayRefused: 'GatewayRefused',
+  /** the order could not be written for a reason that will not pass (constraint, data error) */
+  orderWriteFailed: 'OrderWriteFailed',
 } as const;

@@ -15,3 +15,16 @@ export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
 export function isUniqueViolation(err: unknown): boolean {
   return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 }
+
+/**
+ * True when a database error may pass by itself (connection lost, server restarting, pool
+ * exhausted): worth retrying. Constraint, data and logic errors are not.
+ */
+export function isTransientDbError(err: unknown): boolean {
+  if (err instanceof Prisma.PrismaClientKnownRequestError) {
+    return ['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2034'].includes(err.code) || /ECONN|terminat|closed|timeout/i.test(err.message);
+  }
+  if (err instanceof Prisma.PrismaClientInitializationError || err instanceof Prisma.PrismaClientRustPanicError) return true;
+  const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? ''} ${String((err as { code?: unknown })?.code ?? '')}`;
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection terminated|connection.*(closed|ended|lost)|timeout|57P0\d|08\d{3}|53300|40001|40P01/i.test(text);
+}

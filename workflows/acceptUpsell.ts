@@ -65,6 +65,12 @@ const persistent = proxyActivities<Activities>({
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
+// The order after a charge: ride out any outage; only an error that will not pass ends in a refund.
+const orderWriter = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '100 ms', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: [FAILURE.orderWriteFailed] },
+});
+
 // Event delivery: backoff up to an hour, for about a day; then the event is marked failed.
 const delivery = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -201,7 +207,7 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
   let eventId: string;
   let succeeded: AcceptResponse;
   try {
-    const written = await db.writeOrder(plan, chargeRef);
+    const written = await orderWriter.writeOrder(plan, chargeRef);
     eventId = written.eventId;
     succeeded = succeededResponse(plan, written);
     answer(succeeded);

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Quickstart, command 2: install what is needed, then run every test on the real stack
+# (Temporal dev server and a fresh database on the PostgreSQL at 127.0.0.1:5432, dropped afterwards).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+echo "==> type check"
+node_modules/.bin/tsc -p .
+echo "==> tests (vitest)"
+node_modules/.bin/vitest run "$@"
