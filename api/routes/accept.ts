@@ -8,6 +8,7 @@ import type { AcceptState } from '../../workflows/messages.ts';
 import { acceptStateFromJson } from '../../db/json.ts';
 import { errorBody } from '../errors.ts';
 import type { AppDeps } from '../app.ts';
+import { createWindowLimiter } from '../rate-limit.ts';
 
 export const OFFER_ID = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 const CART_ID = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' });
@@ -40,7 +41,10 @@ function reused(reply: FastifyReply, acceptId: string) {
     .send(errorBody('idempotency_key_reused', 'this idempotency key was already used for a different request', acceptId));
 }
 
-export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, flows }) => {
+export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, flows, config }) => {
+  const perIp = createWindowLimiter(config.rateLimit.perIpPerMinute, 60_000);
+  const perCart = createWindowLimiter(config.rateLimit.perCartPerMinute, 60_000);
+
   app.post(
     '/wp-json/ocart/v1/upsells/:offer_id/accept',
     {
@@ -52,6 +56,14 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       // The key is checked before the body, so a request without one is told so first.
       preValidation: async (request) => {
         assertIdempotencyKey(request.headers['x-idempotency-key'] as string | undefined);
+      },
+      // Counted once the body is known, so a cart is limited wherever its requests come from.
+      preHandler: async (request, reply) => {
+        const wait = Math.max(perIp.hit(request.ip), perCart.hit(request.body.cart_id));
+        if (wait > 0) {
+          reply.header('Retry-After', String(wait));
+          throw new DomainError('rate_limited', `too many accepts; retry in ${wait} s`);
+        }
       },
     },
     async (request, reply) => {
