@@ -5,7 +5,6 @@
  */
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { isTransientDbError, type Db } from '../db/client.ts';
-import { loadSettings } from '../db/settings-store.ts';
 import { DomainError } from '../domain/errors.ts';
 import { gatewayChargeKey, gatewayRefundKey } from '../domain/idempotency.ts';
 import type { SigningKey } from '../domain/token.ts';
@@ -14,7 +13,7 @@ import { statusUrl } from '../workflows/messages.ts';
 import { GatewayDeclineError, GatewayRefusedError, type ChargeRequest } from './gateways/gateway.ts';
 import type { GatewayRegistry } from './gateways/registry.ts';
 import { deliverOutboxEvent, markOutboxEventFailed } from './event-delivery.ts';
-import { recordAcceptOutcome, writeUpsellOrder } from './order-writer.ts';
+import { recordAcceptOutcome, writeUpsellOrder } from './accept-store.ts';
 import { FAILURE, type AcceptPlan, type ChargeResult } from './types.ts';
 import { validateAcceptRequest } from './validation.ts';
 
@@ -64,10 +63,7 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     async validateAccept(input: AcceptInput): Promise<AcceptPlan> {
-      return mapFailures(async () => {
-        const settings = await loadSettings(prisma);
-        return validateAcceptRequest({ prisma, gateways, tokenKeys: deps.tokenKeys, now: clock(), settings }, input);
-      });
+      return mapFailures(() => validateAcceptRequest({ prisma, gateways, tokenKeys: deps.tokenKeys, now: clock() }, input));
     },
 
     async checkPaymentMethod(plan: AcceptPlan): Promise<void> {
@@ -112,9 +108,9 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Outages are retried for as long as it takes; an error that will not pass ends in a refund. */
-    async writeOrder(plan: AcceptPlan, chargeRef: string) {
+    async writeOrder(input: AcceptInput, plan: AcceptPlan, chargeRef: string) {
       try {
-        return await writeUpsellOrder(prisma, plan, chargeRef, clock());
+        return await writeUpsellOrder(prisma, input, plan, chargeRef, clock());
       } catch (err) {
         if (isTransientDbError(err)) throw err;
         log.error('order write failed for good', { acceptKey: plan.acceptKey, error: (err as Error).message });
@@ -122,8 +118,8 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    async recordOutcome(acceptKey: string, response: AcceptResponse, chargeRef: string | null): Promise<void> {
-      await recordAcceptOutcome(prisma, acceptKey, response, chargeRef, clock());
+    async recordOutcome(input: AcceptInput, response: AcceptResponse, chargeRef: string | null): Promise<void> {
+      await recordAcceptOutcome(prisma, input, response, chargeRef, clock());
     },
 
     async deliverEvent(eventId: string): Promise<void> {

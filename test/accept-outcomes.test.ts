@@ -155,7 +155,8 @@ describe('never a charge without an order', () => {
       const [charge] = await sandboxCharges(stack.prisma, key);
       expect(charge?.status).toBe('refunded');
       expect(await stack.prisma.order.count({ where: { parentId: order.id } })).toBe(0);
-      expect(await stack.prisma.accept.findUnique({ where: { idempotencyKey: key } })).toMatchObject({ status: 'error', errorCode: 'internal_error', gatewayRef: charge!.id });
+      const record = await poll(() => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }), (r) => r.status !== 'processing');
+      expect(record).toMatchObject({ status: 'error', errorCode: 'internal_error', gatewayRef: charge!.id });
     } finally {
       await stack.prisma.$executeRawUnsafe(`DROP TRIGGER IF EXISTS refuse_compensation_test ON payments`);
     }

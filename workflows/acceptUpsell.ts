@@ -11,6 +11,7 @@ import {
   condition,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -34,8 +35,14 @@ import { failureResponse, succeededResponse } from './responses.ts';
 
 type Activities = ReturnType<typeof createActivities>;
 
-// Short database steps: quick retries that ride out a few seconds of database outage.
-const db = proxyActivities<Activities>({
+/** How long an expired, uncancellable charge is watched for a late completion. */
+const LATE_COMPLETION_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+// The hot path runs as local activities: the worker runs them back to back inside one workflow
+// task, with no server round trip per step. That is safe because every step is idempotent under
+// re-execution (a crashed task re-runs them all): validation finds its own jti burn, the gateway
+// replays the same idempotency key, and writeOrder finds its own earlier write.
+const db = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: {
     initialInterval: '100 ms',
@@ -48,7 +55,7 @@ const db = proxyActivities<Activities>({
 
 // Gateway calls carry an idempotency key, so Temporal may retry them safely.
 // Declines and refusals come back as results or non-retryable failures, never as retries.
-const gateway = proxyActivities<Activities>({
+const gateway = proxyLocalActivities<Activities>({
   startToCloseTimeout: '20 seconds',
   retry: {
     initialInterval: '200 ms',
@@ -59,16 +66,16 @@ const gateway = proxyActivities<Activities>({
   },
 });
 
+// The order after a charge: ride out any outage; only an error that will not pass ends in a refund.
+const orderWriter = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '100 ms', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: [FAILURE.orderWriteFailed] },
+});
+
 // Recording, compensation and reconciliation must finish whatever happens: no attempt limit.
 const persistent = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
-
-// The order after a charge: ride out any outage; only an error that will not pass ends in a refund.
-const orderWriter = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '100 ms', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: [FAILURE.orderWriteFailed] },
 });
 
 // Event delivery: backoff up to an hour, for about a day; then the event is marked failed.
@@ -118,10 +125,29 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
   const finish = async (final: AcceptResponse, chargeRef: string | null, alreadyRecorded = false): Promise<AcceptState> => {
     answer(final);
     setOutcome(final.status);
-    if (!alreadyRecorded) await persistent.recordOutcome(key, final, chargeRef);
+    if (!alreadyRecorded) await persistent.recordOutcome(input, final, chargeRef);
     phase = 'done';
     await condition(allHandlersFinished);
     return final;
+  };
+
+  /** After an expiry the gateway could not cancel: a late success gets refunded, never kept without an order. */
+  const refundLateCompletion = async (plan: AcceptPlan, chargeRef: string) => {
+    phase = 'watching_late_completion';
+    const watchUntil = Date.now() + LATE_COMPLETION_WINDOW_MS;
+    scaSignal = undefined;
+    for (;;) {
+      const remaining = watchUntil - Date.now();
+      const signalled = remaining > 0 && (await condition(() => scaSignal !== undefined, remaining));
+      scaSignal = undefined;
+      const late = await persistent.confirmCharge(plan, chargeRef);
+      if (late.status === 'succeeded') {
+        log.warn('charge completed after the accept expired: refunding', { chargeRef });
+        await persistent.refundCharge(plan, chargeRef);
+        return;
+      }
+      if (late.status === 'declined' || !signalled) return;
+    }
   };
 
   // 1-3. Validate, burn the jti, price the offer on the server, resolve the gateway.
@@ -177,24 +203,33 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
       status_url: statusUrl(key, input.cartId),
     });
     setOutcome('requires_action');
-    await persistent.recordOutcome(key, response!, pendingRef);
+    await persistent.recordOutcome(input, response!, pendingRef);
 
     const deadline = Date.now() + plan.scaTimeoutMs;
     for (;;) {
       const remaining = deadline - Date.now();
       const signalled = remaining > 0 && (await condition(() => scaSignal !== undefined, remaining));
+      // Cleared before asking, not after: a signal that lands while the gateway is being asked
+      // must wake the next wait, or it would be lost until the timeout.
+      scaSignal = undefined;
       charge = await persistent.confirmCharge(plan, pendingRef);
       if (charge.status !== 'requires_action') break;
       if (!signalled) {
         // Timed out: cancel at the gateway. A charge that completed at the last moment still counts.
         charge = await persistent.cancelCharge(plan, pendingRef);
-        if (charge.status !== 'succeeded') {
-          return finish(failureResponse(key, 'expired', 'authentication_timeout', 'the buyer did not finish authentication in time'), pendingRef);
+        if (charge.status === 'succeeded') break;
+        const expired = failureResponse(key, 'expired', 'authentication_timeout', 'the buyer did not finish authentication in time');
+        if (charge.status === 'requires_action') {
+          // The gateway cannot cancel (Paystack has no cancel): the buyer may still finish later.
+          answer(expired);
+          setOutcome('expired');
+          await persistent.recordOutcome(input, expired, pendingRef);
+          await refundLateCompletion(plan, pendingRef);
+          return finish(expired, pendingRef, true);
         }
-        break;
+        return finish(expired, pendingRef);
       }
       log.warn('SCA signal not confirmed by the gateway; waiting on', { chargeRef: pendingRef });
-      scaSignal = undefined;
     }
   }
 
@@ -207,7 +242,7 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
   let eventId: string;
   let succeeded: AcceptResponse;
   try {
-    const written = await orderWriter.writeOrder(plan, chargeRef);
+    const written = await orderWriter.writeOrder(input, plan, chargeRef);
     eventId = written.eventId;
     succeeded = succeededResponse(plan, written);
     answer(succeeded);

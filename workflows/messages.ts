@@ -55,7 +55,15 @@ export interface ProcessingResponse {
 export type AcceptResponse = SucceededResponse | RequiresActionResponse | FailureResponse;
 export type AcceptState = AcceptResponse | ProcessingResponse;
 
-export type AcceptPhase = 'validating' | 'charging' | 'awaiting_sca' | 'writing_order' | 'delivering_event' | 'done';
+export type AcceptPhase =
+  | 'validating'
+  | 'charging'
+  | 'awaiting_sca'
+  | 'writing_order'
+  | 'delivering_event'
+  /** expired, but the gateway could not cancel: a late success is refunded */
+  | 'watching_late_completion'
+  | 'done';
 
 export interface AcceptStatus {
   phase: AcceptPhase;

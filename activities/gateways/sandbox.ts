@@ -5,7 +5,6 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../../db/client.ts';
-import { isUniqueViolation } from '../../db/client.ts';
 import { newId } from '../../db/ids.ts';
 import {
   type ChargeRequest,
@@ -27,6 +26,11 @@ export const SANDBOX_METHODS: Record<string, { outcome: 'succeeded' | 'requires_
   pm_card_chargeDeclinedInsufficientFunds: { outcome: 'declined', declineCode: 'insufficient_funds', message: 'Your card has insufficient funds.' },
   pm_card_chargeDeclinedExpiredCard: { outcome: 'declined', declineCode: 'expired_card', message: 'Your card has expired.' },
 };
+
+const DECLINE_MESSAGES: Record<string, string> = Object.fromEntries(
+  Object.values(SANDBOX_METHODS).flatMap((m) => (m.declineCode && m.message ? [[m.declineCode, m.message]] : [])),
+);
+DECLINE_MESSAGES.authentication_failed = 'The buyer did not pass authentication.';
 
 export const SANDBOX_SIGNATURE_HEADER = 'x-sandbox-signature';
 
@@ -66,7 +70,7 @@ function toResult(row: LedgerRow, publicBaseUrl: string): ChargeResult {
         status: 'declined',
         chargeRef: row.id,
         code: row.declineCode ?? 'card_declined',
-        message: SANDBOX_METHODS[row.declineCode ?? '']?.message ?? 'The card was declined.',
+        message: DECLINE_MESSAGES[row.declineCode ?? ''] ?? 'The card was declined.',
       };
   }
 }
@@ -97,30 +101,24 @@ export function createSandboxGateway(options: SandboxOptions): PaymentGateway & 
       await pause();
       const method = SANDBOX_METHODS[request.methodRef];
       if (!method) throw new GatewayDeclineError('payment_method_unusable', `sandbox: unknown payment method ${request.methodRef}`);
-      const status = method.outcome;
-      try {
-        const row = await prisma.sandboxCharge.create({
-          data: {
-            id: newId('sbx'),
-            idempotencyKey: request.idempotencyKey,
-            methodRef: request.methodRef,
-            amount: request.amount,
-            currency: request.currency,
-            status,
-            declineCode: method.declineCode ?? null,
-            metadata: request.metadata,
-          },
-        });
-        return toResult(row, publicBaseUrl);
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-        // Same key again: replay the first answer, as Stripe does; other parameters are an error.
-        const first = await prisma.sandboxCharge.findUniqueOrThrow({ where: { idempotencyKey: request.idempotencyKey } });
-        if (first.amount !== request.amount || first.currency !== request.currency || first.methodRef !== request.methodRef) {
-          throw new GatewayRefusedError('gateway_error', 'sandbox: idempotency key reused with other parameters');
-        }
-        return toResult(first, publicBaseUrl);
+      // One statement: insert, or find the first charge made with this key (a replay, as Stripe does).
+      const rows = await prisma.$queryRaw<Array<{ id: string; status: string; decline_code: string | null; amount: number; currency: string; method_ref: string }>>`
+        WITH made AS (
+          INSERT INTO sandbox_charges (id, idempotency_key, method_ref, amount, currency, status, decline_code, metadata, updated_at)
+          VALUES (${newId('sbx')}, ${request.idempotencyKey}, ${request.methodRef}, ${request.amount}, ${request.currency},
+                  ${method.outcome}, ${method.declineCode ?? null}, ${JSON.stringify(request.metadata)}::jsonb, now())
+          ON CONFLICT (idempotency_key) DO NOTHING
+          RETURNING id, status, decline_code, amount, currency, method_ref
+        )
+        SELECT id, status, decline_code, amount, currency, method_ref FROM made
+        UNION ALL
+        SELECT id, status, decline_code, amount, currency, method_ref FROM sandbox_charges
+        WHERE idempotency_key = ${request.idempotencyKey} AND NOT EXISTS (SELECT 1 FROM made)`;
+      const row = rows[0]!;
+      if (row.amount !== request.amount || row.currency !== request.currency || row.method_ref !== request.methodRef) {
+        throw new GatewayRefusedError('gateway_error', 'sandbox: idempotency key reused with other parameters');
       }
+      return toResult({ id: row.id, status: row.status, declineCode: row.decline_code }, publicBaseUrl);
     },
 
     async confirmCharge(chargeRef) {

@@ -1,0 +1,242 @@
+/**
+ * npm run bench: accept latency and throughput on the full stack (API and worker as separate
+ * processes, the Temporal dev server, PostgreSQL, the sandbox gateway), against the in-process
+ * floor (the same activity sequence called directly, no Temporal, no HTTP).
+ *
+ *   BENCH_LATENCY_MS   simulated gateway latency for the second pass (default 50; 0 skips it)
+ *   BENCH_SCALE        multiplies the request counts (default 1)
+ *   DATABASE_URL       use this database instead of a fresh one on 127.0.0.1:5432
+ * Writes reports/bench.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createActivities } from '../activities/index.ts';
+import { createGatewayRegistry } from '../activities/gateways/registry.ts';
+import { createSandboxGateway } from '../activities/gateways/sandbox.ts';
+import { createPrisma, type Db } from '../db/client.ts';
+import { requestFingerprint } from '../domain/idempotency.ts';
+import { parseSigningKeys, signToken } from '../domain/token.ts';
+import { createFreshDatabase } from './lib/fresh-db.ts';
+import { freePort } from './lib/ports.ts';
+import { launch, ROOT, waitForApi, waitForWorker } from './lib/services.ts';
+import { startTemporalDevServer } from './lib/temporal-dev.ts';
+
+const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+const SLOW_MS = Number(process.env.BENCH_LATENCY_MS ?? 50);
+const LATENCIES = SLOW_MS > 0 ? [0, SLOW_MS] : [0];
+const LEVELS = [
+  { concurrency: 1, count: Math.round(200 * SCALE) },
+  { concurrency: 8, count: Math.round(400 * SCALE) },
+  { concurrency: 32, count: Math.round(1000 * SCALE) },
+];
+const WARMUP = Math.round(60 * SCALE);
+const FLOOR_COUNT = Math.round(200 * SCALE);
+
+const API_KEY = `bench_${randomBytes(16).toString('hex')}`;
+const TOKEN_SECRETS = `bench:${randomBytes(32).toString('hex')}`;
+const keys = parseSigningKeys(TOKEN_SECRETS);
+const PARENTS = 32;
+
+interface LevelResult {
+  gateway_latency_ms: number;
+  concurrency: number;
+  count: number;
+  p50_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+  mean_ms: number;
+  rps: number;
+  errors: number;
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+const round = (n: number) => Math.round(n * 100) / 100;
+
+function progress(label: string, done: number, total: number) {
+  if (!process.stderr.isTTY && done !== total && done % Math.max(1, Math.floor(total / 10)) !== 0) return;
+  process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}  ${label}: ${done}/${total}${process.stderr.isTTY ? '   ' : '\n'}`);
+  if (done === total && process.stderr.isTTY) process.stderr.write('\n');
+}
+
+async function seedShop(prisma: Db, tag: string) {
+  const parents: Array<{ externalId: string; cartId: string }> = [];
+  for (let i = 0; i < PARENTS; i++) {
+    const externalId = `bench-${tag}-${i}`;
+    const cartId = `cart-${tag}-${i}`;
+    const id = `ord_bench_${tag}_${i}`;
+    await prisma.order.create({
+      data: {
+        id, externalId, cartId, status: 'paid', currency: 'USD', totalAmount: 5000, paidAt: new Date(), customerEmail: 'bench@example.com',
+        lineItems: { create: { id: `li_${tag}_${i}`, productId: 'prod_boots', name: 'Boots', quantity: 1, unitAmount: 5000 } },
+        savedPaymentMethod: { create: { gateway: 'sandbox', customerRef: 'cus_bench', methodRef: 'pm_card_visa' } },
+      },
+    });
+    parents.push({ externalId, cartId });
+  }
+  const offerId = `bench-offer-${tag}`;
+  await prisma.offer.create({ data: { id: offerId, productId: 'prod_socks', name: 'Socks', amount: 1500, currency: 'USD', active: true } });
+  let n = 0;
+  return {
+    offerId,
+    /** a fresh, single-use accept request */
+    next() {
+      const parent = parents[n++ % parents.length]!;
+      const { token } = signToken({ offerId, orderId: parent.externalId, cartId: parent.cartId }, keys, new Date(), 30);
+      return { key: `bench-${randomUUID()}`, body: { token, cart_id: parent.cartId } };
+    },
+  };
+}
+
+async function runLevel(base: string, shop: Awaited<ReturnType<typeof seedShop>>, concurrency: number, count: number, label: string) {
+  const latencies: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  const started = performance.now();
+  const lane = async () => {
+    while (sent < count) {
+      sent++;
+      const { key, body } = shop.next();
+      const t0 = performance.now();
+      const res = await fetch(`${base}/wp-json/ocart/v1/upsells/${shop.offerId}/accept`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-idempotency-key': key },
+        body: JSON.stringify(body),
+      });
+      const json = (await res.json()) as { status?: string };
+      latencies.push(performance.now() - t0);
+      if (res.status !== 200 || json.status !== 'succeeded') errors++;
+      progress(label, latencies.length, count);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  const elapsed = (performance.now() - started) / 1000;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    concurrency,
+    count,
+    p50_ms: round(pct(sorted, 50)),
+    p95_ms: round(pct(sorted, 95)),
+    p99_ms: round(pct(sorted, 99)),
+    mean_ms: round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
+    rps: round(count / elapsed),
+    errors,
+  };
+}
+
+/** The same activity sequence in one process: validate, check method, charge, write order + outbox. */
+async function measureFloor(databaseUrl: string, latencyMs: number, tag: string) {
+  const prisma = createPrisma(databaseUrl, 4);
+  const sandbox = createSandboxGateway({ prisma, publicBaseUrl: 'http://127.0.0.1', webhookSecret: 'bench', latencyMs });
+  const activities = createActivities({ prisma, gateways: createGatewayRegistry([sandbox]), clock: () => new Date(), tokenKeys: keys, publicBaseUrl: 'http://127.0.0.1' });
+  const shop = await seedShop(prisma, tag);
+  const one = async () => {
+    const { key, body } = shop.next();
+    const input = { acceptKey: key, offerId: shop.offerId, token: body.token, cartId: body.cart_id, fingerprint: requestFingerprint(shop.offerId, body.token, body.cart_id) };
+    const plan = await activities.validateAccept(input);
+    await activities.checkPaymentMethod(plan);
+    const charge = await activities.chargeOffSession(plan);
+    if (charge.status !== 'succeeded') throw new Error(`floor charge ${charge.status}`);
+    await activities.writeOrder(input, plan, charge.chargeRef);
+  };
+  for (let i = 0; i < 20; i++) await one();
+  const latencies: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < FLOOR_COUNT; i++) {
+    const t0 = performance.now();
+    await one();
+    latencies.push(performance.now() - t0);
+    progress(`floor @${latencyMs}ms`, i + 1, FLOOR_COUNT);
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  await prisma.$disconnect();
+  const sorted = latencies.sort((a, b) => a - b);
+  return { gateway_latency_ms: latencyMs, p50_ms: round(pct(sorted, 50)), p95_ms: round(pct(sorted, 95)), rps: round(FLOOR_COUNT / elapsed) };
+}
+
+async function main() {
+  const fresh = process.env.DATABASE_URL ? null : await createFreshDatabase('ocart_bench');
+  const databaseUrl = process.env.DATABASE_URL ?? fresh!.url;
+  const temporalPort = await freePort();
+  const temporal = await startTemporalDevServer({ port: temporalPort, uiPort: await freePort(), dbFile: null, quiet: true });
+  const apiPort = await freePort();
+  const base = `http://127.0.0.1:${apiPort}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+    TEMPORAL_TASK_QUEUE: 'ocart-bench',
+    OCART_API_KEY: API_KEY,
+    OCART_TOKEN_SECRETS: TOKEN_SECRETS,
+    SANDBOX_WEBHOOK_SECRET: 'bench-sandbox-secret',
+    PORT: String(apiPort),
+    LOG_LEVEL: 'warn',
+    OCART_RATE_LIMIT_IP_PER_MIN: '1000000',
+    OCART_RATE_LIMIT_CART_PER_MIN: '1000000',
+    DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE ?? '20',
+  };
+  const levels: LevelResult[] = [];
+  const floors: Array<Awaited<ReturnType<typeof measureFloor>>> = [];
+  try {
+    console.log(`bench: ${os.cpus().length} cores, gateway latencies ${LATENCIES.join(' and ')} ms, levels ${LEVELS.map((l) => `c=${l.concurrency}×${l.count}`).join(', ')}`);
+    for (const latency of LATENCIES) {
+      floors.push(await measureFloor(databaseUrl, latency, `floor${latency}`));
+      const worker = launch('worker/main.ts', { ...env, SANDBOX_LATENCY_MS: String(latency) });
+      const api = launch('api/main.ts', env);
+      try {
+        await waitForWorker(worker);
+        await waitForApi(base, api);
+        const prisma = createPrisma(databaseUrl, 2);
+        const shop = await seedShop(prisma, `l${latency}`);
+        await prisma.$disconnect();
+        await runLevel(base, shop, 8, WARMUP, `warm-up @${latency}ms`);
+        for (const level of LEVELS) {
+          const r = await runLevel(base, shop, level.concurrency, level.count, `c=${level.concurrency} @${latency}ms`);
+          levels.push({ gateway_latency_ms: latency, ...r });
+        }
+      } finally {
+        await api.stop();
+        await worker.stop();
+      }
+    }
+  } finally {
+    await temporal.stop();
+    await fresh?.drop();
+  }
+
+  const floor0 = floors.find((f) => f.gateway_latency_ms === 0)!;
+  const c1 = levels.find((l) => l.gateway_latency_ms === 0 && l.concurrency === 1)!;
+  const c32 = levels.find((l) => l.gateway_latency_ms === 0 && l.concurrency === 32)!;
+  const report = {
+    levels,
+    floor: { p50_ms: floor0.p50_ms, rps: floor0.rps },
+    floors,
+    ratio_p50: round(c1.p50_ms / floor0.p50_ms),
+    targets: {
+      p50_c1_le_25ms: c1.p50_ms <= 25,
+      rps_c32_ge_200: c32.rps >= 200,
+      p99_c32_le_250ms: c32.p99_ms <= 250,
+      ratio_p50_le_3: c1.p50_ms / floor0.p50_ms <= 3,
+    },
+    machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+    generated_at: new Date().toISOString(),
+  };
+  console.log('\ngateway_ms  concurrency  count   p50_ms   p95_ms   p99_ms      rps  errors');
+  for (const l of levels) {
+    console.log(
+      `${String(l.gateway_latency_ms).padStart(10)}  ${String(l.concurrency).padStart(11)}  ${String(l.count).padStart(5)}  ${l.p50_ms.toFixed(1).padStart(7)}  ${l.p95_ms.toFixed(1).padStart(7)}  ${l.p99_ms.toFixed(1).padStart(7)}  ${l.rps.toFixed(1).padStart(7)}  ${String(l.errors).padStart(6)}`,
+    );
+  }
+  for (const f of floors) console.log(`floor (in-process) @${f.gateway_latency_ms}ms gateway: p50 ${f.p50_ms} ms, ${f.rps} accepts/s`);
+  console.log(`full stack / floor, p50 at c=1: ${report.ratio_p50}×`);
+  console.log(`targets: ${JSON.stringify(report.targets)}`);
+  mkdirSync(`${ROOT}reports`, { recursive: true });
+  writeFileSync(`${ROOT}reports/bench.json`, `${JSON.stringify(report, null, 2)}\n`);
+  console.log('wrote reports/bench.json');
+  if (levels.some((l) => l.errors > 0)) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

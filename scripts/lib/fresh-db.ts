@@ -1,0 +1,30 @@
+/** A fresh PostgreSQL database on the local server, migrated with `prisma migrate deploy`; drop() removes it. */
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
+import { ROOT } from './services.ts';
+
+export const ADMIN_URL = process.env.TEST_POSTGRES_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+export interface FreshDatabase {
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createFreshDatabase(prefix: string): Promise<FreshDatabase> {
+  const name = `${prefix}_${Date.now()}_${process.pid}`;
+  await admin((c) => c.query(`CREATE DATABASE "${name}"`));
+  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+  execFileSync(`${ROOT}node_modules/.bin/prisma`, ['migrate', 'deploy'], { cwd: ROOT, env: { ...process.env, DATABASE_URL: url }, stdio: 'pipe' });
+  return { url, name, drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined) };
+}
