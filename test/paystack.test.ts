@@ -137,7 +137,9 @@ describe('Paystack through the accept flow', () => {
     expect(res.statusCode, res.body).toBe(402);
     expect(res.json()).toEqual({ status: 'declined', accept_id: key, code, message });
     await expectNoOrder(key);
-    expect(await stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } })).toMatchObject({ status: 'declined', errorCode: code });
+    // The buyer is answered first; the record follows.
+    const record = await pollUntil(() => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }), (r) => r.completedAt !== null);
+    expect(record).toMatchObject({ status: 'declined', errorCode: code });
     expect(server.transactionsFor(key)).toEqual([expect.objectContaining({ status: 'failed' })]);
   });
 

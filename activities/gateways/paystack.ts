@@ -40,7 +40,10 @@ export const PAYSTACK_REFERENCE_PATTERN = /^[A-Za-z0-9.=-]+$/;
 export interface PaystackOptions {
   secretKey: string;
   apiBase?: string;
-  /** per request; kept below the activity's start-to-close timeout so a hung call is retried */
+  /**
+   * Per request. A charge may take two calls (charge, then verify after duplicate_reference); both
+   * must fit in the activity's 20 s start-to-close, or Temporal cuts off an answer already on its way.
+   */
   timeoutMs?: number;
 }
 
@@ -187,7 +190,7 @@ function isNotFound(reply: PaystackReply): boolean {
 export function createPaystackGateway(options: PaystackOptions): PaymentGateway {
   const { secretKey } = options;
   const apiBase = (options.apiBase ?? PAYSTACK_API_BASE).replace(/\/+$/, '');
-  const timeoutMs = options.timeoutMs ?? 15_000;
+  const timeoutMs = options.timeoutMs ?? 9_000;
 
   async function call(method: 'GET' | 'POST', path: string, body?: Json): Promise<PaystackReply> {
     const what = `paystack: ${method} ${path}`;

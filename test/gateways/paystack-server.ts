@@ -168,7 +168,7 @@ function matchOperation(doc: Json, method: string, pathname: string): MatchedOpe
       return { specPath: c.specPath, operationId: String(operation.operationId ?? ''), operation, pathParams: c.params };
     }
   }
-  return `${method} ${pathname}: the document has ${candidates.map((c) => c.specPath).join(', ')} but not for ${method}`;
+  return `${method} ${pathname}: not in Paystack's document (it has ${candidates.map((c) => c.specPath).join(', ')} here, but not for ${method})`;
 }
 
 function parametersOf(doc: Json, specPath: string, operation: Json): Json[] {
@@ -291,7 +291,7 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
       exp_month: '12',
       exp_year: '2030',
       channel: 'card',
-      card_type: 'visa ',
+      card_type: 'visa',
       bank: 'TEST BANK',
       country_code: 'NG',
       brand: 'visa',
