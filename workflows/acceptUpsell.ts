@@ -5,7 +5,6 @@
  *   validating -> charging -> (awaiting_sca) -> writing_order -> delivering_event -> done
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -84,8 +83,11 @@ const delivery = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 hour', maximumAttempts: 30 },
 });
 
+/** The typed failure an activity threw, however it was wrapped (local and regular activities differ). */
 function applicationFailure(err: unknown): ApplicationFailure | undefined {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause;
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ApplicationFailure) return e;
+  }
   return undefined;
 }
 
