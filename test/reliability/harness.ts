@@ -1,0 +1,232 @@
+/**
+ * The reliability suite's stack: the Temporal dev server, a fresh PostgreSQL database, and the
+ * worker and API as separate processes, which scenarios may kill, restart and starve.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { createPrisma, type Db } from '../../db/client.ts';
+import { signToken, parseSigningKeys } from '../../domain/token.ts';
+import { createFreshDatabase, type FreshDatabase, ADMIN_URL } from '../../scripts/lib/fresh-db.ts';
+import { freePort } from '../../scripts/lib/ports.ts';
+import { launch, waitForApi, waitForWorker, type ServiceProcess } from '../../scripts/lib/services.ts';
+import { startTemporalDevServer, type RunningProcess } from '../../scripts/lib/temporal-dev.ts';
+
+export const API_KEY = `rel_${randomBytes(16).toString('hex')}`;
+export const TOKEN_SECRET = `rel:${randomBytes(32).toString('hex')}`;
+export const SANDBOX_WEBHOOK_SECRET = `whsec_rel_${randomBytes(12).toString('hex')}`;
+export const SECRETS = [API_KEY, TOKEN_SECRET.split(':')[1]!, SANDBOX_WEBHOOK_SECRET];
+const keys = parseSigningKeys(TOKEN_SECRET);
+
+export interface ScenarioResult {
+  scenario: string;
+  requests: number;
+  completed: number;
+  charges: number;
+  orders: number;
+  anomalies: string[];
+  notes?: string;
+  seconds?: number;
+}
+
+export class Stack {
+  api!: ServiceProcess;
+  worker!: ServiceProcess;
+  prisma!: Db;
+  base = '';
+  logs = { api: [] as string[], worker: [] as string[] };
+  private temporal!: RunningProcess;
+  private db!: FreshDatabase;
+  private env: NodeJS.ProcessEnv = {};
+  private workerEnv: NodeJS.ProcessEnv = {};
+
+  async start(extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
+    this.db = await createFreshDatabase('ocart_reliability');
+    const temporalPort = await freePort();
+    this.temporal = await startTemporalDevServer({ port: temporalPort, uiPort: await freePort(), dbFile: null, quiet: true });
+    const port = await freePort();
+    this.base = `http://127.0.0.1:${port}`;
+    this.env = {
+      ...process.env,
+      DATABASE_URL: this.db.url,
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      TEMPORAL_TASK_QUEUE: 'ocart-reliability',
+      OCART_API_KEY: API_KEY,
+      OCART_TOKEN_SECRETS: TOKEN_SECRET,
+      SANDBOX_WEBHOOK_SECRET,
+      PORT: String(port),
+      PUBLIC_BASE_URL: this.base,
+      LOG_LEVEL: 'info',
+      OCART_RATE_LIMIT_IP_PER_MIN: '1000000',
+      OCART_RATE_LIMIT_CART_PER_MIN: '1000000',
+      DATABASE_POOL_SIZE: '20',
+      ...extraEnv,
+    };
+    this.workerEnv = { ...this.env };
+    this.prisma = createPrisma(this.db.url, 4);
+    await this.startWorker();
+    await this.startApi();
+  }
+
+  get databaseName(): string {
+    return this.db.name;
+  }
+
+  /** Worker settings for the next (re)start, e.g. a gateway pointed at a test server. */
+  setWorkerEnv(extra: NodeJS.ProcessEnv): void {
+    this.workerEnv = { ...this.env, ...extra };
+  }
+
+  setApiEnv(extra: NodeJS.ProcessEnv): void {
+    this.env = { ...this.env, ...extra };
+  }
+
+  async startWorker(): Promise<void> {
+    this.worker = launch('worker/main.ts', this.workerEnv, (s) => this.logs.worker.push(s));
+    await waitForWorker(this.worker);
+  }
+
+  async startApi(): Promise<void> {
+    this.api = launch('api/main.ts', this.env, (s) => this.logs.api.push(s));
+    await waitForApi(this.base, this.api);
+  }
+
+  async restartWorker(): Promise<void> {
+    await this.worker.stop();
+    await this.startWorker();
+  }
+
+  async stop(): Promise<void> {
+    await this.api?.stop().catch(() => undefined);
+    await this.worker?.stop().catch(() => undefined);
+    await this.prisma?.$disconnect().catch(() => undefined);
+    await this.temporal?.stop().catch(() => undefined);
+    await this.db?.drop().catch(() => undefined);
+  }
+
+  /** Cuts every connection to the database and refuses new ones for `ms`. */
+  async databaseOutage(ms: number): Promise<void> {
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER DATABASE "${this.db.name}" ALLOW_CONNECTIONS false`);
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [this.db.name]);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally {
+      await admin.query(`ALTER DATABASE "${this.db.name}" ALLOW_CONNECTIONS true`);
+      await admin.end();
+    }
+  }
+
+  async shop(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) throw new Error(`${method} ${path} -> ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  }
+
+  /** A paid parent order and an offer; `token()` mints a fresh single-use token for it. */
+  async seedBuyer(o: { gateway?: string; methodRef?: string; customerRef?: string; currency?: string; email?: string } = {}) {
+    const tag = randomBytes(5).toString('hex');
+    const externalId = `rel-${tag}`;
+    const cartId = `cart-${tag}`;
+    const currency = o.currency ?? 'USD';
+    await this.shop('PUT', `/wp-json/ocart/v1/orders/${externalId}`, {
+      cart_id: cartId,
+      status: 'paid',
+      currency,
+      total: 5000,
+      paid_at: new Date().toISOString(),
+      customer: { email: o.email ?? 'buyer@example.com' },
+      payment: { gateway: o.gateway ?? 'sandbox', customer_ref: o.customerRef ?? 'cus_rel', method_ref: o.methodRef ?? 'pm_card_visa' },
+      line_items: [{ product_id: 'prod_boots', name: 'Boots', quantity: 1, unit_amount: 5000 }],
+    });
+    const offer = await this.shop('POST', '/wp-json/ocart/v1/offers', { product_id: 'prod_socks', name: 'Socks', amount: 1500, currency, active: true });
+    const offerId = String(offer.id);
+    return {
+      externalId,
+      cartId,
+      offerId,
+      token: () => signToken({ offerId, orderId: externalId, cartId }, keys, new Date(), 30).token,
+    };
+  }
+
+  accept(offerId: string, key: string, body: unknown, timeoutMs = 120_000) {
+    return fetch(`${this.base}/wp-json/ocart/v1/upsells/${offerId}/accept`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-idempotency-key': key },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    }).then(async (r) => ({ status: r.status, body: await r.text(), replayed: r.headers.get('idempotent-replayed') === 'true' }));
+  }
+
+  /** Accepts like the storefront script: on a 5xx or a dropped connection, retry with the same key. */
+  async acceptUntilAnswered(offerId: string, key: string, body: unknown, deadlineMs = 120_000) {
+    const until = Date.now() + deadlineMs;
+    let attempts = 0;
+    for (;;) {
+      attempts++;
+      try {
+        const r = await this.accept(offerId, key, body, Math.max(1000, until - Date.now()));
+        if (r.status < 500 || Date.now() > until) return { ...r, attempts };
+      } catch (err) {
+        if (Date.now() > until) throw err;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  async status(key: string, cartId: string) {
+    const r = await fetch(`${this.base}/wp-json/ocart/v1/upsells/accepts/${key}?cart_id=${cartId}`);
+    return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+  }
+
+  /** Charges the sandbox gateway made for these accepts (its ledger is the gateway's own count). */
+  async sandboxCharges(keys: string[]): Promise<Map<string, number>> {
+    const rows = await this.prisma.$queryRaw<Array<{ key: string; n: bigint }>>`
+      SELECT metadata->>'workflow_id' AS key, count(*) AS n FROM sandbox_charges
+      WHERE metadata->>'workflow_id' = ANY(${keys}) GROUP BY 1`;
+    return new Map(rows.map((r) => [r.key, Number(r.n)]));
+  }
+
+  /** Orders (child orders, or merged lines) written for these accepts. */
+  async ordersFor(keys: string[]): Promise<Map<string, number>> {
+    const rows = await this.prisma.$queryRaw<Array<{ key: string; n: bigint }>>`
+      SELECT idempotency_key AS key, count(*) AS n FROM payments WHERE idempotency_key = ANY(${keys}) GROUP BY 1`;
+    return new Map(rows.map((r) => [r.key, Number(r.n)]));
+  }
+}
+
+export function newKey(prefix: string): string {
+  return `${prefix}-${randomUUID()}`;
+}
+
+/** Exactly one charge and one order per key, or an anomaly line naming the key. */
+export function checkOnePerKey(keys: string[], charges: Map<string, number>, orders: Map<string, number>, what = 'charge'): string[] {
+  const anomalies: string[] = [];
+  for (const k of keys) {
+    if ((charges.get(k) ?? 0) !== 1) anomalies.push(`${k}: ${charges.get(k) ?? 0} ${what}s (want 1)`);
+    if ((orders.get(k) ?? 0) !== 1) anomalies.push(`${k}: ${orders.get(k) ?? 0} orders (want 1)`);
+  }
+  return anomalies;
+}
+
+export async function pool<T, R>(items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}

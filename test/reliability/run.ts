@@ -1,0 +1,85 @@
+/**
+ * npm run test:reliability: faults, storms and hostile input on the real stack. Prints a table of
+ * figures, writes reports/reliability.json, and exits non-zero on any anomaly.
+ *   REL_ONLY=a,d   run only some scenarios
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { ROOT } from '../../scripts/lib/services.ts';
+import { type ScenarioResult, Stack } from './harness.ts';
+import { apiRestartDuringSca, databaseOutage, duplicateStorm } from './scenarios.ts';
+
+type Scenario = { id: string; run: (stack: Stack) => Promise<ScenarioResult> };
+
+async function loadScenarios(): Promise<Scenario[]> {
+  const list: Scenario[] = [
+    { id: 'a', run: duplicateStorm },
+    { id: 'd', run: databaseOutage },
+    { id: 'e', run: apiRestartDuringSca },
+  ];
+  const optional = async (file: string, entries: Array<[string, string]>) => {
+    const mod = (await import(file).catch(() => null)) as Record<string, (s: Stack) => Promise<ScenarioResult>> | null;
+    for (const [id, name] of entries) if (mod?.[name]) list.push({ id, run: mod[name] });
+  };
+  await optional('./gateway-faults.ts', [
+    ['b', 'workerKilledMidCharge'],
+    ['c', 'gatewayFaults'],
+  ]);
+  await optional('./hostile.ts', [
+    ['f', 'runHostileCatalog'],
+    ['g', 'runLeakScan'],
+  ]);
+  const order = 'abcdefg';
+  return list.sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
+}
+
+function table(results: ScenarioResult[]): string {
+  const head = ['scenario', 'requests', 'completed', 'charges', 'orders', 'anomalies', 'seconds'];
+  const rows = results.map((r) => [r.scenario, r.requests, r.completed, r.charges, r.orders, r.anomalies.length, r.seconds ?? ''].map(String));
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const only = process.env.REL_ONLY?.split(',').map((s) => s.trim());
+  const scenarios = (await loadScenarios()).filter((s) => !only || only.includes(s.id));
+  const stack = new Stack();
+  const results: ScenarioResult[] = [];
+  const started = Date.now();
+  try {
+    console.log('reliability: starting the stack (Temporal dev server, PostgreSQL, worker and API processes)');
+    await stack.start();
+    for (const s of scenarios) {
+      console.log(`reliability: running (${s.id})...`);
+      const t0 = Date.now();
+      let r: ScenarioResult;
+      try {
+        r = await s.run(stack);
+      } catch (err) {
+        r = { scenario: `(${s.id}) crashed`, requests: 0, completed: 0, charges: 0, orders: 0, anomalies: [`scenario threw: ${(err as Error).stack ?? err}`] };
+      }
+      r.seconds = Math.round((Date.now() - t0) / 100) / 10;
+      results.push(r);
+      console.log(`  ${r.scenario}: ${r.completed} completed, ${r.charges} charges, ${r.orders} orders, ${r.anomalies.length} anomalies (${r.seconds} s)`);
+      for (const a of r.anomalies.slice(0, 10)) console.log(`    ANOMALY ${a}`);
+      if (r.notes) console.log(`    note: ${r.notes}`);
+    }
+  } finally {
+    await stack.stop();
+  }
+  console.log(`\n${table(results)}\n`);
+  const anomalies = results.reduce((n, r) => n + r.anomalies.length, 0);
+  mkdirSync(`${ROOT}reports`, { recursive: true });
+  writeFileSync(
+    `${ROOT}reports/reliability.json`,
+    `${JSON.stringify({ generated_at: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), anomalies, scenarios: results }, null, 2)}\n`,
+  );
+  console.log(`wrote reports/reliability.json; ${anomalies} anomalies in ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(`reliability: ${results.length - results.filter((r) => r.anomalies.length).length} passed, ${results.filter((r) => r.anomalies.length).length} failed`);
+  process.exitCode = anomalies > 0 ? 1 : 0;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
