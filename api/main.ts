@@ -1,38 +1,53 @@
-/** The API process: `tsx api/main.ts`. Listens until SIGTERM, then drains in-flight requests. */
+/**
+ * The API process: `tsx api/main.ts`. Logs JSON lines to stdout. On SIGTERM or SIGINT it stops
+ * accepting connections, answers 503 to new requests on open ones, lets in-flight requests finish
+ * (up to SHUTDOWN_GRACE_MS), then closes Temporal and the database and exits.
+ */
+import { Client, Connection } from '@temporalio/client';
+import closeWithGrace from 'close-with-grace';
 import { buildGatewayRegistry } from '../activities/gateways/index.ts';
 import { createSandboxGateway } from '../activities/gateways/sandbox.ts';
-import { ConfigError } from '../config/env.ts';
+import { ConfigError, secretValues, temporalConnectionOptions } from '../config/env.ts';
 import { createPrisma } from '../db/client.ts';
 import { buildApp } from './app.ts';
 import { loadApiConfig } from './config.ts';
-import { connectClient, createAcceptFlows } from './temporal.ts';
+import { createApiLogger } from './plugins/logging.ts';
+import { createAcceptFlows } from './temporal.ts';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
+  const log = createApiLogger({ level: config.logLevel, secrets: secretValues(config) });
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
-  const client = await connectClient(config.temporal);
+  // The shared connection options carry mTLS client certificates as well as API keys.
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
+  const client = new Client({ connection, namespace: config.temporal.namespace });
   const gateways = buildGatewayRegistry(config.gateways, { prisma, publicBaseUrl: config.publicBaseUrl });
   const sandbox = config.gateways.sandbox
     ? createSandboxGateway({ prisma, publicBaseUrl: config.publicBaseUrl, webhookSecret: config.gateways.sandbox.webhookSecret })
     : null;
   const app = await buildApp(
     { config, prisma, flows: createAcceptFlows(client, config.temporal.taskQueue), gateways, sandbox, clock: () => new Date() },
-    { logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-paystack-signature"]', 'req.headers["stripe-signature"]'] } },
+    { loggerInstance: log },
   );
-  await app.listen({ host: config.host, port: config.port });
 
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
-    await app.close();
-    await client.connection.close();
-    await prisma.$disconnect();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  closeWithGrace(
+    {
+      delay: config.shutdownGraceMs,
+      logger: { error: (msg: unknown) => log.error(String(msg)) },
+    },
+    async ({ signal, err }) => {
+      if (err) log.error({ err }, 'shutting down after an unexpected error');
+      else log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: no new requests; finishing in-flight ones');
+      // Stops listening and waits for in-flight requests; an accept waits on its workflow's answer.
+      await app.close();
+      await connection.close();
+      await prisma.$disconnect();
+      log.info('stopped');
+    },
+  );
+
+  await app.listen({ host: config.host, port: config.port });
+  log.info({ env: config.env, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue }, 'api started');
 }
 
 main().catch((err) => {

@@ -2,6 +2,7 @@
  * Reads and validates the environment once per process. Fails fast with a sentence naming the
  * variable; secrets have no defaults. Each process calls its own loader (api/config.ts, worker/config.ts).
  */
+import { readFileSync } from 'node:fs';
 import { parseSigningKeys, type SigningKey } from '../domain/token.ts';
 
 export class ConfigError extends Error {
@@ -37,17 +38,36 @@ export function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+/** Client certificates for mTLS to a self-hosted Temporal, read once at start (the SDK's TLSConfig shape). */
+export interface TemporalTlsFiles {
+  clientCertPair?: { crt: Buffer; key: Buffer };
+  serverRootCACertificate?: Buffer;
+  serverNameOverride?: string;
+}
+
 export interface TemporalConfig {
   address: string;
   namespace: string;
   taskQueue: string;
   apiKey?: string;
   tls: boolean;
+  /** set when TEMPORAL_TLS_CERT/KEY (mTLS) or TEMPORAL_TLS_CA/SERVER_NAME are given */
+  tlsFiles?: TemporalTlsFiles;
+}
+
+/** What Connection.connect and NativeConnection.connect take, for both processes alike. */
+export function temporalConnectionOptions(temporal: TemporalConfig): { address: string; tls?: boolean | TemporalTlsFiles; apiKey?: string } {
+  const tls = temporal.tlsFiles ?? (temporal.tls ? true : undefined);
+  return {
+    address: temporal.address,
+    ...(tls !== undefined ? { tls } : {}),
+    ...(temporal.apiKey ? { apiKey: temporal.apiKey } : {}),
+  };
 }
 
 export interface GatewaysConfig {
   sandbox: { enabled: boolean; webhookSecret: string; latencyMs: number } | null;
-  stripe: { secretKey: string; webhookSecret: string; apiBase?: string; maxNetworkRetries: number } | null;
+  stripe: { secretKey: string; webhookSecret: string; apiBase?: string; maxNetworkRetries: number; timeoutMs: number } | null;
   paystack: { secretKey: string; apiBase?: string } | null;
 }
 
@@ -59,18 +79,83 @@ export interface SharedConfig {
   tokenKeys: SigningKey[];
   publicBaseUrl: string;
   gateways: GatewaysConfig;
-  logLevel: string;
+  logLevel: LogLevel;
+  /** how long a stopping process waits for in-flight requests (API) or activities (worker) */
+  shutdownGraceMs: number;
 }
 
-function temporalConfig(env: Env): TemporalConfig {
-  const apiKey = optional(env, 'TEMPORAL_API_KEY');
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+function logLevel(env: Env): LogLevel {
+  const raw = optional(env, 'LOG_LEVEL')?.toLowerCase() ?? 'info';
+  const level = LOG_LEVELS.find((l) => l === raw);
+  if (!level) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return level;
+}
+
+function readPemFile(env: Env, name: string): Buffer | undefined {
+  const path = optional(env, name);
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`${name} names a file that cannot be read (${path}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function temporalTlsFiles(env: Env): TemporalTlsFiles | undefined {
+  const crt = readPemFile(env, 'TEMPORAL_TLS_CERT');
+  const key = readPemFile(env, 'TEMPORAL_TLS_KEY');
+  if ((crt === undefined) !== (key === undefined)) {
+    const [missing, given] = crt ? ['TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CERT'] : ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY'];
+    throw new ConfigError(`${missing} is required when ${given} is set: mTLS needs the client certificate and its key`);
+  }
+  const ca = readPemFile(env, 'TEMPORAL_TLS_CA');
+  const serverName = optional(env, 'TEMPORAL_TLS_SERVER_NAME');
+  if (!crt && !ca && !serverName) return undefined;
   return {
-    address: optional(env, 'TEMPORAL_ADDRESS') ?? '127.0.0.1:7233',
+    ...(crt && key ? { clientCertPair: { crt, key } } : {}),
+    ...(ca ? { serverRootCACertificate: ca } : {}),
+    ...(serverName ? { serverNameOverride: serverName } : {}),
+  };
+}
+
+function temporalConfig(env: Env, production: boolean): TemporalConfig {
+  const apiKey = optional(env, 'TEMPORAL_API_KEY');
+  const tlsFiles = temporalTlsFiles(env);
+  const tls = boolean(env, 'TEMPORAL_TLS', apiKey !== undefined || tlsFiles !== undefined);
+  if (!tls && tlsFiles) {
+    throw new ConfigError('TEMPORAL_TLS is false, but TEMPORAL_TLS_CERT, TEMPORAL_TLS_CA or TEMPORAL_TLS_SERVER_NAME is set: remove one or the other');
+  }
+  // Production names its cluster; the dev server's address is only a development default.
+  const address = production
+    ? required(env, 'TEMPORAL_ADDRESS', 'the Temporal frontend host:port (Temporal Cloud: <namespace>.<account>.tmprl.cloud:7233)')
+    : (optional(env, 'TEMPORAL_ADDRESS') ?? '127.0.0.1:7233');
+  return {
+    address,
     namespace: optional(env, 'TEMPORAL_NAMESPACE') ?? 'default',
     taskQueue: optional(env, 'TEMPORAL_TASK_QUEUE') ?? 'ocart-upsells',
     ...(apiKey ? { apiKey } : {}),
-    tls: boolean(env, 'TEMPORAL_TLS', apiKey !== undefined),
+    tls,
+    ...(tlsFiles ? { tlsFiles } : {}),
   };
+}
+
+function publicBaseUrl(env: Env, production: boolean): string {
+  const raw = production
+    ? required(env, 'PUBLIC_BASE_URL', 'the public https:// address buyers and gateways reach this service at (return and SCA URLs)')
+    : (optional(env, 'PUBLIC_BASE_URL') ?? `http://127.0.0.1:${integer(env, 'PORT', 3000, 0, 65535)}`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`PUBLIC_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`PUBLIC_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/$/, '');
 }
 
 function gatewaysConfig(env: Env, production: boolean): GatewaysConfig {
@@ -94,6 +179,7 @@ function gatewaysConfig(env: Env, production: boolean): GatewaysConfig {
           webhookSecret: required(env, 'STRIPE_WEBHOOK_SECRET', 'Stripe webhooks cannot be verified without it'),
           ...(stripeApiBase ? { apiBase: stripeApiBase } : {}),
           maxNetworkRetries: integer(env, 'STRIPE_MAX_NETWORK_RETRIES', 0, 0, 5),
+          timeoutMs: integer(env, 'STRIPE_TIMEOUT_MS', 15_000, 500, 19_000),
         }
       : null,
     paystack: paystackKey ? { secretKey: paystackKey, ...(paystackApiBase ? { apiBase: paystackApiBase } : {}) } : null,
@@ -118,10 +204,49 @@ export function loadSharedConfig(env: Env): SharedConfig {
     env: mode,
     databaseUrl: required(env, 'DATABASE_URL', 'the PostgreSQL connection string'),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
-    temporal: temporalConfig(env),
+    temporal: temporalConfig(env, production),
     tokenKeys,
-    publicBaseUrl: (optional(env, 'PUBLIC_BASE_URL') ?? `http://127.0.0.1:${optional(env, 'PORT') ?? '3000'}`).replace(/\/$/, ''),
+    publicBaseUrl: publicBaseUrl(env, production),
     gateways,
-    logLevel: optional(env, 'LOG_LEVEL') ?? (production ? 'info' : 'info'),
+    logLevel: logLevel(env),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 20_000, 0, 600_000),
   };
+}
+
+/** Configured values that must never reach a log line, whatever field or message they end up in. */
+export function secretValues(config: SharedConfig & { apiKey?: string }): string[] {
+  const { gateways: g } = config;
+  let databasePassword: string | undefined;
+  try {
+    databasePassword = decodeURIComponent(new URL(config.databaseUrl).password) || undefined;
+  } catch {
+    databasePassword = undefined;
+  }
+  const values = [
+    config.apiKey,
+    config.temporal.apiKey,
+    databasePassword,
+    ...config.tokenKeys.map((k) => k.secret),
+    g.sandbox?.webhookSecret,
+    g.stripe?.secretKey,
+    g.stripe?.webhookSecret,
+    g.paystack?.secretKey,
+  ];
+  // Short values would blank out ordinary words; real secrets are long.
+  return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length >= 8))];
+}
+
+// A one-click token (domain/token.ts) or any JWT: base64url JSON ("eyJ...") dot signature.
+const SIGNED_TOKEN = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}(?:\.[A-Za-z0-9_-]+)?/g;
+
+/** The last line of defence before a log line is written: known secrets and tokens are blanked. */
+export function scrubSecrets(line: string, secrets: readonly string[]): string {
+  let out = line;
+  for (const secret of secrets) {
+    if (out.includes(secret)) out = out.split(secret).join('[Redacted]');
+    // the same value as it appears inside a JSON string
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    if (escaped !== secret && out.includes(escaped)) out = out.split(escaped).join('[Redacted]');
+  }
+  return out.replace(SIGNED_TOKEN, '[Redacted token]');
 }

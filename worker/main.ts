@@ -1,15 +1,29 @@
-/** The worker process: `tsx worker/main.ts`. Runs acceptUpsell and its activities until SIGTERM. */
-import { Runtime } from '@temporalio/worker';
+/**
+ * The worker process: `tsx worker/main.ts`. Runs acceptUpsell and its activities until SIGTERM or
+ * SIGINT, then drains: it stops polling, lets running activities finish (up to SHUTDOWN_GRACE_MS),
+ * and exits. Logs JSON lines to stdout; serves /metrics and /healthz on WORKER_METRICS_PORT and
+ * the Temporal SDK's metrics on WORKER_SDK_METRICS_PORT.
+ */
 import { buildGatewayRegistry } from '../activities/gateways/index.ts';
+import { ConfigError, secretValues } from '../config/env.ts';
 import { createPrisma } from '../db/client.ts';
-import { ConfigError } from '../config/env.ts';
 import { loadWorkerConfig } from './config.ts';
+import { createWorkerLogger } from './logging.ts';
+import { createWorkerMetrics, startWorkerMetricsServer, type MetricsServer } from './metrics.ts';
+import { installWorkerRuntime } from './runtime.ts';
 import { connectWorker, createWorker } from './worker.ts';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  const log = createWorkerLogger({ level: config.logLevel, secrets: secretValues(config) });
+  // Before any connection: the Runtime is process-wide and carries logging, metrics and signals.
+  installWorkerRuntime({
+    log,
+    level: config.logLevel,
+    ...(config.metrics.sdkPort ? { sdkMetrics: { host: config.metrics.host, port: config.metrics.sdkPort } } : {}),
+  });
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
+  const metrics = createWorkerMetrics({ prisma, onCollectError: (err) => log.warn({ err }, 'metrics: database gauges could not be read') });
   const connection = await connectWorker(config.temporal);
   const worker = await createWorker({
     connection,
@@ -21,14 +35,29 @@ async function main(): Promise<void> {
       tokenKeys: config.tokenKeys,
       publicBaseUrl: config.publicBaseUrl,
     },
+    metrics,
     maxConcurrentActivities: config.maxConcurrentActivities,
     maxConcurrentWorkflowTasks: config.maxConcurrentWorkflowTasks,
+    shutdownGraceMs: config.shutdownGraceMs,
+    ...(config.workflowBundlePath ? { workflowBundlePath: config.workflowBundlePath } : {}),
   });
-  console.log(JSON.stringify({ msg: 'worker started', taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }));
-  // run() resolves after SIGTERM/SIGINT once in-flight activities have drained.
+  let server: MetricsServer | undefined;
+  if (config.metrics.port) {
+    server = await startWorkerMetricsServer({
+      host: config.metrics.host,
+      port: config.metrics.port,
+      registry: metrics.registry,
+      healthy: () => worker.getState() === 'RUNNING',
+    });
+  }
+  const { namespace, taskQueue } = config.temporal;
+  log.info({ env: config.env, namespace, taskQueue, metricsPort: server?.port, sdkMetricsPort: config.metrics.sdkPort || undefined }, 'worker started');
+  // run() resolves once a SIGTERM/SIGINT (installed by the Runtime) has drained the worker.
   await worker.run();
+  await server?.close();
   await connection.close();
   await prisma.$disconnect();
+  log.info('worker stopped');
 }
 
 main().catch((err) => {

@@ -8,6 +8,28 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WebhookSignatureError } from '../../activities/gateways/gateway.ts';
 import { DomainError } from '../../domain/errors.ts';
 import type { AppDeps } from '../app.ts';
+import { errorRef, errorResponses } from '../plugins/openapi.ts';
+
+const webhookSchema = {
+  tags: ['gateways'],
+  operationId: 'receiveWebhook',
+  summary: 'A gateway\'s signed event (webhooks/stripe, webhooks/paystack, webhooks/sandbox)',
+  description:
+    'The signature is checked over the raw body with the gateway\'s secret. A verified event for one of our charges wakes the accept waiting for it; the workflow then asks the gateway itself. Verified events that are not ours are acknowledged and ignored.',
+  params: Type.Object({ gateway: Type.String({ pattern: '^[a-z]{1,32}$', examples: ['stripe', 'paystack', 'sandbox'] }) }),
+  headers: Type.Object({
+    'stripe-signature': Type.Optional(Type.String({ description: 'Stripe' })),
+    'x-paystack-signature': Type.Optional(Type.String({ description: 'Paystack: HMAC-SHA512 of the raw body' })),
+    'x-sandbox-signature': Type.Optional(Type.String({ description: 'The sandbox gateway: HMAC-SHA256 of the raw body' })),
+  }),
+  body: Type.Unknown({ description: 'The gateway\'s event, exactly as it sent it' }),
+  response: {
+    200: Type.Object({ received: Type.Literal(true), handled: Type.Boolean({ description: 'false: verified, but not an event for a waiting accept' }) }),
+    400: errorRef(400, 'A signature that does not verify is `signature_invalid`'),
+    404: errorRef(404, 'No webhook endpoint for that gateway'),
+    ...errorResponses(413, 500),
+  },
+};
 
 export const webhookRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { gateways, flows }) => {
   // Signatures cover the exact bytes sent, so this scope keeps bodies raw.
@@ -16,7 +38,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { g
 
   app.post(
     '/wp-json/ocart/v1/webhooks/:gateway',
-    { schema: { params: Type.Object({ gateway: Type.String({ pattern: '^[a-z]{1,32}$' }) }) } },
+    { schema: webhookSchema },
     async (request, reply) => {
       const name = request.params.gateway;
       if (!gateways.has(name)) throw new DomainError('not_found', `no webhook endpoint for "${name}"`);
