@@ -8,3 +8,4 @@ echo "==> type check"
 node_modules/.bin/tsc -p .
 echo "==> tests (vitest)"
 node_modules/.bin/vitest run "$@"
+echo "==> browser tests (headless Chromium)"; bash scripts/install-browser.sh && node_modules/.bin/vitest run --config vitest.browser.config.ts

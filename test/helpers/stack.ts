@@ -17,6 +17,7 @@ import { loadApiConfig, type ApiConfig } from '../../api/config.ts';
 import { connectClient, createAcceptFlows } from '../../api/temporal.ts';
 import { createPrisma, type Db } from '../../db/client.ts';
 import { connectWorker, createWorker } from '../../worker/worker.ts';
+import { freePort } from '../../scripts/lib/ports.ts';
 
 export const API_KEY = 'test-api-key-0123456789abcdef';
 export const SANDBOX_WEBHOOK_SECRET = 'test-sandbox-webhook-secret';
@@ -26,6 +27,11 @@ export interface StackOptions {
   /** builds more gateways (Stripe, Paystack, ...) from the stack's Prisma client */
   gateways?: (prisma: Db) => PaymentGateway[];
   clock?: () => Date;
+  /**
+   * Also listen on a real TCP port of 127.0.0.1 (for a browser). PUBLIC_BASE_URL is set to it, so
+   * the gateways' redirect URLs (the sandbox's SCA page) point at this server.
+   */
+  listen?: boolean;
 }
 
 export interface TestStack {
@@ -35,6 +41,8 @@ export interface TestStack {
   worker: Worker;
   config: ApiConfig;
   taskQueue: string;
+  /** http://127.0.0.1:<port> when started with `listen: true` */
+  baseUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -54,7 +62,10 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
 }
 
 export async function startTestStack(options: StackOptions = {}): Promise<TestStack> {
-  const config = loadApiConfig(testEnv(options.env));
+  // The port is chosen before the config is read: the sandbox bakes the base URL into its redirects.
+  const port = options.listen ? await freePort() : 0;
+  const baseUrl = options.listen ? `http://127.0.0.1:${port}` : undefined;
+  const config = loadApiConfig(testEnv({ ...(baseUrl ? { PUBLIC_BASE_URL: baseUrl } : {}), ...options.env }));
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
   const clock = options.clock ?? (() => new Date());
   const base = buildGatewayRegistry(config.gateways, { prisma, publicBaseUrl: config.publicBaseUrl });
@@ -72,6 +83,7 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
   const client = await connectClient(config.temporal);
   const app = await buildApp({ config, prisma, flows: createAcceptFlows(client, config.temporal.taskQueue), gateways, sandbox, clock });
   await app.ready();
+  if (options.listen) await app.listen({ host: '127.0.0.1', port });
 
   return {
     app,
@@ -80,6 +92,7 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     worker,
     config,
     taskQueue: config.temporal.taskQueue,
+    ...(baseUrl ? { baseUrl } : {}),
     async stop() {
       await app.close();
       worker.shutdown();

@@ -1,0 +1,565 @@
+/*!
+ * OCart one-click upsells: the drop-in storefront script.
+ * Served at GET /wp-json/ocart/v1/upsells.js. Plain ES2020, no dependencies, no build step.
+ *
+ * Markup (one container per offer; the script finds them on load):
+ *   <div data-ocart-upsell
+ *        data-offer-id="off_123"            required: the offer
+ *        data-token="<one-click token>"     required: minted by the shop backend for this page view
+ *        data-cart-id="cart_abc"            required: the buyer's cart/session id
+ *        data-api-base="https://api.shop"   optional: defaults to the origin this script came from
+ *        data-label="Add to my order"       optional: label of the button the script creates
+ *        data-return-url="/thank-you?o=1"   optional: where a redirect confirmation returns (sandbox)
+ *        data-stripe-publishable-key="pk_…" optional: with Stripe.js on the page, SCA runs in its modal
+ *        data-locale="en-US">               optional: money formatting (defaults to <html lang>)
+ *     <button type="button" data-ocart-accept>Yes, add it</button>   optional: your own button
+ *     <div data-ocart-status></div>                                  optional: your own live region
+ *   </div>
+ *
+ * One click is one charge: each offer gets one idempotency key (crypto.randomUUID), kept in
+ * sessionStorage, and every retry, double click, reload or return from the bank reuses it.
+ * The container reports its state in data-ocart-state and fires a bubbling `ocart:upsell`
+ * CustomEvent ({ state, acceptId, offerId, response }) on every change.
+ */
+(function () {
+  'use strict';
+
+  if (window.OCartUpsells && window.OCartUpsells.version) return; // loaded twice: keep the first
+
+  var VERSION = '1.0.0';
+  var STORE_PREFIX = 'ocart.upsell.v1:';
+  var PATH = '/wp-json/ocart/v1/upsells/';
+  var FINAL = { succeeded: 1, declined: 1, rejected: 1, expired: 1 };
+  var WITHDRAWN = { declined: 1, rejected: 1, expired: 1 };
+
+  var currentScript = document.currentScript;
+  var scriptOrigin = '';
+  try {
+    if (currentScript && currentScript.src) scriptOrigin = new URL(currentScript.src, location.href).origin;
+  } catch (e) {
+    scriptOrigin = '';
+  }
+
+  // ---- storage: sessionStorage, or memory when the browser refuses it ----------------------------
+  var memory = {};
+  var store = {
+    get: function (k) {
+      try {
+        var raw = window.sessionStorage.getItem(k);
+        return raw ? JSON.parse(raw) : null;
+      } catch (e) {
+        return memory[k] || null;
+      }
+    },
+    set: function (k, v) {
+      memory[k] = v;
+      try {
+        window.sessionStorage.setItem(k, JSON.stringify(v));
+      } catch (e) {
+        /* private mode or full: memory keeps this page view consistent */
+      }
+    },
+  };
+
+  function newIdempotencyKey() {
+    var c = window.crypto;
+    if (c && typeof c.randomUUID === 'function') return c.randomUUID();
+    // randomUUID needs a secure context; getRandomValues does not.
+    var b = c.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join('');
+    return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
+  }
+
+  // ---- money: integer minor units, formatted by the currency's ISO 4217 exponent ------------------
+  var ZERO_DECIMAL = ['JPY', 'KRW', 'VND', 'CLP', 'ISK', 'UGX', 'XAF', 'XOF', 'RWF', 'PYG'];
+  var THREE_DECIMAL = ['BHD', 'JOD', 'KWD', 'OMR', 'TND'];
+
+  function exponent(currency) {
+    var code = String(currency || '').toUpperCase();
+    if (ZERO_DECIMAL.indexOf(code) >= 0) return 0;
+    if (THREE_DECIMAL.indexOf(code) >= 0) return 3;
+    return 2;
+  }
+
+  function formatMoney(amount, locale) {
+    if (!amount || typeof amount.value !== 'number') return '';
+    var currency = String(amount.currency || '').toUpperCase();
+    var exp = exponent(currency);
+    var negative = amount.value < 0;
+    var digits = String(Math.abs(Math.round(amount.value)));
+    while (digits.length <= exp) digits = '0' + digits;
+    var major = exp === 0 ? digits : digits.slice(0, digits.length - exp) + '.' + digits.slice(digits.length - exp);
+    try {
+      return new Intl.NumberFormat(locale || undefined, {
+        style: 'currency',
+        currency: currency,
+        minimumFractionDigits: exp,
+        maximumFractionDigits: exp,
+      }).format(Number((negative ? '-' : '') + major));
+    } catch (e) {
+      return (negative ? '-' : '') + major + ' ' + currency;
+    }
+  }
+
+  // ---- messages ---------------------------------------------------------------------------------
+  var REJECTED_TEXT = {
+    token_expired: 'This offer has expired.',
+    token_replayed: 'This offer has already been used.',
+    offer_inactive: 'This offer is no longer available.',
+    offer_ineligible: 'This offer is not available for your order.',
+    offer_not_found: 'This offer is no longer available.',
+    parent_not_paid: 'This offer needs a paid order.',
+    payment_method_unusable: 'Your saved payment method cannot be used for this offer.',
+    currency_mismatch: 'This offer is not available in your order\u2019s currency.',
+  };
+
+  var DECLINE_TEXT = {
+    authentication_failed: 'Your bank did not confirm the payment.',
+  };
+
+  function sleep(ms) {
+    return new Promise(function (r) { setTimeout(r, ms); });
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    if (attrs) Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  /** Shows or hides a node; the inline style wins over a theme's `display` rule, which `hidden` alone does not. */
+  function show(node, visible) {
+    if (!node) return;
+    node.hidden = !visible;
+    node.style.display = visible ? '' : 'none';
+  }
+
+  function defaultReturnUrl() {
+    var path = location.pathname + location.search;
+    // The sandbox accepts relative paths only, and not "/" alone.
+    return /^\/[^/]/.test(path) ? path : '/?';
+  }
+
+  // ---- one offer --------------------------------------------------------------------------------
+  function Upsell(root, options) {
+    var d = root.dataset;
+    this.root = root;
+    this.options = options || {};
+    this.cfg = {
+      offerId: d.offerId || '',
+      token: d.token || '',
+      cartId: d.cartId || '',
+      apiBase: (d.apiBase !== undefined ? d.apiBase : scriptOrigin).replace(/\/+$/, ''),
+      label: d.label || 'Yes, add it to my order',
+      returnUrl: d.returnUrl || '',
+      stripeKey: d.stripePublishableKey || '',
+      locale: d.locale || document.documentElement.lang || undefined,
+      pollTimeoutMs: Number(d.pollTimeoutMs) > 0 ? Number(d.pollTimeoutMs) : 40 * 60 * 1000,
+    };
+    this.storeKey = STORE_PREFIX + this.cfg.cartId + ':' + this.cfg.offerId;
+    this.busy = false;
+    this.pollRun = 0;
+  }
+
+  Upsell.prototype.mount = function () {
+    var root = this.root;
+    var cfg = this.cfg;
+    if (!cfg.offerId || !cfg.token || !cfg.cartId) {
+      console.error('[ocart] data-offer-id, data-token and data-cart-id are required on', root);
+      return;
+    }
+    root.classList.add('ocart-upsell');
+
+    this.button = root.querySelector('[data-ocart-accept]');
+    if (!this.button) {
+      this.button = el('button', { type: 'button', class: 'ocart-upsell__accept', 'data-ocart-accept': '' }, cfg.label);
+      root.appendChild(this.button);
+    }
+    if (this.button.tagName === 'BUTTON' && !this.button.getAttribute('type')) this.button.setAttribute('type', 'button');
+
+    // The live region exists before anything is announced, so screen readers pick up each change.
+    this.status = root.querySelector('[data-ocart-status]');
+    if (!this.status) {
+      this.status = el('div', { 'data-ocart-status': '' });
+      root.appendChild(this.status);
+    }
+    this.status.classList.add('ocart-upsell__status');
+    this.status.setAttribute('role', 'status');
+    this.status.setAttribute('aria-live', 'polite');
+    this.status.setAttribute('aria-atomic', 'true');
+
+    this.actions = el('div', { class: 'ocart-upsell__actions' });
+    this.status.parentNode.insertBefore(this.actions, this.status.nextSibling);
+
+    var self = this;
+    this.button.addEventListener('click', function (event) {
+      event.preventDefault();
+      self.accept();
+    });
+
+    // One key per offer, made once and kept for this tab's session.
+    var entry = store.get(this.storeKey);
+    if (!entry || typeof entry.key !== 'string') {
+      entry = { key: newIdempotencyKey(), token: cfg.token, phase: 'ready' };
+    } else if (entry.phase === 'ready') {
+      entry.token = cfg.token; // nothing was sent yet: this page view's token is the freshest
+    }
+    this.entry = entry;
+    this.save();
+
+    if (entry.phase === 'final' && entry.response) {
+      this.render(entry.response);
+    } else if (entry.phase === 'error' && entry.response) {
+      this.render(entry.response);
+    } else if (entry.phase === 'sent' || entry.phase === 'action') {
+      // Back from the bank, or reloaded while a request was out: ask the server where it stands.
+      this.resume();
+    } else {
+      this.setState('idle');
+    }
+  };
+
+  Upsell.prototype.save = function () {
+    this.entry.updated_at = Date.now();
+    store.set(this.storeKey, this.entry);
+    this.root.setAttribute('data-accept-id', this.entry.key);
+  };
+
+  Upsell.prototype.setBusy = function (busy) {
+    this.busy = busy;
+    if (busy) this.root.setAttribute('aria-busy', 'true');
+    else this.root.removeAttribute('aria-busy');
+    if (this.button) {
+      this.button.disabled = busy;
+      if (busy) this.button.setAttribute('aria-disabled', 'true');
+      else this.button.removeAttribute('aria-disabled');
+    }
+  };
+
+  Upsell.prototype.setState = function (state, response) {
+    this.root.setAttribute('data-ocart-state', state);
+    var detail = { state: state, acceptId: this.entry.key, offerId: this.cfg.offerId, response: response || null };
+    this.root.dispatchEvent(new CustomEvent('ocart:upsell', { bubbles: true, detail: detail }));
+  };
+
+  Upsell.prototype.say = function (text, strong) {
+    this.status.textContent = '';
+    if (strong) {
+      this.status.appendChild(el('strong', null, strong));
+      this.status.appendChild(document.createTextNode(' '));
+    }
+    this.status.appendChild(document.createTextNode(text));
+  };
+
+  Upsell.prototype.clearActions = function () {
+    this.actions.textContent = '';
+  };
+
+  /** The offer is gone for good: no button, nothing to click again. */
+  Upsell.prototype.withdraw = function () {
+    if (this.button) {
+      this.button.disabled = true;
+      this.button.setAttribute('aria-disabled', 'true');
+      show(this.button, false);
+      if (this.button.parentNode) this.button.parentNode.removeChild(this.button);
+      this.button = null;
+    }
+    this.root.classList.add('ocart-upsell--withdrawn');
+  };
+
+  Upsell.prototype.url = function (path) {
+    return this.cfg.apiBase + path;
+  };
+
+  Upsell.prototype.statusUrl = function () {
+    return this.url(PATH + 'accepts/' + encodeURIComponent(this.entry.key) + '?cart_id=' + encodeURIComponent(this.cfg.cartId));
+  };
+
+  // ---- the click ----------------------------------------------------------------------------------
+  Upsell.prototype.accept = function () {
+    if (this.busy || !this.button) return; // a second click while the first is out does nothing
+    var entry = this.entry;
+    if (entry.phase === 'final') return;
+    this.setBusy(true);
+    this.clearActions();
+    this.say('Adding this to your order\u2026');
+    this.setState('busy');
+    // Written down before the request leaves, so a reload mid-flight reuses the same key.
+    if (entry.phase === 'ready') entry.phase = 'sent';
+    this.save();
+    this.send();
+  };
+
+  Upsell.prototype.send = async function () {
+    var entry = this.entry;
+    var res = null;
+    var body = null;
+    try {
+      res = await fetch(this.url(PATH + encodeURIComponent(this.cfg.offerId) + '/accept'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Idempotency-Key': entry.key },
+        body: JSON.stringify({ token: entry.token, cart_id: this.cfg.cartId }),
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+      body = await res.json().catch(function () { return null; });
+    } catch (e) {
+      return this.showError({ status: 'error', code: 'network_error', message: 'We could not reach the shop.' });
+    }
+    if (body && body.code === 'idempotency_key_reused') {
+      // This key already went out with an earlier token (a reload): its accept is the answer.
+      return this.resume();
+    }
+    if (res.status === 429 || (body && body.code === 'rate_limited')) {
+      return this.showError({ status: 'error', code: 'rate_limited', message: 'The shop is busy.' });
+    }
+    if (!body || typeof body.status !== 'string') {
+      return this.showError({ status: 'error', code: 'http_' + res.status, message: 'The shop answered unexpectedly.' });
+    }
+    return this.handle(body, true);
+  };
+
+  /** One place for every answer: from the accept call, the status endpoint or storage. */
+  Upsell.prototype.handle = function (body, fresh) {
+    var status = body.status;
+    if (status === 'requires_action') return this.requiresAction(body, fresh);
+    if (status === 'processing') {
+      this.entry.phase = 'sent';
+      this.save();
+      return this.poll();
+    }
+    if (status === 'error') return this.showError(body);
+    if (FINAL[status]) {
+      this.entry.phase = 'final';
+      this.entry.response = body;
+      this.save();
+      return this.render(body);
+    }
+    return this.showError({ status: 'error', code: 'unknown_status', message: 'The shop answered unexpectedly.' });
+  };
+
+  Upsell.prototype.render = function (body) {
+    this.pollRun++;
+    this.setBusy(false);
+    this.clearActions();
+    var status = body.status;
+    if (status === 'succeeded') {
+      this.withdraw();
+      var ref = (body.order && (body.order.external_id || body.order.id)) || body.accept_id;
+      var amount = formatMoney(body.amount, this.cfg.locale);
+      this.say(
+        (amount ? amount + ' was charged to your saved payment method' : 'Charged to your saved payment method') + ' \u2014 order ' + ref + '.',
+        'Added to your order.',
+      );
+      this.root.setAttribute('data-order-ref', ref);
+    } else if (status === 'declined') {
+      this.withdraw();
+      var why = DECLINE_TEXT[body.code] || body.message || '';
+      this.say(
+        (why ? why + ' ' : '') + 'You have not been charged, and this offer has been withdrawn.',
+        'Payment declined.',
+      );
+    } else if (status === 'expired') {
+      this.withdraw();
+      this.say('The payment was not confirmed in time. You have not been charged, and this offer has been withdrawn.', 'Offer expired.');
+    } else if (status === 'rejected') {
+      this.withdraw();
+      this.say('You have not been charged.', REJECTED_TEXT[body.code] || 'This offer could not be added to your order.');
+    } else if (status === 'error') {
+      return this.showError(body);
+    }
+    this.setState(status, body);
+  };
+
+  /** Something failed that may pass: a retry button that sends the same key again. */
+  Upsell.prototype.showError = function (body) {
+    this.pollRun++;
+    this.entry.phase = 'error';
+    this.entry.response = body;
+    this.save();
+    this.setBusy(false);
+    this.clearActions();
+    this.say(
+      'We could not confirm this purchase. Retrying is safe: you will be charged at most once.',
+      body.code === 'rate_limited' ? 'The shop is busy.' : 'Something went wrong.',
+    );
+    show(this.button, false);
+    var retry = el('button', { type: 'button', class: 'ocart-upsell__retry', 'data-ocart-retry': '' }, 'Try again');
+    var self = this;
+    retry.addEventListener('click', function () {
+      if (self.busy) return;
+      retry.disabled = true;
+      self.clearActions();
+      show(self.button, true);
+      self.setBusy(true);
+      self.say('Trying again\u2026');
+      self.setState('busy');
+      self.entry.phase = 'sent';
+      self.save();
+      self.send();
+    });
+    this.actions.appendChild(retry);
+    this.setState('error', body);
+  };
+
+  // ---- strong customer authentication -----------------------------------------------------------
+  Upsell.prototype.stripe = function () {
+    if (this.options.stripe) return this.options.stripe;
+    if (typeof window.Stripe === 'function' && this.cfg.stripeKey) {
+      if (!this.stripeInstance) this.stripeInstance = window.Stripe(this.cfg.stripeKey);
+      return this.stripeInstance;
+    }
+    return null;
+  };
+
+  Upsell.prototype.redirectUrl = function (action) {
+    if (!action || !action.redirect_url) return '';
+    var u = new URL(action.redirect_url, location.href);
+    if (action.gateway === 'sandbox') u.searchParams.set('return_url', this.cfg.returnUrl || defaultReturnUrl());
+    return u.toString();
+  };
+
+  Upsell.prototype.requiresAction = async function (body, fresh) {
+    var action = body.action || {};
+    this.entry.phase = 'action';
+    this.entry.response = null;
+    this.save();
+    var stripe = action.type === 'modal' && action.gateway === 'stripe' && action.client_secret ? this.stripe() : null;
+
+    if (!fresh) {
+      // Resumed (a reload or a return from the bank): wait for the outcome, and offer the way back.
+      this.setBusy(true);
+      this.say('Waiting for your bank to confirm this payment\u2026');
+      this.clearActions();
+      var href = this.redirectUrl(action);
+      if (href) {
+        var link = el('a', { href: href, class: 'ocart-upsell__continue', 'data-ocart-continue': '' }, 'Continue to your bank');
+        this.actions.appendChild(link);
+      }
+      this.setState('requires_action', body);
+      return this.poll();
+    }
+
+    this.setState('requires_action', body);
+    if (stripe) {
+      this.say('Your bank needs to confirm this payment.');
+      try {
+        var result = await stripe.confirmCardPayment(action.client_secret);
+        if (result && result.error) this.say('Your bank did not confirm the payment: ' + (result.error.message || 'authentication failed') + ' Checking\u2026');
+        else this.say('Confirmed. Finishing your order\u2026');
+      } catch (e) {
+        this.say('Checking the payment\u2026');
+      }
+      return this.poll();
+    }
+    var target = this.redirectUrl(action);
+    if (target) {
+      this.say('Your bank needs to confirm this payment. Taking you there\u2026');
+      window.location.assign(target);
+      return;
+    }
+    this.say('Waiting for your bank to confirm this payment\u2026');
+    return this.poll();
+  };
+
+  // ---- status polling (after a redirect back, a reload, or a modal) ------------------------------
+  Upsell.prototype.resume = async function () {
+    this.setBusy(true);
+    this.clearActions();
+    this.say('Checking on your purchase\u2026');
+    this.setState('busy');
+    var first = await this.fetchStatus();
+    if (first && first.http === 404) return this.notRecorded();
+    if (first && first.body && typeof first.body.status === 'string') return this.handle(first.body, false);
+    return this.poll();
+  };
+
+  /** The server never recorded this key, so nothing happened: keep the key (and the token it may
+   *  have travelled with) and let the buyer click again. */
+  Upsell.prototype.notRecorded = function () {
+    this.pollRun++;
+    this.entry.phase = 'ready';
+    this.entry.response = null;
+    this.save();
+    this.setBusy(false);
+    this.clearActions();
+    this.say('');
+    this.setState('idle');
+  };
+
+  Upsell.prototype.fetchStatus = async function () {
+    try {
+      var res = await fetch(this.statusUrl(), { headers: { Accept: 'application/json' }, credentials: 'omit', cache: 'no-store' });
+      var body = await res.json().catch(function () { return null; });
+      return { http: res.status, body: body };
+    } catch (e) {
+      return null;
+    }
+  };
+
+  Upsell.prototype.poll = async function () {
+    var run = ++this.pollRun;
+    var started = Date.now();
+    var delay = 600;
+    this.setBusy(true);
+    while (run === this.pollRun) {
+      await sleep(delay);
+      if (run !== this.pollRun) return;
+      delay = Math.min(Math.round(delay * 1.4), 4000);
+      var r = await this.fetchStatus();
+      if (run !== this.pollRun) return;
+      if (r && r.http === 404) return this.notRecorded();
+      var s = r && r.body && r.body.status;
+      if (s === 'processing' || s === 'requires_action' || !s || r.http === 429) {
+        if (Date.now() - started > this.cfg.pollTimeoutMs) return this.stillWaiting();
+        continue;
+      }
+      return this.handle(r.body, false);
+    }
+  };
+
+  Upsell.prototype.stillWaiting = function () {
+    this.pollRun++;
+    this.setBusy(false);
+    this.clearActions();
+    this.say('We are still waiting for the payment to be confirmed.');
+    var again = el('button', { type: 'button', class: 'ocart-upsell__retry', 'data-ocart-check': '' }, 'Check again');
+    var self = this;
+    again.addEventListener('click', function () { self.resume(); });
+    this.actions.appendChild(again);
+    this.setState('waiting');
+  };
+
+  // ---- wiring -------------------------------------------------------------------------------------
+  var mounted = [];
+
+  function mount(root, options) {
+    if (!root || root.__ocartUpsell) return root && root.__ocartUpsell;
+    var u = new Upsell(root, options);
+    root.__ocartUpsell = u;
+    u.mount();
+    mounted.push(u);
+    return u;
+  }
+
+  function init(scope, options) {
+    var nodes = (scope || document).querySelectorAll('[data-ocart-upsell]');
+    Array.prototype.forEach.call(nodes, function (n) { mount(n, options); });
+  }
+
+  // Back-button returns can restore this page from the back/forward cache mid-redirect: re-check.
+  window.addEventListener('pageshow', function (event) {
+    if (!event.persisted) return;
+    mounted.forEach(function (u) {
+      if (u.entry && (u.entry.phase === 'action' || u.entry.phase === 'sent')) u.resume();
+    });
+  });
+
+  window.OCartUpsells = { version: VERSION, init: init, mount: mount, formatMoney: formatMoney };
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { init(); });
+  else init();
+})();
