@@ -2,17 +2,25 @@
  * The HTTP app as a plugin tree: schemas, auth, and error-to-status mapping. It reaches Temporal
  * only through api/temporal.ts (shared message definitions), never through workflow bodies.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { GatewayRegistry } from '../activities/gateways/registry.ts';
 import type { createSandboxGateway } from '../activities/gateways/sandbox.ts';
 import type { Db } from '../db/client.ts';
 import type { ApiConfig } from './config.ts';
-import { installErrorHandler } from './errors.ts';
+import { errorBody, installErrorHandler } from './errors.ts';
+import { registerAcceptAnswers } from './plugins/accept-answer.ts';
+import { registerConnectionDraining } from './plugins/draining.ts';
+import { ApiLogController, registerAcceptLogContext } from './plugins/logging.ts';
+import { registerMetrics } from './plugins/metrics.ts';
+import { registerOpenApi } from './plugins/openapi.ts';
 import { acceptRoutes } from './routes/accept.ts';
+import { demoRoutes } from './routes/demo.ts';
 import { healthRoutes } from './routes/health.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
 import { shopRoutes } from './routes/shop.ts';
+import { storefrontRoutes } from './routes/storefront.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import type { AcceptFlows } from './temporal.ts';
 
@@ -25,21 +33,42 @@ export interface AppDeps {
   clock: () => Date;
 }
 
+/**
+ * `options` go to Fastify. Logging is off unless given: pass `loggerInstance: createApiLogger(...)`
+ * (api/plugins/logging.ts), as api/main.ts does and as tests do with a capture stream.
+ */
+function refuseBadUrl(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.log.info({ err }, 'request refused by the router');
+  void reply.status(400).send(errorBody('invalid_request', 'the URL is not valid'));
+}
+
 export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: deps.config.bodyLimitBytes,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    genReqId: () => randomUUID(),
+    // Long path parameters reach the route schemas (which cap them) instead of a bare 414.
+    maxParamLength: 1024,
+    // Bad URLs (broken percent-encoding) get our error body and a log line like every other refusal.
+    frameworkErrors: refuseBadUrl,
+    logController: new ApiLogController(),
     ...options,
   }).withTypeProvider<TypeBoxTypeProvider>();
-  // The sandbox's confirmation form posts urlencoded; everything else is JSON.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
-  });
+  // JSON only: a text/plain body is 415 unsupported_media_type, not a string for the schema to refuse.
+  app.removeContentTypeParser('text/plain');
   installErrorHandler(app);
+  // Operations first: the OpenAPI generator and the hooks must see every route added after them.
+  await registerOpenApi(app, { publicBaseUrl: deps.config.publicBaseUrl });
+  registerAcceptAnswers(app);
+  registerAcceptLogContext(app);
+  registerMetrics(app);
+  registerConnectionDraining(app);
   await app.register(healthRoutes, deps);
   await app.register(acceptRoutes, deps);
   await app.register(webhookRoutes, deps);
   await app.register(shopRoutes, deps);
   await app.register(sandboxRoutes, deps);
+  await app.register(storefrontRoutes, deps);
+  await app.register(demoRoutes, deps);
   return app;
 }

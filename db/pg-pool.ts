@@ -37,5 +37,11 @@ class NameAsTextClient extends pg.Client {
 }
 
 export function createPgPool(connectionString: string, max = 10): pg.Pool {
-  return new pg.Pool({ connectionString, max, Client: NameAsTextClient });
+  const pool = new pg.Pool({ connectionString, max, Client: NameAsTextClient });
+  // An idle connection the server drops (restart, failover, pg_terminate_backend) is emitted here;
+  // without a listener Node would end the process. The pool replaces it on the next query.
+  pool.on('error', (err) => {
+    console.warn(JSON.stringify({ level: 'warn', msg: 'idle database connection lost; the pool will reconnect', error: err.message }));
+  });
+  return pool;
 }

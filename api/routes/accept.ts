@@ -5,13 +5,85 @@ import type { FastifyReply } from 'fastify';
 import { DomainError, statusForCode } from '../../domain/errors.ts';
 import { assertIdempotencyKey, requestFingerprint } from '../../domain/idempotency.ts';
 import type { AcceptState } from '../../workflows/messages.ts';
+import { findAcceptRecord } from '../../db/accept-records.ts';
 import { acceptStateFromJson } from '../../db/json.ts';
 import { errorBody } from '../errors.ts';
 import type { AppDeps } from '../app.ts';
+import { errorRef, errorResponses } from '../plugins/openapi.ts';
 import { createWindowLimiter } from '../rate-limit.ts';
 
 export const OFFER_ID = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 const CART_ID = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' });
+
+// The accept bodies (workflows/messages.ts), for the OpenAPI document. They document only: bodies
+// are sent exactly as the workflow wrote them (see api/plugins/openapi.ts).
+const Money = Type.Object({
+  value: Type.Integer({ description: 'Integer amount in the currency\'s minor unit' }),
+  currency: Type.String({ description: 'ISO 4217 code', examples: ['USD'] }),
+});
+const ACCEPT_ID = Type.String({ description: 'The idempotency key (also the Temporal workflow id)' });
+const REPLAYED = {
+  'Idempotent-Replayed': { type: 'string', enum: ['true'], description: 'Present on a replay: this is the answer the first call got' },
+};
+const Succeeded = Type.Object(
+  {
+    status: Type.Literal('succeeded'),
+    accept_id: ACCEPT_ID,
+    offer_id: Type.String(),
+    amount: Money,
+    parent_order: Type.Object({ id: Type.String(), external_id: Type.String({ description: 'The shop\'s order id' }) }),
+    order: Type.Object({
+      id: Type.String(),
+      external_id: Type.String(),
+      kind: Type.Union([Type.Literal('child'), Type.Literal('merged')], { description: 'A new child order, or the parent with the upsell merged in' }),
+    }),
+    strategy: Type.Union([Type.Literal('child'), Type.Literal('merge')]),
+    fell_back_to_child: Type.Boolean({ description: 'merge was wanted but the parent could no longer take it' }),
+  },
+  { title: 'AcceptSucceeded', description: 'Charged, and the order is written', headers: REPLAYED },
+);
+const RequiresAction = Type.Object(
+  {
+    status: Type.Literal('requires_action'),
+    accept_id: ACCEPT_ID,
+    offer_id: Type.String(),
+    amount: Money,
+    action: Type.Object({
+      type: Type.Union([Type.Literal('modal'), Type.Literal('redirect')]),
+      gateway: Type.String(),
+      client_secret: Type.Optional(Type.String({ description: 'For the gateway\'s on-page confirmation (modal)' })),
+      redirect_url: Type.Optional(Type.String({ description: 'Where to send the buyer to authenticate (redirect)' })),
+    }),
+    status_url: Type.String({ description: 'Poll this (GET) for the outcome once the buyer is back' }),
+  },
+  { title: 'AcceptRequiresAction', description: 'The bank wants the buyer (SCA / 3-D Secure); the accept finishes after it', headers: REPLAYED },
+);
+const Declined = Type.Object(
+  {
+    status: Type.Literal('declined'),
+    accept_id: ACCEPT_ID,
+    code: Type.String({ description: 'The gateway\'s decline code', examples: ['card_declined', 'insufficient_funds', 'expired_card', 'authentication_failed'] }),
+    message: Type.String(),
+  },
+  { title: 'AcceptDeclined' },
+);
+const Expired = Type.Object(
+  {
+    status: Type.Literal('expired'),
+    accept_id: ACCEPT_ID,
+    code: Type.String({ examples: ['authentication_timeout'] }),
+    message: Type.String(),
+  },
+  { title: 'AcceptExpired', description: 'The buyer did not finish authentication in time; the charge was cancelled' },
+);
+const Processing = Type.Object({ status: Type.Literal('processing'), accept_id: ACCEPT_ID }, { title: 'AcceptProcessing', description: 'Still running' });
+
+/** Errors an accept (or its state) can carry; `rejected` and `error` bodies are the shared Error. */
+const ACCEPT_ERRORS = errorResponses(400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 500, 502, 503);
+const PaymentRequired = Type.Union([Declined, errorRef(402)], {
+  description: 'Declined by the gateway (`status: declined`, its decline code), or `payment_method_unusable`',
+  headers: REPLAYED,
+});
 
 /** The HTTP status of an accept body: one place, from the status and code. */
 export function httpStatusFor(state: AcceptState): number {
@@ -49,9 +121,25 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
     '/wp-json/ocart/v1/upsells/:offer_id/accept',
     {
       schema: {
+        tags: ['buyer'],
+        operationId: 'acceptOffer',
+        summary: 'Accept an offer with one click',
+        description:
+          'Starts (or joins) the accept for this idempotency key and answers as soon as there is an answer for the buyer. A replay with the same key and request returns the same status and body, with `Idempotent-Replayed: true`; the same key with another request gets 422 `idempotency_key_reused`.',
         params: Type.Object({ offer_id: OFFER_ID }),
-        headers: Type.Object({ 'x-idempotency-key': Type.Optional(Type.String()) }),
-        body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 4096 }), cart_id: CART_ID }, { additionalProperties: false }),
+        headers: Type.Object({
+          'x-idempotency-key': Type.Optional(
+            Type.String({ description: 'Required: 8-255 characters of A-Z a-z 0-9 _ - : . (missing: 400 idempotency_key_missing; wrong: 400 idempotency_key_invalid)' }),
+          ),
+        }),
+        body: Type.Object(
+          {
+            token: Type.String({ minLength: 1, maxLength: 4096, description: 'The one-click token the shop minted for this offer, parent order and cart' }),
+            cart_id: CART_ID,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Succeeded, 202: RequiresAction, 402: PaymentRequired, ...ACCEPT_ERRORS },
       },
       // The key is checked before the body, so a request without one is told so first.
       preValidation: async (request) => {
@@ -73,7 +161,11 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       const fingerprint = requestFingerprint(offerId, token, cartId);
 
       // A key seen before is answered from its record: days later, after Temporal forgot the run.
-      const existing = await prisma.accept.findUnique({ where: { idempotencyKey: key } });
+      // If the database is unreachable, go on: the workflow rides out the outage and answers.
+      const existing = await findAcceptRecord(prisma, key).catch((err: unknown) => {
+        request.log.warn({ err }, 'accept record lookup failed; asking the workflow');
+        return null;
+      });
       if (existing && existing.fingerprint !== fingerprint) return reused(reply, key);
       const recorded = acceptStateFromJson(existing?.response ?? null);
       if (recorded) return send(reply, recorded, true);
@@ -82,7 +174,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       if (result.kind === 'fingerprint_mismatch') return reused(reply, key);
       if (result.kind === 'answered') return send(reply, result.reply.response, result.reply.replayed);
       // Closed between our read and the start: its record has the answer now.
-      const record = await prisma.accept.findUnique({ where: { idempotencyKey: key } });
+      const record = await findAcceptRecord(prisma, key);
       if (record && record.fingerprint !== fingerprint) return reused(reply, key);
       const answer = acceptStateFromJson(record?.response ?? null);
       if (!answer) throw new Error(`accept ${key} closed without a recorded response`);
@@ -94,20 +186,32 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
     '/wp-json/ocart/v1/upsells/accepts/:accept_id',
     {
       schema: {
+        tags: ['buyer'],
+        operationId: 'getAccept',
+        summary: 'The current state of an accept',
+        description: 'The same shapes as the accept call; `processing` while the flow runs, `expired` after an SCA timeout. Another cart\'s accept answers 404.',
         params: Type.Object({ accept_id: Type.String({ maxLength: 255 }) }),
         querystring: Type.Object({ cart_id: CART_ID }),
+        response: {
+          200: Type.Union([Succeeded, Processing, Expired], { description: 'Succeeded, still processing, or expired' }),
+          202: RequiresAction,
+          402: PaymentRequired,
+          ...ACCEPT_ERRORS,
+        },
       },
     },
     async (request, reply) => {
       const key = request.params.accept_id;
-      const record = await prisma.accept.findUnique({ where: { idempotencyKey: key } });
+      const cartId = request.query.cart_id;
+      const record = await findAcceptRecord(prisma, key);
+      const stored = record ? acceptStateFromJson(record.state) : null;
+      if (record && record.cart_id === cartId && record.completed_at && stored) return send(reply, stored, false);
+      // Running (or still validating, before its record exists): the workflow knows its state and cart.
+      const live = record && record.cart_id !== cartId ? null : await flows.status(key).catch(() => null);
       // Another cart's accept looks exactly like a missing one.
-      if (!record || record.cartId !== request.query.cart_id) throw new DomainError('accept_not_found', 'no such accept');
-      const stored = acceptStateFromJson(record.state);
-      if (record.completedAt && stored) return send(reply, stored, false);
-      const live = await flows.status(key).catch(() => null);
-      const state = live?.state ?? stored ?? { status: 'processing', accept_id: key };
-      return send(reply, state, false);
+      if (live && live.cartId === cartId) return send(reply, live.state, false);
+      if (record && record.cart_id === cartId) return send(reply, stored ?? { status: 'processing', accept_id: key }, false);
+      throw new DomainError('accept_not_found', 'no such accept');
     },
   );
 };

@@ -15,6 +15,7 @@ import { parseSettingsPatch } from '../../domain/settings.ts';
 import { signToken } from '../../domain/token.ts';
 import { requireApiKey } from '../auth.ts';
 import type { AppDeps } from '../app.ts';
+import { SHOP_SECURITY, errorResponses } from '../plugins/openapi.ts';
 import { OFFER_ID } from './accept.ts';
 import { serializeOffer, serializeOrder } from './serializers.ts';
 
@@ -85,15 +86,150 @@ function offerData(body: Partial<Static<typeof OfferBody>>) {
   };
 }
 
+// Response bodies (serializers.ts), for the OpenAPI document.
+const NULLABLE_TIME = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
+const NULLABLE_TEXT = Type.Union([Type.String(), Type.Null()]);
+const MoneyBody = Type.Object({ value: Type.Integer(), currency: Type.String() });
+const Order = Type.Object(
+  {
+    id: Type.String(),
+    external_id: Type.String(),
+    kind: Type.String({ description: 'parent, or child (an upsell order)' }),
+    cart_id: Type.String(),
+    status: Type.String({ description: 'pending, paid, refunded or cancelled' }),
+    currency: Type.String(),
+    total: Type.Integer({ description: 'Minor units, merged upsell lines included' }),
+    paid_at: NULLABLE_TIME,
+    parent_id: NULLABLE_TEXT,
+    customer: Type.Union([Type.Object({ email: Type.String() }), Type.Null()]),
+    payment: Type.Union([Type.Object({ gateway: Type.String(), customer_ref: NULLABLE_TEXT, method_ref: Type.String() }), Type.Null()], {
+      description: 'Gateway references only, never card data',
+    }),
+    line_items: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        product_id: Type.String(),
+        name: Type.String(),
+        quantity: Type.Integer(),
+        unit_amount: Type.Integer(),
+        accept_id: Type.Union([Type.String(), Type.Null()], { description: 'The accept that merged this line in' }),
+      }),
+    ),
+    payments: Type.Array(
+      Type.Object({ id: Type.String(), gateway: Type.String(), gateway_ref: Type.String(), accept_id: Type.String(), status: Type.String(), amount: MoneyBody }),
+    ),
+    child_orders: Type.Array(Type.Object({ id: Type.String(), external_id: Type.String(), status: Type.String(), total: Type.Integer() })),
+  },
+  { title: 'Order', description: 'The order with its line items, payments and child orders' },
+);
+const Offer = Type.Object(
+  {
+    id: Type.String(),
+    product_id: Type.String(),
+    name: Type.String(),
+    amount: Type.Integer({ description: 'Minor units' }),
+    currency: Type.String(),
+    active: Type.Boolean(),
+    starts_at: NULLABLE_TIME,
+    ends_at: NULLABLE_TIME,
+    // Typed loosely: it comes back from a JSON column as stored.
+    eligibility: Type.Unsafe<unknown>(Type.Union([Eligibility, Type.Null()])),
+    order_strategy: Type.Union([Type.String({ description: 'child or merge' }), Type.Null()], { description: 'null: the upsells.order_strategy_default setting' }),
+  },
+  { title: 'Offer' },
+);
+const MINUTES = (rule: string) => Type.Number({ description: `Minutes: ${rule}` });
+const Settings = Type.Object(
+  {
+    'upsells.one_click_token_ttl_min': MINUTES('how long a one-click token lives; above 0, at most 1440'),
+    'upsells.sca_modal_enabled': Type.Boolean({ description: 'Offer on-page (modal) authentication where the gateway allows it' }),
+    'upsells.order_strategy_default': Type.Union([Type.Literal('child'), Type.Literal('merge')]),
+    'upsells.merge_cutoff_min': MINUTES('how long after the parent was paid an upsell may still merge into it; 0 to 1440'),
+    'upsells.sca_timeout_min': MINUTES('how long an accept waits for the buyer to authenticate; above 0, at most 1440'),
+  },
+  { title: 'Settings', description: 'The ocart_settings keys as one object' },
+);
+const shop = (operationId: string, summary: string) => ({ tags: ['shop'], operationId, summary, security: SHOP_SECURITY });
+/** 400/401/413/415 can answer any shop route that takes a body; 500 any route. */
+const WITH_BODY = [400, 401, 413, 415, 500];
+const ORDER_PARAMS = Type.Object({ external_id: EXTERNAL_ID });
+const OFFER_PARAMS = Type.Object({ offer_id: OFFER_ID });
+
+const schemas = {
+  putOrder: {
+    ...shop('putOrder', 'Register or update a paid parent order (idempotent; refuses card data)'),
+    params: ORDER_PARAMS,
+    body: OrderBody,
+    response: { 200: Order, ...errorResponses(...WITH_BODY, 422) },
+  },
+  getOrder: {
+    ...shop('getOrder', 'An order with its line items, payments and child orders'),
+    params: ORDER_PARAMS,
+    response: { 200: Order, ...errorResponses(400, 401, 404, 500) },
+  },
+  createOffer: {
+    ...shop('createOffer', 'Create an offer (or replace one, given its id)'),
+    body: OfferBody,
+    response: { 201: Offer, ...errorResponses(...WITH_BODY, 422) },
+  },
+  getOffer: {
+    ...shop('getOffer', 'An offer'),
+    params: OFFER_PARAMS,
+    response: { 200: Offer, ...errorResponses(400, 401, 404, 500) },
+  },
+  updateOffer: {
+    ...shop('updateOffer', 'Change an offer'),
+    params: OFFER_PARAMS,
+    body: OfferPatch,
+    response: { 200: Offer, ...errorResponses(...WITH_BODY, 404, 422) },
+  },
+  mintToken: {
+    ...shop('mintToken', 'Mint a one-click token for an offer, a parent order and the buyer\'s cart'),
+    params: OFFER_PARAMS,
+    body: Type.Object({ order_id: EXTERNAL_ID, cart_id: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' }) }, { additionalProperties: false }),
+    response: {
+      201: Type.Object(
+        {
+          token: Type.String({ description: 'Hand this to the thank-you page; it is single-use' }),
+          jti: Type.String(),
+          expires_at: Type.String({ format: 'date-time' }),
+        },
+        { title: 'OneClickToken' },
+      ),
+      ...errorResponses(...WITH_BODY, 404),
+    },
+  },
+  getSettings: {
+    ...shop('getSettings', 'All settings'),
+    response: { 200: Settings, ...errorResponses(401, 500) },
+  },
+  patchSettings: {
+    ...shop('patchSettings', 'Change some settings; answers with all of them'),
+    body: Type.Record(Type.String(), Type.Unknown(), { description: 'Some of the Settings keys; unknown keys or invalid values: 422 setting_invalid' }),
+    response: { 200: Settings, ...errorResponses(...WITH_BODY, 422) },
+  },
+  createEventSubscriber: {
+    ...shop('createEventSubscriber', 'Subscribe an endpoint to signed ocart/upsell/accepted events'),
+    body: Type.Object(
+      { url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 }), secret: Type.String({ minLength: 16, maxLength: 255 }) },
+      { additionalProperties: false },
+    ),
+    response: { 201: Type.Object({ id: Type.String(), url: Type.String(), active: Type.Boolean() }), ...errorResponses(...WITH_BODY) },
+  },
+};
+
 const ORDER_INCLUDE = { lineItems: { orderBy: { createdAt: 'asc' } }, payments: true, children: true, savedPaymentMethod: true } as const;
 
 export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, config, clock }) => {
   app.addHook('onRequest', requireApiKey(config.apiKey));
-
-  app.put('/wp-json/ocart/v1/orders/:external_id', { schema: { params: Type.Object({ external_id: EXTERNAL_ID }), body: OrderBody } }, async (request, reply) => {
-    const body = request.body;
-    const cardField = findCardData(body);
+  // Before the schemas, so card data is named for what it is whatever field it hides in.
+  app.addHook('preValidation', async (request) => {
+    const cardField = findCardData(request.body);
     if (cardField) throw new DomainError('card_data_refused', `${cardField} looks like card data; send gateway references only`);
+  });
+
+  app.put('/wp-json/ocart/v1/orders/:external_id', { schema: schemas.putOrder }, async (request, reply) => {
+    const body = request.body;
     if (body.status === 'paid' && !body.paid_at) throw new DomainError('invalid_request', 'a paid order needs paid_at');
     const externalId = request.params.external_id;
 
@@ -127,13 +263,13 @@ export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
     return reply.status(200).send(serializeOrder(order));
   });
 
-  app.get('/wp-json/ocart/v1/orders/:external_id', { schema: { params: Type.Object({ external_id: EXTERNAL_ID }) } }, async (request) => {
+  app.get('/wp-json/ocart/v1/orders/:external_id', { schema: schemas.getOrder }, async (request) => {
     const order = await prisma.order.findUnique({ where: { externalId: request.params.external_id }, include: ORDER_INCLUDE });
     if (!order) throw new DomainError('order_not_found', 'no such order');
     return serializeOrder(order);
   });
 
-  app.post('/wp-json/ocart/v1/offers', { schema: { body: OfferBody } }, async (request, reply) => {
+  app.post('/wp-json/ocart/v1/offers', { schema: schemas.createOffer }, async (request, reply) => {
     const id = request.body.id ?? newId('off');
     const data = offerData(request.body);
     const offer = await prisma.offer.upsert({
@@ -144,13 +280,13 @@ export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
     return reply.status(201).send(serializeOffer(offer));
   });
 
-  app.get('/wp-json/ocart/v1/offers/:offer_id', { schema: { params: Type.Object({ offer_id: OFFER_ID }) } }, async (request) => {
+  app.get('/wp-json/ocart/v1/offers/:offer_id', { schema: schemas.getOffer }, async (request) => {
     const offer = await prisma.offer.findUnique({ where: { id: request.params.offer_id } });
     if (!offer) throw new DomainError('offer_not_found', 'no such offer');
     return serializeOffer(offer);
   });
 
-  app.put('/wp-json/ocart/v1/offers/:offer_id', { schema: { params: Type.Object({ offer_id: OFFER_ID }), body: OfferPatch } }, async (request) => {
+  app.put('/wp-json/ocart/v1/offers/:offer_id', { schema: schemas.updateOffer }, async (request) => {
     const existing = await prisma.offer.findUnique({ where: { id: request.params.offer_id } });
     if (!existing) throw new DomainError('offer_not_found', 'no such offer');
     return serializeOffer(await prisma.offer.update({ where: { id: existing.id }, data: offerData(request.body) }));
@@ -158,12 +294,7 @@ export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
 
   app.post(
     '/wp-json/ocart/v1/upsells/:offer_id/tokens',
-    {
-      schema: {
-        params: Type.Object({ offer_id: OFFER_ID }),
-        body: Type.Object({ order_id: EXTERNAL_ID, cart_id: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' }) }, { additionalProperties: false }),
-      },
-    },
+    { schema: schemas.mintToken },
     async (request, reply) => {
       const [offer, order, settings] = await Promise.all([
         prisma.offer.findUnique({ where: { id: request.params.offer_id } }),
@@ -182,23 +313,16 @@ export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
     },
   );
 
-  app.get('/wp-json/ocart/v1/settings', async () => loadSettings(prisma));
+  app.get('/wp-json/ocart/v1/settings', { schema: schemas.getSettings }, async () => loadSettings(prisma));
 
-  app.patch('/wp-json/ocart/v1/settings', { schema: { body: Type.Record(Type.String(), Type.Unknown()) } }, async (request) => {
+  app.patch('/wp-json/ocart/v1/settings', { schema: schemas.patchSettings }, async (request) => {
     await saveSettings(prisma, parseSettingsPatch(request.body));
     return loadSettings(prisma);
   });
 
   app.post(
     '/wp-json/ocart/v1/event-subscribers',
-    {
-      schema: {
-        body: Type.Object(
-          { url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 }), secret: Type.String({ minLength: 16, maxLength: 255 }) },
-          { additionalProperties: false },
-        ),
-      },
-    },
+    { schema: schemas.createEventSubscriber },
     async (request, reply) => {
       const sub = await prisma.eventSubscriber.create({ data: { id: newId('sub'), url: request.body.url, secret: request.body.secret } });
       return reply.status(201).send({ id: sub.id, url: sub.url, active: sub.active });

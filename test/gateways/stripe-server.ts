@@ -307,6 +307,11 @@ export interface StripeTestServer {
   dropNext(n?: number, match?: RequestMatch): void;
   /** The next n matching requests are carried out, then answered only after ms. */
   delayNext(n: number, ms: number, match?: RequestMatch): void;
+  /**
+   * Chaos: each request without a queued fault gets, with this probability, a 500 before any work,
+   * a dropped connection after the work, or an answer delayed by `delayMs` (longer than the client waits).
+   */
+  chaos: { rate: number; delayMs: number } | null;
   intent(id: string): IntentState;
   /** the intents made for one accept (metadata.workflow_id), oldest first */
   intentsFor(workflowId: string): IntentState[];
@@ -335,6 +340,7 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
   let refundsCreated = 0;
   let baseUrl = '';
   let delayMs = 0;
+  let chaos: { rate: number; delayMs: number } | null = null;
   // The Idempotency-Key of the request being carried out, for the intent it creates.
   let currentKey: string | null = null;
 
@@ -730,7 +736,11 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
 
   function takeFault(method: string, path: string): Fault | null {
     const rule = faults.find((f) => f.remaining > 0 && matches(f, method, path));
-    if (!rule) return null;
+    if (!rule) {
+      if (!chaos || Math.random() >= chaos.rate) return null;
+      const pick = Math.floor(Math.random() * 3);
+      return pick === 0 ? { kind: 'error', status: 500 } : pick === 1 ? { kind: 'drop' } : { kind: 'delay', ms: chaos.delayMs };
+    }
     rule.remaining -= 1;
     faults = faults.filter((f) => f.remaining > 0);
     return rule.fault;
@@ -795,6 +805,12 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
     },
     get refundsCreated() {
       return refundsCreated;
+    },
+    get chaos() {
+      return chaos;
+    },
+    set chaos(value) {
+      chaos = value;
     },
     get delayMs() {
       return delayMs;

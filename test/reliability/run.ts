@@ -66,6 +66,8 @@ async function main(): Promise<void> {
     }
   } finally {
     await stack.stop();
+    const faults = (await import('./gateway-faults.ts').catch(() => null)) as { closeStripe?: () => Promise<void> } | null;
+    await faults?.closeStripe?.();
   }
   console.log(`\n${table(results)}\n`);
   const anomalies = results.reduce((n, r) => n + r.anomalies.length, 0);
