@@ -9,3 +9,5 @@ node_modules/.bin/tsc -p .
 echo "==> tests (vitest)"
 node_modules/.bin/vitest run "$@"
 echo "==> browser tests (headless Chromium)"; bash scripts/install-browser.sh && node_modules/.bin/vitest run --config vitest.browser.config.ts
+echo "==> reliability suite (faults, storms, hostile input)"; node_modules/.bin/tsx test/reliability/run.ts
+echo "==> docker-compose.yml check"; bash scripts/check-compose.sh
