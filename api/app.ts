@@ -13,6 +13,7 @@ import { errorBody, installErrorHandler } from './errors.ts';
 import { registerAcceptAnswers } from './plugins/accept-answer.ts';
 import { registerConnectionDraining } from './plugins/draining.ts';
 import { ApiLogController, registerAcceptLogContext } from './plugins/logging.ts';
+import { registerCors } from './plugins/cors.ts';
 import { registerMetrics } from './plugins/metrics.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
 import { acceptRoutes } from './routes/accept.ts';
@@ -62,6 +63,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   registerAcceptAnswers(app);
   registerAcceptLogContext(app);
   registerMetrics(app);
+  registerCors(app, deps.config.allowedOrigins);
   registerConnectionDraining(app);
   await app.register(healthRoutes, deps);
   await app.register(acceptRoutes, deps);

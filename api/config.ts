@@ -8,6 +8,8 @@ export interface ApiConfig extends SharedConfig {
   rateLimit: { perIpPerMinute: number; perCartPerMinute: number };
   /** serve /demo and the sandbox SCA page */
   demoEnabled: boolean;
+  /** thank-you page origins allowed to call the buyer-facing routes from the browser */
+  allowedOrigins: string[];
 }
 
 export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
@@ -25,5 +27,21 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       perCartPerMinute: integer(env, 'OCART_RATE_LIMIT_CART_PER_MIN', 60, 1, 1_000_000),
     },
     demoEnabled: shared.gateways.sandbox !== null && shared.env === 'development',
+    allowedOrigins: parseOrigins(env.OCART_ALLOWED_ORIGINS),
   };
+}
+
+/** `https://shop.example,https://www.shop.example`: exact origins, no wildcards, no paths. */
+function parseOrigins(raw: string | undefined): string[] {
+  const origins = (raw ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const o of origins) {
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw new ConfigError(`OCART_ALLOWED_ORIGINS: "${o}" is not an origin like https://shop.example`);
+    }
+    if (url.origin !== o) throw new ConfigError(`OCART_ALLOWED_ORIGINS: "${o}" must be a bare origin like ${url.origin}`);
+  }
+  return origins;
 }

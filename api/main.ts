@@ -3,24 +3,21 @@
  * accepting connections, answers 503 to new requests on open ones, lets in-flight requests finish
  * (up to SHUTDOWN_GRACE_MS), then closes Temporal and the database and exits.
  */
-import { Client, Connection } from '@temporalio/client';
 import closeWithGrace from 'close-with-grace';
 import { buildGatewayRegistry } from '../activities/gateways/index.ts';
 import { createSandboxGateway } from '../activities/gateways/sandbox.ts';
-import { ConfigError, secretValues, temporalConnectionOptions } from '../config/env.ts';
+import { ConfigError, secretValues } from '../config/env.ts';
 import { createPrisma } from '../db/client.ts';
 import { buildApp } from './app.ts';
 import { loadApiConfig } from './config.ts';
 import { createApiLogger } from './plugins/logging.ts';
-import { createAcceptFlows } from './temporal.ts';
+import { connectClient, createAcceptFlows } from './temporal.ts';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
   const log = createApiLogger({ level: config.logLevel, secrets: secretValues(config) });
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
-  // The shared connection options carry mTLS client certificates as well as API keys.
-  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = await connectClient(config.temporal);
   const gateways = buildGatewayRegistry(config.gateways, { prisma, publicBaseUrl: config.publicBaseUrl });
   const sandbox = config.gateways.sandbox
     ? createSandboxGateway({ prisma, publicBaseUrl: config.publicBaseUrl, webhookSecret: config.gateways.sandbox.webhookSecret })
@@ -40,7 +37,7 @@ async function main(): Promise<void> {
       else log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: no new requests; finishing in-flight ones');
       // Stops listening and waits for in-flight requests; an accept waits on its workflow's answer.
       await app.close();
-      await connection.close();
+      await client.connection.close();
       await prisma.$disconnect();
       log.info('stopped');
     },

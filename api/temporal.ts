@@ -2,7 +2,7 @@
 import { Client, Connection, WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
-import type { TemporalConfig } from '../config/env.ts';
+import { temporalConnectionOptions, type TemporalConfig } from '../config/env.ts';
 import {
   ACCEPT_WORKFLOW_TYPE,
   type AcceptInput,
@@ -16,12 +16,9 @@ import {
   statusQuery,
 } from '../workflows/messages.ts';
 
+/** The same connection settings (address, TLS or mTLS, API key) the worker uses. */
 export async function connectClient(temporal: TemporalConfig): Promise<Client> {
-  const connection = await Connection.connect({
-    address: temporal.address,
-    ...(temporal.tls || temporal.apiKey ? { tls: true } : {}),
-    ...(temporal.apiKey ? { apiKey: temporal.apiKey } : {}),
-  });
+  const connection = await Connection.connect(temporalConnectionOptions(temporal));
   return new Client({ connection, namespace: temporal.namespace });
 }
 

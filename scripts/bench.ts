@@ -11,6 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.ts';
 import { createGatewayRegistry } from '../activities/gateways/registry.ts';
 import { createSandboxGateway } from '../activities/gateways/sandbox.ts';
@@ -90,6 +91,7 @@ async function seedShop(prisma: Db, tag: string) {
 
 async function runLevel(base: string, shop: Awaited<ReturnType<typeof seedShop>>, concurrency: number, count: number, label: string) {
   const latencies: number[] = [];
+  const samples: Array<{ key: string; ms: number }> = [];
   let errors = 0;
   let sent = 0;
   const started = performance.now();
@@ -105,6 +107,7 @@ async function runLevel(base: string, shop: Awaited<ReturnType<typeof seedShop>>
       });
       const json = (await res.json()) as { status?: string };
       latencies.push(performance.now() - t0);
+      if (samples.length < 40) samples.push({ key, ms: performance.now() - t0 });
       if (res.status !== 200 || json.status !== 'succeeded') errors++;
       progress(label, latencies.length, count);
     }
@@ -121,7 +124,33 @@ async function runLevel(base: string, shop: Awaited<ReturnType<typeof seedShop>>
     mean_ms: round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
     rps: round(count / elapsed),
     errors,
+    samples,
   };
+}
+
+/**
+ * Where a full-stack accept's time goes, from the workflow histories of sampled accepts (medians):
+ * the server's hand-off to the worker, the one workflow task that runs the four local activities,
+ * and the rest (HTTP, update-with-start and the update's answer travelling back).
+ */
+async function breakdown(temporalAddress: string, samples: Array<{ key: string; ms: number }>) {
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection });
+  const parts = { wft_schedule_to_start_ms: [] as number[], wft_run_with_local_activities_ms: [] as number[], http_and_update_round_trip_ms: [] as number[] };
+  for (const { key, ms } of samples.slice(5)) {
+    const events = (await client.workflow.getHandle(key).fetchHistory()).events ?? [];
+    const at = (type: number) => {
+      const e = events.find((x) => x.eventType === type);
+      return e?.eventTime ? Number(e.eventTime.seconds) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : NaN;
+    };
+    // 1 started, 5 task scheduled, 6 task started, 7 task completed (the first of each).
+    const [started, scheduled, taskStarted, taskCompleted] = [at(1), at(5), at(6), at(7)];
+    parts.wft_schedule_to_start_ms.push(taskStarted - scheduled);
+    parts.wft_run_with_local_activities_ms.push(taskCompleted - taskStarted);
+    parts.http_and_update_round_trip_ms.push(ms - (taskCompleted - started));
+  }
+  await connection.close();
+  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, round(pct(v.sort((a, b) => a - b), 50))]));
 }
 
 /** The same activity sequence in one process: validate, check method, charge, write order + outbox. */
@@ -130,14 +159,21 @@ async function measureFloor(databaseUrl: string, latencyMs: number, tag: string)
   const sandbox = createSandboxGateway({ prisma, publicBaseUrl: 'http://127.0.0.1', webhookSecret: 'bench', latencyMs });
   const activities = createActivities({ prisma, gateways: createGatewayRegistry([sandbox]), clock: () => new Date(), tokenKeys: keys, publicBaseUrl: 'http://127.0.0.1' });
   const shop = await seedShop(prisma, tag);
+  const steps: Record<'validate' | 'check_method' | 'charge' | 'write_order', number[]> = { validate: [], check_method: [], charge: [], write_order: [] };
+  const timed = async <T>(step: keyof typeof steps, work: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    const out = await work();
+    steps[step].push(performance.now() - t0);
+    return out;
+  };
   const one = async () => {
     const { key, body } = shop.next();
     const input = { acceptKey: key, offerId: shop.offerId, token: body.token, cartId: body.cart_id, fingerprint: requestFingerprint(shop.offerId, body.token, body.cart_id) };
-    const plan = await activities.validateAccept(input);
-    await activities.checkPaymentMethod(plan);
-    const charge = await activities.chargeOffSession(plan);
+    const plan = await timed('validate', () => activities.validateAccept(input));
+    await timed('check_method', () => activities.checkPaymentMethod(plan));
+    const charge = await timed('charge', () => activities.chargeOffSession(plan));
     if (charge.status !== 'succeeded') throw new Error(`floor charge ${charge.status}`);
-    await activities.writeOrder(input, plan, charge.chargeRef);
+    await timed('write_order', () => activities.writeOrder(input, plan, charge.chargeRef));
   };
   for (let i = 0; i < 20; i++) await one();
   const latencies: number[] = [];
@@ -151,7 +187,8 @@ async function measureFloor(databaseUrl: string, latencyMs: number, tag: string)
   const elapsed = (performance.now() - started) / 1000;
   await prisma.$disconnect();
   const sorted = latencies.sort((a, b) => a - b);
-  return { gateway_latency_ms: latencyMs, p50_ms: round(pct(sorted, 50)), p95_ms: round(pct(sorted, 95)), rps: round(FLOOR_COUNT / elapsed) };
+  const stepP50 = Object.fromEntries(Object.entries(steps).map(([k, v]) => [`${k}_p50_ms`, round(pct(v.slice(20).sort((a, b) => a - b), 50))]));
+  return { gateway_latency_ms: latencyMs, p50_ms: round(pct(sorted, 50)), p95_ms: round(pct(sorted, 95)), rps: round(FLOOR_COUNT / elapsed), steps: stepP50 };
 }
 
 async function main() {
@@ -177,11 +214,13 @@ async function main() {
   };
   const levels: LevelResult[] = [];
   const floors: Array<Awaited<ReturnType<typeof measureFloor>>> = [];
+  const breakdowns: Array<Record<string, number>> = [];
   try {
     console.log(`bench: ${os.cpus().length} cores, gateway latencies ${LATENCIES.join(' and ')} ms, levels ${LEVELS.map((l) => `c=${l.concurrency}×${l.count}`).join(', ')}`);
     for (const latency of LATENCIES) {
       floors.push(await measureFloor(databaseUrl, latency, `floor${latency}`));
-      const worker = launch('worker/main.ts', { ...env, SANDBOX_LATENCY_MS: String(latency) });
+      // info: readiness waits for the worker's start line; it logs nothing per accept at this level.
+      const worker = launch('worker/main.ts', { ...env, LOG_LEVEL: 'info', SANDBOX_LATENCY_MS: String(latency) });
       const api = launch('api/main.ts', env);
       try {
         await waitForWorker(worker);
@@ -191,8 +230,9 @@ async function main() {
         await prisma.$disconnect();
         await runLevel(base, shop, 8, WARMUP, `warm-up @${latency}ms`);
         for (const level of LEVELS) {
-          const r = await runLevel(base, shop, level.concurrency, level.count, `c=${level.concurrency} @${latency}ms`);
+          const { samples, ...r } = await runLevel(base, shop, level.concurrency, level.count, `c=${level.concurrency} @${latency}ms`);
           levels.push({ gateway_latency_ms: latency, ...r });
+          if (level.concurrency === 1) breakdowns.push({ gateway_latency_ms: latency, ...(await breakdown(env.TEMPORAL_ADDRESS!, samples)) });
         }
       } finally {
         await api.stop();
@@ -212,6 +252,7 @@ async function main() {
     floor: { p50_ms: floor0.p50_ms, rps: floor0.rps },
     floors,
     ratio_p50: round(c1.p50_ms / floor0.p50_ms),
+    breakdown_c1: breakdowns,
     targets: {
       p50_c1_le_25ms: c1.p50_ms <= 25,
       rps_c32_ge_200: c32.rps >= 200,
@@ -228,6 +269,8 @@ async function main() {
     );
   }
   for (const f of floors) console.log(`floor (in-process) @${f.gateway_latency_ms}ms gateway: p50 ${f.p50_ms} ms, ${f.rps} accepts/s`);
+  for (const f of floors) console.log(`  floor steps @${f.gateway_latency_ms}ms (p50): ${Object.entries(f.steps).map(([k, v]) => `${k.replace('_p50_ms', '')} ${v} ms`).join(', ')}`);
+  for (const b of breakdowns) console.log(`  full stack @${b.gateway_latency_ms}ms, c=1 (p50): ${Object.entries(b).filter(([k]) => k !== 'gateway_latency_ms').map(([k, v]) => `${k} ${v}`).join(', ')}`);
   console.log(`full stack / floor, p50 at c=1: ${report.ratio_p50}×`);
   console.log(`targets: ${JSON.stringify(report.targets)}`);
   mkdirSync(`${ROOT}reports`, { recursive: true });

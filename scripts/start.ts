@@ -93,9 +93,9 @@ async function main(): Promise<void> {
     uiUrl = `http://127.0.0.1:${uiPort}`;
   }
 
-  const tsx = `${root}node_modules/.bin/tsx`;
-  run('worker', tsx, ['worker/main.ts'], env);
-  run('api', tsx, ['api/main.ts'], env);
+  // node with tsx as an import hook: one process per service, so signals reach the service itself.
+  run('worker', process.execPath, ['--import', 'tsx', 'worker/main.ts'], env);
+  run('api', process.execPath, ['--import', 'tsx', 'api/main.ts'], env);
   const base = env.PUBLIC_BASE_URL;
   await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 90_000, 'the API to be ready');
 

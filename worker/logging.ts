@@ -2,44 +2,14 @@
  * The worker's logs: one pino JSON line per SDK, core, workflow or activity log entry, with the
  * accept's key (= workflow id), offer and parent order where known, and secrets blanked.
  */
-import { hostname } from 'node:os';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
-import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino';
-import { scrubSecrets, type LogLevel } from '../config/env.ts';
+import type { DestinationStream, Logger } from 'pino';
+import type { LogLevel } from '../config/env.ts';
+import { createJsonLogger } from '../config/json-logger.ts';
 
-const REDACTED_PATHS = [
-  'token',
-  '*.token',
-  'client_secret',
-  '*.client_secret',
-  'clientSecret',
-  '*.clientSecret',
-  'authorization',
-  '*.authorization',
-  'apiKey',
-  '*.apiKey',
-  'secretKey',
-  '*.secretKey',
-  'webhookSecret',
-  '*.webhookSecret',
-  'secret',
-  '*.secret',
-  'tokenKeys',
-  '*.tokenKeys',
-];
 
 export function createWorkerLogger(o: { level: LogLevel; secrets: readonly string[]; destination?: DestinationStream }): Logger {
-  return pino(
-    {
-      level: o.level,
-      base: { service: 'ocart-worker', pid: process.pid, hostname: hostname() },
-      timestamp: stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
-      hooks: { streamWrite: (line) => scrubSecrets(line, o.secrets) },
-    },
-    o.destination ?? process.stdout,
-  );
+  return createJsonLogger({ service: 'ocart-worker', ...o });
 }
 
 const SDK_LEVEL = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'INFO', debug: 'DEBUG', trace: 'TRACE', silent: 'ERROR' } as const;

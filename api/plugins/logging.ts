@@ -2,10 +2,10 @@
  * Structured JSON logs for the API (pino). One line per request; every line of an accept carries
  * its idempotency key (= workflow id), offer and claimed parent order; secrets never get written.
  */
-import { hostname } from 'node:os';
 import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino';
-import { scrubSecrets, type LogLevel } from '../../config/env.ts';
+import type { DestinationStream, Logger } from 'pino';
+import type { LogLevel } from '../../config/env.ts';
+import { createJsonLogger } from '../../config/json-logger.ts';
 import { ACCEPT_ROUTE, acceptAnswerOf, acceptBindingsFromRaw, claimedParent } from './accept-answer.ts';
 
 const SIGNATURE_HEADERS = ['stripe-signature', 'x-paystack-signature', 'x-sandbox-signature'];
@@ -44,17 +44,7 @@ export interface ApiLoggerOptions {
 }
 
 export function createApiLogger(o: ApiLoggerOptions): Logger {
-  return pino(
-    {
-      level: o.level,
-      base: { service: 'ocart-api', pid: process.pid, hostname: hostname() },
-      timestamp: stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
-      hooks: { streamWrite: (line) => scrubSecrets(line, o.secrets) },
-    },
-    o.destination ?? process.stdout,
-  );
+  return createJsonLogger({ service: 'ocart-api', redact: REDACTED_PATHS, ...o });
 }
 
 /** Probes are scraped every few seconds: their lines go to debug. */

@@ -5,7 +5,6 @@ import { stopChild } from './temporal-dev.ts';
 import { waitFor } from './ports.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = `${ROOT}node_modules/.bin/tsx`;
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -16,7 +15,9 @@ export interface ServiceProcess {
 }
 
 export function launch(entry: 'worker/main.ts' | 'api/main.ts', env: NodeJS.ProcessEnv, logFile?: (chunk: string) => void): ServiceProcess {
-  const child = spawn(TSX, [entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // node itself with tsx as an import hook: one process, so a signal (SIGKILL above all) reaches the
+  // service and not a wrapper that would leave it running.
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   const keep = (b: Buffer) => {
     const s = b.toString();

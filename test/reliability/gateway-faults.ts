@@ -83,7 +83,16 @@ export async function workerKilledMidCharge(stack: Stack): Promise<ScenarioResul
   const waitUntil = Date.now() + 30_000;
   while (server.intentsCreated - before < Math.ceil(N / 3) && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 20));
   const madeBeforeKill = server.intentsCreated - before;
+  const killedPid = stack.worker.child.pid!;
   await stack.worker.kill();
+  const stillAlive = (() => {
+    try {
+      process.kill(killedPid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
   server.delayMs = 0;
   await stack.startWorker();
   await inFlight;
@@ -92,6 +101,7 @@ export async function workerKilledMidCharge(stack: Stack): Promise<ScenarioResul
   const written = await ordersAndAnswers(stack, keys, answers);
   const anomalies = [...atStripe.anomalies, ...written.anomalies];
   if (madeBeforeKill === 0) anomalies.push('no charge had reached the gateway when the worker was killed: the kill was not mid-charge');
+  if (stillAlive) anomalies.push(`the worker process ${killedPid} survived SIGKILL: the scenario killed something else`);
   return {
     scenario: `(b) worker SIGKILLed with ${N} charges in flight, then restarted`,
     requests,
