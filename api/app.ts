@@ -49,7 +49,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     genReqId: () => randomUUID(),
     // Long path parameters reach the route schemas (which cap them) instead of a bare 414.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     // Bad URLs (broken percent-encoding) get our error body and a log line like every other refusal.
     frameworkErrors: refuseBadUrl,
     logController: new ApiLogController(),
