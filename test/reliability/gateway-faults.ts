@@ -4,7 +4,7 @@
  */
 import Stripe from 'stripe';
 import { startStripeServer, type StripeTestServer } from '../gateways/stripe-server.ts';
-import { type ScenarioResult, type Stack, newKey, pool } from './harness.ts';
+import { type ScenarioResult, type Stack, planAccepts, pool } from './harness.ts';
 
 let server: StripeTestServer | null = null;
 
@@ -66,10 +66,7 @@ export async function workerKilledMidCharge(stack: Stack): Promise<ScenarioResul
   const N = Number(process.env.REL_KILL_N ?? 30);
   const { server, sdk } = await stripeStack(stack);
   const buyers = await stripeBuyers(stack, sdk, 10);
-  const accepts = Array.from({ length: N }, (_, i) => {
-    const b = buyers[i % buyers.length]!;
-    return { key: newKey('kill'), offerId: b.offerId, body: { token: b.token(), cart_id: b.cartId } };
-  });
+  const accepts = planAccepts(buyers, N, 'kill');
   const before = server.intentsCreated;
   server.delayMs = 1500;
   const answers = new Map<string, number>();
@@ -118,10 +115,7 @@ export async function gatewayFaults(stack: Stack): Promise<ScenarioResult> {
   const N = Number(process.env.REL_FAULTS_N ?? 60);
   const { server, sdk } = await stripeStack(stack);
   const buyers = await stripeBuyers(stack, sdk, 10);
-  const accepts = Array.from({ length: N }, (_, i) => {
-    const b = buyers[i % buyers.length]!;
-    return { key: newKey('faults'), offerId: b.offerId, body: { token: b.token(), cart_id: b.cartId } };
-  });
+  const accepts = planAccepts(buyers, N, 'faults');
   const firstRequest = server.requests().length;
   server.chaos = { rate: 0.3, delayMs: 3000 };
   const answers = new Map<string, number>();

@@ -203,6 +203,31 @@ export class Stack {
   }
 }
 
+export type Buyer = Awaited<ReturnType<Stack['seedBuyer']>>;
+
+export interface PlannedAccept {
+  key: string;
+  offerId: string;
+  cartId: string;
+  body: { token: string; cart_id: string };
+}
+
+/** n accepts with fresh keys and tokens, spread over the buyers in turn. */
+export function planAccepts(buyers: readonly Buyer[], n: number, prefix: string): PlannedAccept[] {
+  return Array.from({ length: n }, (_, i) => {
+    const b = buyers[i % buyers.length]!;
+    return { key: newKey(prefix), offerId: b.offerId, cartId: b.cartId, body: { token: b.token(), cart_id: b.cartId } };
+  });
+}
+
+/** Sandbox charges and orders for these keys, with an anomaly for any key without exactly one of each. */
+export async function sandboxTotals(stack: Stack, keys: string[]) {
+  const charges = await stack.sandboxCharges(keys);
+  const orders = await stack.ordersFor(keys);
+  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  return { charges: sum(charges), orders: sum(orders), anomalies: checkOnePerKey(keys, charges, orders) };
+}
+
 export function newKey(prefix: string): string {
   return `${prefix}-${randomUUID()}`;
 }

@@ -1,5 +1,5 @@
 /** Fault scenarios (a)-(e): each drives the real stack and counts charges at the gateway and orders written. */
-import { type ScenarioResult, type Stack, checkOnePerKey, newKey, pool } from './harness.ts';
+import { type ScenarioResult, type Stack, planAccepts, pool, sandboxTotals } from './harness.ts';
 
 const N_STORM = Number(process.env.REL_STORM_N ?? 200);
 const K_STORM = Number(process.env.REL_STORM_K ?? 5);
@@ -7,10 +7,7 @@ const K_STORM = Number(process.env.REL_STORM_K ?? 5);
 /** (a) N distinct accepts, each sent K times at once: N charges, N orders, identical responses per key. */
 export async function duplicateStorm(stack: Stack): Promise<ScenarioResult> {
   const buyers = await pool(Array.from({ length: 20 }), 5, () => stack.seedBuyer());
-  const accepts = Array.from({ length: N_STORM }, (_, i) => {
-    const b = buyers[i % buyers.length]!;
-    return { key: newKey('storm'), offerId: b.offerId, body: { token: b.token(), cart_id: b.cartId } };
-  });
+  const accepts = planAccepts(buyers, N_STORM, 'storm');
   const anomalies: string[] = [];
   let requests = 0;
   let completed = 0;
@@ -23,16 +20,14 @@ export async function duplicateStorm(stack: Stack): Promise<ScenarioResult> {
     else anomalies.push(`${a.key}: statuses ${replies.map((r) => r.status).join(',')}`);
     if (replies.filter((r) => !r.replayed).length !== 1) anomalies.push(`${a.key}: ${replies.filter((r) => !r.replayed).length} responses not marked as replays (want 1)`);
   });
-  const keys = accepts.map((a) => a.key);
-  const charges = await stack.sandboxCharges(keys);
-  const orders = await stack.ordersFor(keys);
-  anomalies.push(...checkOnePerKey(keys, charges, orders));
+  const totals = await sandboxTotals(stack, accepts.map((a) => a.key));
+  anomalies.push(...totals.anomalies);
   return {
     scenario: `(a) duplicate storm: ${N_STORM} accepts x ${K_STORM} concurrent copies`,
     requests,
     completed,
-    charges: [...charges.values()].reduce((a, b) => a + b, 0),
-    orders: [...orders.values()].reduce((a, b) => a + b, 0),
+    charges: totals.charges,
+    orders: totals.orders,
     anomalies,
   };
 }
@@ -42,10 +37,7 @@ export async function databaseOutage(stack: Stack): Promise<ScenarioResult> {
   const N = Number(process.env.REL_OUTAGE_N ?? 40);
   const OUTAGE_MS = Number(process.env.REL_OUTAGE_MS ?? 6000);
   const buyers = await pool(Array.from({ length: 8 }), 4, () => stack.seedBuyer());
-  const accepts = Array.from({ length: N }, (_, i) => {
-    const b = buyers[i % buyers.length]!;
-    return { key: newKey('outage'), offerId: b.offerId, body: { token: b.token(), cart_id: b.cartId } };
-  });
+  const accepts = planAccepts(buyers, N, 'outage');
   const anomalies: string[] = [];
   let completed = 0;
   let requests = 0;
@@ -72,17 +64,15 @@ export async function databaseOutage(stack: Stack): Promise<ScenarioResult> {
     .filter((l) => /"level":"(warn|error)"/.test(l) && /"activityType"/.test(l)).length;
   const hits = failedAttempts;
   if (hits === 0) anomalies.push('no activity attempt failed during the outage: it did not reach the worker');
-  const keys = accepts.map((a) => a.key);
-  const charges = await stack.sandboxCharges(keys);
-  const orders = await stack.ordersFor(keys);
-  anomalies.push(...checkOnePerKey(keys, charges, orders));
+  const totals = await sandboxTotals(stack, accepts.map((a) => a.key));
+  anomalies.push(...totals.anomalies);
   return {
     notes: `${hits} activity attempts failed during the outage and were retried by Temporal; clients resent ${requests - N} times`,
     scenario: `(d) database unreachable for ${OUTAGE_MS / 1000} s mid-run`,
     requests,
     completed,
-    charges: [...charges.values()].reduce((a, b) => a + b, 0),
-    orders: [...orders.values()].reduce((a, b) => a + b, 0),
+    charges: totals.charges,
+    orders: totals.orders,
     anomalies,
   };
 }
@@ -91,7 +81,7 @@ export async function databaseOutage(stack: Stack): Promise<ScenarioResult> {
 export async function apiRestartDuringSca(stack: Stack): Promise<ScenarioResult> {
   const N = Number(process.env.REL_SCA_N ?? 20);
   const buyers = await pool(Array.from({ length: N }), 5, () => stack.seedBuyer({ methodRef: 'pm_card_authenticationRequired' }));
-  const accepts = buyers.map((b) => ({ key: newKey('sca'), offerId: b.offerId, cartId: b.cartId, body: { token: b.token(), cart_id: b.cartId } }));
+  const accepts = planAccepts(buyers, N, 'sca');
   const anomalies: string[] = [];
   let requests = 0;
   const pending: Array<{ key: string; cartId: string; chargeId: string }> = [];
@@ -137,16 +127,14 @@ export async function apiRestartDuringSca(stack: Stack): Promise<ScenarioResult>
       await new Promise((r) => setTimeout(r, 250));
     }
   });
-  const keys = accepts.map((a) => a.key);
-  const charges = await stack.sandboxCharges(keys);
-  const orders = await stack.ordersFor(keys);
-  anomalies.push(...checkOnePerKey(keys, charges, orders));
+  const totals = await sandboxTotals(stack, accepts.map((a) => a.key));
+  anomalies.push(...totals.anomalies);
   return {
     scenario: `(e) API restarted while ${N} workflows wait for SCA`,
     requests,
     completed,
-    charges: [...charges.values()].reduce((a, b) => a + b, 0),
-    orders: [...orders.values()].reduce((a, b) => a + b, 0),
+    charges: totals.charges,
+    orders: totals.orders,
     anomalies,
   };
 }
