@@ -110,7 +110,9 @@ export async function recordAcceptOutcome(
       SET status = EXCLUDED.status, error_code = EXCLUDED.error_code,
           gateway_ref = COALESCE(EXCLUDED.gateway_ref, accepts.gateway_ref),
           response = COALESCE(accepts.response, EXCLUDED.response),
-          state = EXCLUDED.state, completed_at = EXCLUDED.completed_at, updated_at = now()`;
+          state = EXCLUDED.state, completed_at = EXCLUDED.completed_at, updated_at = now()
+      -- A finished accept stays finished: a late or stray attempt never moves it back.
+      WHERE accepts.completed_at IS NULL`;
 }
 
 async function findEarlierWrite(tx: DbTx, acceptKey: string): Promise<WrittenOrder | null> {

@@ -4,7 +4,7 @@
  * Temporal may run any of them again after a crash or a timeout.
  */
 import { ApplicationFailure, log } from '@temporalio/activity';
-import { isTransientDbError, type Db } from '../db/client.ts';
+import { isTransientDbError, isUniqueViolation, type Db } from '../db/client.ts';
 import { DomainError } from '../domain/errors.ts';
 import { gatewayChargeKey, gatewayRefundKey } from '../domain/idempotency.ts';
 import type { SigningKey } from '../domain/token.ts';
@@ -82,12 +82,14 @@ export function createActivities(deps: ActivityDeps) {
       return mapFailures(() => gatewayFor(plan).chargeOffSession(chargeRequestFor(plan, publicBaseUrl)));
     },
 
+    // Confirm and cancel run while a charge may stand at the gateway: any failure, a refusal
+    // included (a rotated key, an unexpected state), is retried until it passes, never given up on.
     async confirmCharge(plan: AcceptPlan, chargeRef: string): Promise<ChargeResult> {
-      return mapFailures(() => gatewayFor(plan).confirmCharge(chargeRef));
+      return gatewayFor(plan).confirmCharge(chargeRef);
     },
 
     async cancelCharge(plan: AcceptPlan, chargeRef: string): Promise<ChargeResult> {
-      return mapFailures(() => gatewayFor(plan).cancelCharge(chargeRef));
+      return gatewayFor(plan).cancelCharge(chargeRef);
     },
 
     async refundCharge(plan: AcceptPlan, chargeRef: string): Promise<void> {
@@ -99,11 +101,14 @@ export function createActivities(deps: ActivityDeps) {
     async voidUnfinishedCharge(plan: AcceptPlan): Promise<void> {
       const gateway = gatewayFor(plan);
       const found = await gateway.findCharge(chargeRequestFor(plan, publicBaseUrl));
-      if (found?.status === 'succeeded') {
-        await gateway.refund(found.chargeRef, plan.amount.value, gatewayRefundKey(plan.acceptKey));
-        log.warn('charge found after gateway errors was refunded', { acceptKey: plan.acceptKey, chargeRef: found.chargeRef });
-      } else if (found?.status === 'requires_action') {
-        await gateway.cancelCharge(found.chargeRef);
+      // A charge still waiting (for the buyer, or processing at the bank) is cancelled; if it cannot
+      // be cancelled yet, this throws and Temporal asks again later, until it is final.
+      const settled = found?.status === 'requires_action' ? await gateway.cancelCharge(found.chargeRef) : found;
+      if (settled?.status === 'succeeded') {
+        await gateway.refund(settled.chargeRef, plan.amount.value, gatewayRefundKey(plan.acceptKey));
+        log.warn('charge found after gateway errors was refunded', { acceptKey: plan.acceptKey, chargeRef: settled.chargeRef });
+      } else if (settled?.status === 'requires_action') {
+        throw new Error(`charge ${settled.chargeRef} is not final yet and could not be cancelled; asking again`);
       }
     },
 
@@ -112,7 +117,9 @@ export function createActivities(deps: ActivityDeps) {
       try {
         return await writeUpsellOrder(prisma, input, plan, chargeRef, clock());
       } catch (err) {
-        if (isTransientDbError(err)) throw err;
+        // A unique violation means a concurrent attempt wrote this accept's order: retry, and the
+        // retry finds that write instead of refunding a charge whose order stands.
+        if (isTransientDbError(err) || isUniqueViolation(err)) throw err;
         log.error('order write failed for good', { acceptKey: plan.acceptKey, error: (err as Error).message });
         throw ApplicationFailure.create({ type: FAILURE.orderWriteFailed, message: 'order_write_failed', nonRetryable: true });
       }

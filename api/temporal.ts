@@ -92,5 +92,6 @@ export function createAcceptFlows(client: Client, taskQueue: string): AcceptFlow
 
 function isCompletedWorkflowError(err: unknown): boolean {
   const message = (err as Error)?.message ?? '';
-  return /workflow execution already completed|already completed/i.test(message);
+  // Includes "Workflow completed before the Update completed" (the run ended while the update waited).
+  return /already completed|completed before the update/i.test(message);
 }

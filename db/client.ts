@@ -13,7 +13,9 @@ export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
 
 /** True when a unique constraint refused the write (Prisma's P2002). */
 export function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  // P2002 from model queries; raw queries report PostgreSQL's own code (23505) inside P2010.
+  return err.code === 'P2002' || (err.code === 'P2010' && /\b23505\b/.test(err.message));
 }
 
 /**

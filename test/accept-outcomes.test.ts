@@ -2,6 +2,8 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordAcceptOutcome } from '../activities/accept-store.ts';
+import { isUniqueViolation } from '../db/client.ts';
 import { statusQuery } from '../workflows/messages.ts';
 import { poll, sandboxCharges } from './helpers/assertions.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
@@ -348,5 +350,32 @@ describe('shop API', () => {
     expect(same.id).toBe(o.order.id);
     expect(await stack.prisma.order.count()).toBe(before);
     expect(await stack.prisma.lineItem.count({ where: { orderId: o.order.id } })).toBe(1);
+  });
+});
+
+describe('accept records', () => {
+  it('a finished accept is never moved back by a late or stray recording', async () => {
+    const { offer, body } = await readyToAccept(stack.app);
+    const key = newKey();
+    const first = await accept(stack.app, offer.id, key, body);
+    const done = await poll(() => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }), (r) => r.completedAt !== null);
+    expect(done.status).toBe('succeeded');
+    const input = { acceptKey: key, fingerprint: done.fingerprint, offerId: offer.id, cartId: done.cartId };
+    await recordAcceptOutcome(stack.prisma, input, { status: 'rejected', accept_id: key, code: 'token_expired', message: 'late' }, null, new Date());
+    const after = await stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } });
+    expect(after).toMatchObject({ status: 'succeeded', errorCode: null });
+    expect(after.state).toEqual(first.json());
+  });
+
+  it('a unique violation from raw SQL is recognised, so a concurrent order write retries instead of refunding', async () => {
+    const { offer, body } = await readyToAccept(stack.app);
+    const key = newKey();
+    await accept(stack.app, offer.id, key, body);
+    const payment = await stack.prisma.payment.findUniqueOrThrow({ where: { idempotencyKey: key } });
+    const err = await stack.prisma.$executeRaw`
+      INSERT INTO payments (id, order_id, gateway, gateway_ref, idempotency_key, status, amount, currency, updated_at)
+      VALUES ('pay_dup_test', ${payment.orderId}, 'sandbox', 'x', ${key}, 'succeeded', 1, 'USD', now())`.catch((e: unknown) => e);
+    expect(isUniqueViolation(err)).toBe(true);
+    expect(isUniqueViolation(new Error('something else'))).toBe(false);
   });
 });

@@ -476,6 +476,8 @@ describe('Stripe accepts through the whole stack', () => {
     expect(children).toHaveLength(0);
     expect(record).toMatchObject({ status: 'declined', errorCode: 'authentication_failed', gatewayRef: intent?.id });
     expect(server.intentsFor(key)).toHaveLength(1);
+    // Cancelled, so its client secret can no longer be confirmed after the accept has ended.
+    expect(server.intent(intent!.id).status).toBe('canceled');
   });
 
   it('SCA: no webhook before upsells.sca_timeout_min: the intent is canceled at Stripe and the accept is expired', async () => {

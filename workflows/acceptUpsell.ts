@@ -37,12 +37,11 @@ type Activities = ReturnType<typeof createActivities>;
 /** How long an expired, uncancellable charge is watched for a late completion. */
 const LATE_COMPLETION_WINDOW_MS = 24 * 60 * 60 * 1000;
 
-// The hot path runs as local activities: the worker runs them back to back inside one workflow
-// task, with no server round trip per step. That is safe because every step is idempotent under
-// re-execution (a crashed task re-runs them all): validation finds its own jti burn, the gateway
-// replays the same idempotency key, and writeOrder finds its own earlier write.
-const db = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
+// Validation and the payment-method check are regular activities: their results (the plan, the
+// price, the check) are in history before any money moves, so a crash can never make a re-run
+// refuse an accept that was already charged (a token that expired meanwhile, a changed offer).
+const checks = proxyActivities<Activities>({
+  startToCloseTimeout: '20 seconds',
   retry: {
     initialInterval: '100 ms',
     backoffCoefficient: 2,
@@ -52,6 +51,9 @@ const db = proxyLocalActivities<Activities>({
   },
 });
 
+// Charging and writing the order run as local activities, back to back in one workflow task with
+// no server round trip per step. That is safe because both are idempotent under re-execution: the
+// gateway replays the same idempotency key, and writeOrder finds its own earlier write.
 // Gateway calls carry an idempotency key, so Temporal may retry them safely.
 // Declines and refusals come back as results or non-retryable failures, never as retries.
 const gateway = proxyLocalActivities<Activities>({
@@ -137,7 +139,6 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
   const refundLateCompletion = async (plan: AcceptPlan, chargeRef: string) => {
     phase = 'watching_late_completion';
     const watchUntil = Date.now() + LATE_COMPLETION_WINDOW_MS;
-    scaSignal = undefined;
     for (;;) {
       const remaining = watchUntil - Date.now();
       const signalled = remaining > 0 && (await condition(() => scaSignal !== undefined, remaining));
@@ -155,7 +156,7 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
   // 1-3. Validate, burn the jti, price the offer on the server, resolve the gateway.
   let plan: AcceptPlan;
   try {
-    plan = await db.validateAccept(input);
+    plan = await checks.validateAccept(input);
   } catch (err) {
     const f = applicationFailure(err);
     if (f?.type === FAILURE.rejected) return finish(failureResponse(key, 'rejected', f.message, String(f.details?.[0] ?? '')), null);
@@ -172,7 +173,7 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
   phase = 'charging';
   let charge: ChargeResult;
   try {
-    await gateway.checkPaymentMethod(plan);
+    await checks.checkPaymentMethod(plan);
     charge = await gateway.chargeOffSession(plan);
   } catch (err) {
     const f = applicationFailure(err);
@@ -235,6 +236,12 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
     }
   }
 
+  if (charge.status === 'declined' && charge.chargeRef && phase === 'awaiting_sca') {
+    // A failed authentication can leave the intent confirmable by its client secret: cancel it. A
+    // confirmation that landed in between shows up here as succeeded and becomes an order.
+    const after = await persistent.cancelCharge(plan, charge.chargeRef);
+    if (after.status === 'succeeded') charge = after;
+  }
   if (charge.status === 'declined') return finish(failureResponse(key, 'declined', charge.code, charge.message), charge.chargeRef);
   if (charge.status !== 'succeeded') throw new Error('unreachable: charge still requires action');
 
