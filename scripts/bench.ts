@@ -129,25 +129,46 @@ async function runLevel(base: string, shop: Awaited<ReturnType<typeof seedShop>>
 }
 
 /**
- * Where a full-stack accept's time goes, from the workflow histories of sampled accepts (medians):
- * the server's hand-off to the worker, the one workflow task that runs the four local activities,
- * and the rest (HTTP, update-with-start and the update's answer travelling back).
+ * Where a full-stack accept's time goes, from the workflow histories of sampled accepts (medians),
+ * counting only what happens before the update is answered: the server's hand-off of workflow tasks
+ * to the worker, the workflow tasks themselves (the local activities, charge and write, run inside
+ * one), the regular activities (validate, check method), and the rest (HTTP, the update-with-start
+ * call and its answer travelling back).
  */
 async function breakdown(temporalAddress: string, samples: Array<{ key: string; ms: number }>) {
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
-  const parts = { wft_schedule_to_start_ms: [] as number[], wft_run_with_local_activities_ms: [] as number[], http_and_update_round_trip_ms: [] as number[] };
+  const parts = {
+    wft_dispatch_ms: [] as number[],
+    wft_run_incl_local_activities_ms: [] as number[],
+    regular_activities_ms: [] as number[],
+    http_and_update_round_trip_ms: [] as number[],
+  };
+  const EVENT = { started: 1, wftScheduled: 5, wftStarted: 6, wftCompleted: 7, actScheduled: 10, actCompleted: 12, updateCompleted: 43 };
   for (const { key, ms } of samples.slice(5)) {
-    const events = (await client.workflow.getHandle(key).fetchHistory()).events ?? [];
-    const at = (type: number) => {
-      const e = events.find((x) => x.eventType === type);
-      return e?.eventTime ? Number(e.eventTime.seconds) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : NaN;
+    const all = (await client.workflow.getHandle(key).fetchHistory()).events ?? [];
+    const answered = all.findIndex((e) => e.eventType === EVENT.updateCompleted);
+    const events = answered > 0 ? all.slice(0, answered) : all;
+    const t = (e: (typeof events)[number]) => (e.eventTime ? Number(e.eventTime.seconds) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : NaN);
+    const sumPairs = (from: number, to: number) => {
+      let total = 0;
+      let open: number | null = null;
+      for (const e of events) {
+        if (e.eventType === from) open = t(e);
+        else if (e.eventType === to && open !== null) {
+          total += t(e) - open;
+          open = null;
+        }
+      }
+      return total;
     };
-    // 1 started, 5 task scheduled, 6 task started, 7 task completed (the first of each).
-    const [started, scheduled, taskStarted, taskCompleted] = [at(1), at(5), at(6), at(7)];
-    parts.wft_schedule_to_start_ms.push(taskStarted - scheduled);
-    parts.wft_run_with_local_activities_ms.push(taskCompleted - taskStarted);
-    parts.http_and_update_round_trip_ms.push(ms - (taskCompleted - started));
+    const started = t(events[0]!);
+    if (process.env.BENCH_DEBUG && key === samples[5]!.key) console.log(`http ${ms.toFixed(1)} ms:`, all.map((e) => `${e.eventType}@${(t(e) - started).toFixed(1)}`).join(' '));
+    const lastWftDone = [...events].reverse().find((e) => e.eventType === EVENT.wftCompleted);
+    parts.wft_dispatch_ms.push(sumPairs(EVENT.wftScheduled, EVENT.wftStarted));
+    parts.wft_run_incl_local_activities_ms.push(sumPairs(EVENT.wftStarted, EVENT.wftCompleted));
+    parts.regular_activities_ms.push(sumPairs(EVENT.actScheduled, EVENT.actCompleted));
+    parts.http_and_update_round_trip_ms.push(ms - ((lastWftDone ? t(lastWftDone) : started) - started));
   }
   await connection.close();
   return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, round(pct(v.sort((a, b) => a - b), 50))]));
