@@ -43,10 +43,6 @@ export interface ParentRow {
   product_ids: string[];
 }
 
-export async function readSettingRows(db: Db): Promise<Array<{ key: string; value: unknown }>> {
-  return db.$queryRaw`SELECT key, value FROM settings`;
-}
-
 export async function findOffer(db: Db, offerId: string): Promise<OfferRow | null> {
   const rows = await db.$queryRaw<OfferRow[]>`
     SELECT id, product_id, name, amount, currency, active, starts_at, ends_at, eligibility, order_strategy

@@ -138,5 +138,3 @@ export function createActivities(deps: ActivityDeps) {
     },
   };
 }
-
-export type AcceptActivities = ReturnType<typeof createActivities>;

@@ -3,10 +3,10 @@ import type { Db } from '../db/client.ts';
 import { assertOfferActive, assertOfferEligible, parseEligibility } from '../domain/eligibility.ts';
 import { DomainError } from '../domain/errors.ts';
 import { chooseOrderStrategy } from '../domain/order-strategy.ts';
-import { resolveSettings } from '../domain/settings.ts';
 import { type SigningKey, assertTokenSubject, verifyToken } from '../domain/token.ts';
 import type { AcceptInput } from '../workflows/messages.ts';
-import { burnJti, findOffer, findParentOrder, readSettingRows, upsertValidatedAccept } from './accept-store.ts';
+import { loadSettings } from '../db/settings-store.ts';
+import { burnJti, findOffer, findParentOrder, upsertValidatedAccept } from './accept-store.ts';
 import type { GatewayRegistry } from './gateways/registry.ts';
 import type { AcceptPlan } from './types.ts';
 
@@ -23,12 +23,11 @@ export async function validateAcceptRequest(ctx: ValidationContext, input: Accep
   const { prisma, now } = ctx;
   // The signature is checked before any database read.
   const claims = verifyToken(input.token, ctx.tokenKeys, now, {});
-  const [settingRows, offer, parent] = await Promise.all([
-    readSettingRows(prisma),
+  const [settings, offer, parent] = await Promise.all([
+    loadSettings(prisma),
     findOffer(prisma, input.offerId),
     findParentOrder(prisma, claims.ord),
   ]);
-  const settings = resolveSettings(settingRows);
   if (!offer) throw new DomainError('offer_not_found', 'no such offer');
   assertTokenSubject(claims, { offerId: input.offerId, cartId: input.cartId });
 

@@ -4,8 +4,7 @@
  * (up to SHUTDOWN_GRACE_MS), then closes Temporal and the database and exits.
  */
 import closeWithGrace from 'close-with-grace';
-import { buildGatewayRegistry } from '../activities/gateways/index.ts';
-import { createSandboxGateway } from '../activities/gateways/sandbox.ts';
+import { buildGateways } from '../activities/gateways/index.ts';
 import { ConfigError, secretValues } from '../config/env.ts';
 import { createPrisma } from '../db/client.ts';
 import { buildApp } from './app.ts';
@@ -18,10 +17,7 @@ async function main(): Promise<void> {
   const log = createApiLogger({ level: config.logLevel, secrets: secretValues(config) });
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
   const client = await connectClient(config.temporal);
-  const gateways = buildGatewayRegistry(config.gateways, { prisma, publicBaseUrl: config.publicBaseUrl });
-  const sandbox = config.gateways.sandbox
-    ? createSandboxGateway({ prisma, publicBaseUrl: config.publicBaseUrl, webhookSecret: config.gateways.sandbox.webhookSecret })
-    : null;
+  const { registry: gateways, sandbox } = buildGateways(config.gateways, { prisma, publicBaseUrl: config.publicBaseUrl });
   const app = await buildApp(
     { config, prisma, flows: createAcceptFlows(client, config.temporal.taskQueue), gateways, sandbox, clock: () => new Date() },
     { loggerInstance: log },

@@ -1,11 +1,6 @@
 import { Prisma } from './client.ts';
 import type { AcceptState } from '../workflows/messages.ts';
 
-/** A plain JSON copy of a typed value, for a Json column. */
-export function toJson(value: object): Prisma.InputJsonValue {
-  return JSON.parse(JSON.stringify(value)) as Prisma.InputJsonValue;
-}
-
 const ACCEPT_STATUSES = new Set(['succeeded', 'requires_action', 'declined', 'rejected', 'error', 'expired', 'processing']);
 
 /** Reads an accept body back from a Json column, checking its shape rather than trusting it. */

@@ -1,8 +1,9 @@
 import { type UpsellSettings, resolveSettings } from '../domain/settings.ts';
 import type { DbTx } from './client.ts';
 
+/** One SQL read: it is on every accept's hot path (Prisma 6.19's query planner costs milliseconds). */
 export async function loadSettings(db: DbTx): Promise<UpsellSettings> {
-  return resolveSettings(await db.setting.findMany());
+  return resolveSettings(await db.$queryRaw<Array<{ key: string; value: unknown }>>`SELECT key, value FROM settings`);
 }
 
 export async function saveSettings(db: DbTx, patch: Partial<UpsellSettings>): Promise<void> {

@@ -39,9 +39,6 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-/** A decline is a 402 whatever the gateway's own code is (card_declined, insufficient_funds, ...). */
-export const DECLINE_STATUS = 402;
-
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERROR_STATUS, code);
 }

@@ -30,7 +30,3 @@ export function formatMoney({ value, currency }: Money): string {
   const abs = Math.abs(value).toString().padStart(exp + 1, '0');
   return `${sign}${abs.slice(0, -exp)}.${abs.slice(-exp)} ${currency}`;
 }
-
-export function sumLineItems(items: ReadonlyArray<{ quantity: number; unitAmount: number }>): number {
-  return items.reduce((total, item) => total + item.quantity * item.unitAmount, 0);
-}

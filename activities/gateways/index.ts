@@ -7,16 +7,24 @@ import { createGatewayRegistry, type GatewayRegistry } from './registry.ts';
 import { createSandboxGateway } from './sandbox.ts';
 import { createStripeGateway } from './stripe.ts';
 
-export function buildGatewayRegistry(config: GatewaysConfig, deps: { prisma: Db; publicBaseUrl: string }): GatewayRegistry {
-  const gateways: PaymentGateway[] = [];
-  if (config.sandbox) {
-    gateways.push(
-      createSandboxGateway({ prisma: deps.prisma, publicBaseUrl: deps.publicBaseUrl, webhookSecret: config.sandbox.webhookSecret, latencyMs: config.sandbox.latencyMs }),
-    );
-  }
+export interface ConfiguredGateways {
+  registry: GatewayRegistry;
+  /** the sandbox instance in the registry (its bank page needs the sandbox-only methods), if enabled */
+  sandbox: ReturnType<typeof createSandboxGateway> | null;
+}
+
+export function buildGateways(config: GatewaysConfig, deps: { prisma: Db; publicBaseUrl: string }): ConfiguredGateways {
+  const sandbox = config.sandbox
+    ? createSandboxGateway({ prisma: deps.prisma, publicBaseUrl: deps.publicBaseUrl, webhookSecret: config.sandbox.webhookSecret, latencyMs: config.sandbox.latencyMs })
+    : null;
+  const gateways: PaymentGateway[] = sandbox ? [sandbox] : [];
   if (config.paystack) {
     gateways.push(createPaystackGateway({ secretKey: config.paystack.secretKey, apiBase: config.paystack.apiBase }));
   }
   if (config.stripe) gateways.push(createStripeGateway(config.stripe));
-  return createGatewayRegistry(gateways);
+  return { registry: createGatewayRegistry(gateways), sandbox };
+}
+
+export function buildGatewayRegistry(config: GatewaysConfig, deps: { prisma: Db; publicBaseUrl: string }): GatewayRegistry {
+  return buildGateways(config, deps).registry;
 }

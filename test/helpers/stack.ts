@@ -8,10 +8,9 @@ import { inject } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { buildGatewayRegistry } from '../../activities/gateways/index.ts';
+import { buildGateways } from '../../activities/gateways/index.ts';
 import type { PaymentGateway } from '../../activities/gateways/gateway.ts';
 import { createGatewayRegistry } from '../../activities/gateways/registry.ts';
-import { createSandboxGateway } from '../../activities/gateways/sandbox.ts';
 import { buildApp } from '../../api/app.ts';
 import { loadApiConfig, type ApiConfig } from '../../api/config.ts';
 import { connectClient, createAcceptFlows } from '../../api/temporal.ts';
@@ -68,10 +67,9 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
   const config = loadApiConfig(testEnv({ ...(baseUrl ? { PUBLIC_BASE_URL: baseUrl } : {}), ...options.env }));
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
   const clock = options.clock ?? (() => new Date());
-  const base = buildGatewayRegistry(config.gateways, { prisma, publicBaseUrl: config.publicBaseUrl });
-  const sandbox = createSandboxGateway({ prisma, publicBaseUrl: config.publicBaseUrl, webhookSecret: SANDBOX_WEBHOOK_SECRET });
+  const { registry: base, sandbox } = buildGateways(config.gateways, { prisma, publicBaseUrl: config.publicBaseUrl });
   const extra = options.gateways?.(prisma) ?? [];
-  const gateways = extra.length ? createGatewayRegistry([sandbox, ...extra]) : base;
+  const gateways = extra.length ? createGatewayRegistry([...(sandbox ? [sandbox] : []), ...extra]) : base;
 
   const connection: NativeConnection = await connectWorker(config.temporal);
   const worker = await createWorker({
