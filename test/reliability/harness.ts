@@ -103,6 +103,20 @@ export class Stack {
     await this.db?.drop().catch(() => undefined);
   }
 
+  /**
+   * Waits (at most `timeoutMs`) until no event is waiting for delivery: earlier scenarios' deliveries
+   * retry with backoff after faults, and their writes must not land inside the next scenario's window.
+   */
+  async quiesce(timeoutMs = 60_000): Promise<number> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const [row] = await this.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM outbox_events WHERE status = 'pending'`;
+      const pending = Number(row?.n ?? 0);
+      if (pending === 0 || Date.now() > until) return pending;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
   /** Cuts every connection to the database and refuses new ones for `ms`. */
   async databaseOutage(ms: number): Promise<void> {
     const admin = new pg.Client({ connectionString: ADMIN_URL });

@@ -50,6 +50,8 @@ async function main(): Promise<void> {
     console.log('reliability: starting the stack (Temporal dev server, PostgreSQL, worker and API processes)');
     await stack.start();
     for (const s of scenarios) {
+      const stillPending = await stack.quiesce();
+      if (stillPending > 0) console.log(`reliability: ${stillPending} events still waiting for delivery before (${s.id})`);
       console.log(`reliability: running (${s.id})...`);
       const t0 = Date.now();
       let r: ScenarioResult;
