@@ -4,7 +4,7 @@
  * Temporal may run any of them again after a crash or a timeout.
  */
 import { ApplicationFailure, log } from '@temporalio/activity';
-import { isTransientDbError, isUniqueViolation, type Db } from '../db/client.ts';
+import { isPermanentDbError, type Db } from '../db/client.ts';
 import { DomainError } from '../domain/errors.ts';
 import { gatewayChargeKey, gatewayRefundKey } from '../domain/idempotency.ts';
 import type { SigningKey } from '../domain/token.ts';
@@ -117,9 +117,10 @@ export function createActivities(deps: ActivityDeps) {
       try {
         return await writeUpsellOrder(prisma, input, plan, chargeRef, clock());
       } catch (err) {
-        // A unique violation means a concurrent attempt wrote this accept's order: retry, and the
-        // retry finds that write instead of refunding a charge whose order stands.
-        if (isTransientDbError(err) || isUniqueViolation(err)) throw err;
+        // Anything not known to fail for good is retried: an outage, a connection the database does
+        // not accept yet, and a unique violation (a concurrent attempt wrote this accept's order;
+        // the retry finds that write instead of refunding a charge whose order stands).
+        if (!isPermanentDbError(err)) throw err;
         log.error('order write failed for good', { acceptKey: plan.acceptKey, error: (err as Error).message });
         throw ApplicationFailure.create({ type: FAILURE.orderWriteFailed, message: 'order_write_failed', nonRetryable: true });
       }

@@ -11,22 +11,41 @@ export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg(createPgPool(databaseUrl, poolSize)) });
 }
 
-/** True when a unique constraint refused the write (Prisma's P2002). */
-export function isUniqueViolation(err: unknown): boolean {
-  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  // P2002 from model queries; raw queries report PostgreSQL's own code (23505) inside P2010.
-  return err.code === 'P2002' || (err.code === 'P2010' && /\b23505\b/.test(err.message));
+/**
+ * PostgreSQL's SQLSTATE behind an error, however the driver adapter wrapped it: a raw query's
+ * P2010 carries it in meta, a transaction's DriverAdapterError in its cause.
+ */
+export function sqlState(err: unknown): string | undefined {
+  const e = err as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } }; cause?: { originalCode?: unknown; code?: unknown }; message?: unknown };
+  const cause = e?.meta?.driverAdapterError?.cause ?? e?.cause;
+  const code = cause?.originalCode ?? cause?.code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  const inMessage = typeof e?.message === 'string' ? /Code: `([0-9A-Z]{5})`/.exec(e.message) : null;
+  return inMessage?.[1];
 }
 
+/** True when a unique constraint refused the write (Prisma's P2002, or SQLSTATE 23505 from raw SQL). */
+export function isUniqueViolation(err: unknown): boolean {
+  if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') return true;
+  return sqlState(err) === '23505';
+}
+
+// Prisma's request errors that describe the data itself (too long, missing, out of range, a
+// broken relation): the same write fails the same way every time.
+const PRISMA_DATA_ERRORS = new Set(['P2000', 'P2003', 'P2004', 'P2005', 'P2006', 'P2007', 'P2011', 'P2012', 'P2013', 'P2014', 'P2019', 'P2020', 'P2023', 'P2025']);
+
 /**
- * True when a database error may pass by itself (connection lost, server restarting, pool
- * exhausted): worth retrying. Constraint, data and logic errors are not.
+ * True only when a database error is known to repeat on every attempt: a data exception
+ * (SQLSTATE class 22), an integrity violation other than a unique one (class 23), a refusal
+ * raised on purpose by a trigger (P0001), or a query Prisma refuses to build. Everything else (connections refused, lost or not accepted yet,
+ * server restarting, pool exhausted, serialization failures, codes we have never seen) may pass,
+ * so it is retried. After a charge the cost of a wrong "permanent" is a refund the buyer did not
+ * ask for; the cost of a wrong "transient" is a wait.
  */
-export function isTransientDbError(err: unknown): boolean {
-  if (err instanceof Prisma.PrismaClientKnownRequestError) {
-    return ['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2034'].includes(err.code) || /ECONN|terminat|closed|timeout/i.test(err.message);
-  }
-  if (err instanceof Prisma.PrismaClientInitializationError || err instanceof Prisma.PrismaClientRustPanicError) return true;
-  const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? ''} ${String((err as { code?: unknown })?.code ?? '')}`;
-  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection terminated|connection.*(closed|ended|lost)|timeout|57P0\d|08\d{3}|53300|40001|40P01/i.test(text);
+export function isPermanentDbError(err: unknown): boolean {
+  if (err instanceof Prisma.PrismaClientValidationError) return true;
+  if (isUniqueViolation(err)) return false;
+  const state = sqlState(err);
+  if (state) return state.startsWith('22') || state.startsWith('23') || state === 'P0001';
+  return err instanceof Prisma.PrismaClientKnownRequestError && PRISMA_DATA_ERRORS.has(err.code);
 }

@@ -9,7 +9,7 @@ import { type ScenarioResult, type Stack, planAccepts, pool } from './harness.ts
 let server: StripeTestServer | null = null;
 
 /** Starts the Stripe server once and points the worker (and API) at it. */
-async function stripeStack(stack: Stack): Promise<{ server: StripeTestServer; sdk: Stripe }> {
+export async function stripeStack(stack: Stack): Promise<{ server: StripeTestServer; sdk: Stripe }> {
   if (!server) {
     server = await startStripeServer();
     const env = {
@@ -31,7 +31,7 @@ export async function closeStripe(): Promise<void> {
   server = null;
 }
 
-async function stripeBuyers(stack: Stack, sdk: Stripe, n: number) {
+export async function stripeBuyers(stack: Stack, sdk: Stripe, n: number) {
   return pool(Array.from({ length: n }), 4, async () => {
     const customer = await sdk.customers.create({ email: 'buyer@example.com' });
     const method = await sdk.paymentMethods.attach('pm_card_visa', { customer: customer.id });
@@ -39,19 +39,21 @@ async function stripeBuyers(stack: Stack, sdk: Stripe, n: number) {
   });
 }
 
-function countAtStripe(server: StripeTestServer, keys: string[]) {
+export function countAtStripe(server: StripeTestServer, keys: string[]) {
   const anomalies: string[] = [];
   let charges = 0;
   for (const k of keys) {
     const intents = server.intentsFor(k);
     const succeeded = intents.filter((pi) => pi.status === 'succeeded').length;
+    const refunded = intents.filter((pi) => pi.amountRefunded > 0).length;
     charges += succeeded;
     if (intents.length !== 1 || succeeded !== 1) anomalies.push(`${k}: ${intents.length} PaymentIntents, ${succeeded} succeeded (want 1 and 1)`);
+    if (refunded > 0) anomalies.push(`${k}: refunded at Stripe (want a charge that stands, with its order)`);
   }
   return { charges, anomalies };
 }
 
-async function ordersAndAnswers(stack: Stack, keys: string[], answers: Map<string, number>) {
+export async function ordersAndAnswers(stack: Stack, keys: string[], answers: Map<string, number>) {
   const orders = await stack.ordersFor(keys);
   const anomalies: string[] = [];
   for (const k of keys) {

@@ -188,7 +188,8 @@ export class Stack {
       attempts++;
       try {
         const r = await this.accept(offerId, key, body, Math.max(1000, until - Date.now()));
-        if (r.status < 500 || Date.now() > until) return { ...r, attempts };
+        // A 5xx that carries the accept's own final answer is replayed as-is on every retry: stop.
+        if (r.status < 500 || Date.now() > until || isFinalAnswer(r.body)) return { ...r, attempts };
       } catch (err) {
         if (Date.now() > until) throw err;
       }
@@ -240,6 +241,16 @@ export async function sandboxTotals(stack: Stack, keys: string[]) {
   const orders = await stack.ordersFor(keys);
   const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   return { charges: sum(charges), orders: sum(orders), anomalies: checkOnePerKey(keys, charges, orders) };
+}
+
+function isFinalAnswer(body: string): boolean {
+  try {
+    // The workflow's own error answers (what the API says while it cannot reach Temporal differs).
+    const json = JSON.parse(body) as { status?: unknown; accept_id?: unknown; code?: unknown };
+    return json.status === 'error' && typeof json.accept_id === 'string' && (json.code === 'internal_error' || json.code === 'gateway_error');
+  } catch {
+    return false;
+  }
 }
 
 export function newKey(prefix: string): string {

@@ -40,6 +40,19 @@ function table(results: ScenarioResult[]): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/** The services' error lines since a mark, newest last, at most 20, each cut to 400 characters. */
+function errorLines(stack: Stack, mark: { api: number; worker: number }): string[] {
+  const lines = (['api', 'worker'] as const).flatMap((name) =>
+    stack.logs[name]
+      .slice(mark[name])
+      .join('')
+      .split('\n')
+      .filter((l) => /"level":"(error|fatal)"/.test(l))
+      .map((l) => `${name}: ${l.slice(0, 400)}`),
+  );
+  return lines.slice(-20);
+}
+
 async function main(): Promise<void> {
   const only = process.env.REL_ONLY?.split(',').map((s) => s.trim());
   const scenarios = (await loadScenarios()).filter((s) => !only || only.includes(s.id));
@@ -54,6 +67,7 @@ async function main(): Promise<void> {
       if (stillPending > 0) console.log(`reliability: ${stillPending} events still waiting for delivery before (${s.id})`);
       console.log(`reliability: running (${s.id})...`);
       const t0 = Date.now();
+      const logMark = { api: stack.logs.api.length, worker: stack.logs.worker.length };
       let r: ScenarioResult;
       try {
         r = await s.run(stack);
@@ -65,6 +79,8 @@ async function main(): Promise<void> {
       console.log(`  ${r.scenario}: ${r.completed} completed, ${r.charges} charges, ${r.orders} orders, ${r.anomalies.length} anomalies (${r.seconds} s)`);
       for (const a of r.anomalies.slice(0, 10)) console.log(`    ANOMALY ${a}`);
       if (r.notes) console.log(`    note: ${r.notes}`);
+      // A failed scenario shows what the services said while it ran: CI output is all there is to go on.
+      if (r.anomalies.length > 0) for (const line of errorLines(stack, logMark)) console.log(`    LOG ${line}`);
     }
   } finally {
     await stack.stop();

@@ -1,4 +1,5 @@
 /** Fault scenarios (a)-(e): each drives the real stack and counts charges at the gateway and orders written. */
+import { countAtStripe, ordersAndAnswers, stripeBuyers, stripeStack } from './gateway-faults.ts';
 import { type ScenarioResult, type Stack, planAccepts, pool, sandboxTotals } from './harness.ts';
 
 const N_STORM = Number(process.env.REL_STORM_N ?? 200);
@@ -35,44 +36,66 @@ export async function duplicateStorm(stack: Stack): Promise<ScenarioResult> {
 /** (d) PostgreSQL refuses and cuts connections for several seconds while accepts are in flight. */
 export async function databaseOutage(stack: Stack): Promise<ScenarioResult> {
   const N = Number(process.env.REL_OUTAGE_N ?? 40);
+  const M = Number(process.env.REL_OUTAGE_STRIPE_N ?? 10);
   const OUTAGE_MS = Number(process.env.REL_OUTAGE_MS ?? 6000);
   const buyers = await pool(Array.from({ length: 8 }), 4, () => stack.seedBuyer());
   const accepts = planAccepts(buyers, N, 'outage');
+  // Stripe charges answered while the database is down: their order writes are sure to meet the
+  // outage after the money moved (the sandbox keeps its ledger in our database, so its charges
+  // stop with it). Each must wait the outage out and end with its order, not a refund.
+  const { server, sdk } = await stripeStack(stack);
+  const stripeAccepts = planAccepts(await stripeBuyers(stack, sdk, 4), M, 'outage-stripe');
   const anomalies: string[] = [];
-  let completed = 0;
+  const answers = new Map<string, number>();
   let requests = 0;
-  // Half start before the outage, half during it; clients retry 5xx with the same key, as the storefront script does.
+  // Clients retry 5xx with the same key, as the storefront script does.
   const run = (a: (typeof accepts)[number]) =>
     stack.acceptUntilAnswered(a.offerId, a.key, a.body, 180_000).then((r) => {
       requests += r.attempts;
-      if (r.status === 200) completed++;
-      else anomalies.push(`${a.key}: ended ${r.status} ${r.body.slice(0, 120)}`);
+      answers.set(a.key, r.status);
+      if (r.status !== 200) anomalies.push(`${a.key}: ended ${r.status} ${r.body.slice(0, 120)}`);
     });
-  const logMark = { api: stack.logs.api.length, worker: stack.logs.worker.length };
+  const logMark = stack.logs.worker.length;
+  // Half the sandbox accepts start before the outage, half during it.
   const first = pool(accepts.slice(0, N / 2), 10, run);
-  await new Promise((r) => setTimeout(r, 300));
-  const outage = stack.databaseOutage(OUTAGE_MS);
+  const intentsBefore = server.intentsCreated;
+  server.delayMs = 1500;
+  const atStripe = pool(stripeAccepts, M, run);
+  const until = Date.now() + 30_000;
+  while (server.intentsCreated - intentsBefore < M && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  const madeBeforeOutage = server.intentsCreated - intentsBefore;
+  const outage = stack.databaseOutage(OUTAGE_MS).finally(() => {
+    server.delayMs = 0;
+  });
   await new Promise((r) => setTimeout(r, 1000));
   const second = pool(accepts.slice(N / 2), 10, run);
-  await Promise.all([first, second, outage]);
+  await Promise.all([first, atStripe, second, outage]);
   // The outage must really have hit the services, or this scenario proves nothing: count the
-  // activity attempts that failed (and that Temporal retried) while it lasted.
-  const failedAttempts = stack.logs.worker
-    .slice(logMark.worker)
+  // activity attempts that failed (and that Temporal retried) while it lasted, and the order
+  // writes among them.
+  const failed = stack.logs.worker
+    .slice(logMark)
     .join('')
     .split('\n')
-    .filter((l) => /"level":"(warn|error)"/.test(l) && /"activityType"/.test(l)).length;
-  const hits = failedAttempts;
-  if (hits === 0) anomalies.push('no activity attempt failed during the outage: it did not reach the worker');
+    .filter((l) => /"level":"(warn|error)"/.test(l) && /"activityType"/.test(l));
+  const orderWrites = failed.filter((l) => /"activityType":"writeOrder"/.test(l)).length;
+  if (failed.length === 0) anomalies.push('no activity attempt failed during the outage: it did not reach the worker');
+  if (madeBeforeOutage < M) anomalies.push(`only ${madeBeforeOutage} of ${M} Stripe charges were in flight when the outage began`);
+  if (orderWrites === 0) anomalies.push('no order write met the outage after its charge: the case that matters was not exercised');
   const totals = await sandboxTotals(stack, accepts.map((a) => a.key));
-  anomalies.push(...totals.anomalies);
+  const stripeKeys = stripeAccepts.map((a) => a.key);
+  const stripeCount = countAtStripe(server, stripeKeys);
+  const stripeOrders = await ordersAndAnswers(stack, stripeKeys, answers);
+  anomalies.push(...totals.anomalies, ...stripeCount.anomalies, ...stripeOrders.anomalies.filter((a) => !/answered/.test(a)));
   return {
-    notes: `${hits} activity attempts failed during the outage and were retried by Temporal; clients resent ${requests - N} times`,
-    scenario: `(d) database unreachable for ${OUTAGE_MS / 1000} s mid-run`,
+    notes:
+      `${failed.length} activity attempts failed during the outage and were retried by Temporal, ${orderWrites} of them order writes after a Stripe charge; ` +
+      `clients resent ${requests - N - M} times`,
+    scenario: `(d) database unreachable for ${OUTAGE_MS / 1000} s mid-run (${N} sandbox + ${M} Stripe accepts)`,
     requests,
-    completed,
-    charges: totals.charges,
-    orders: totals.orders,
+    completed: [...answers.values()].filter((s) => s === 200).length,
+    charges: totals.charges + stripeCount.charges,
+    orders: totals.orders + stripeOrders.orders,
     anomalies,
   };
 }

@@ -1,0 +1,82 @@
+/**
+ * After a charge, the order write refunds only on a database error that repeats on every attempt.
+ * These errors come from a real PostgreSQL through the same Prisma client and adapter the worker
+ * uses, so a change in how the adapter wraps them shows up here and not as a refund in production.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPrisma, isPermanentDbError, isUniqueViolation, sqlState, type Db } from '../db/client.ts';
+import { ADMIN_URL } from '../scripts/lib/fresh-db.ts';
+
+const name = `ocart_dberr_${Date.now().toString(36)}_${process.pid.toString(36)}`;
+const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+let admin: pg.Client;
+let prisma: Db;
+
+beforeAll(async () => {
+  admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  prisma = createPrisma(url, 2);
+  await prisma.$executeRawUnsafe('CREATE TABLE parent (id int PRIMARY KEY)');
+  await prisma.$executeRawUnsafe(
+    'CREATE TABLE child (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parent(id), amount int NOT NULL CHECK (amount > 0))',
+  );
+  await prisma.$executeRawUnsafe('INSERT INTO parent VALUES (1)');
+});
+afterAll(async () => {
+  await prisma?.$disconnect();
+  await admin?.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await admin?.end();
+});
+
+const failure = (work: () => Promise<unknown>) => work().then(() => expect.fail('the query should have failed'), (err: unknown) => err);
+
+describe('database errors after a charge', () => {
+  it('data and constraint errors are permanent: the same write fails every time', async () => {
+    const cases = [
+      ['23514', () => prisma.$executeRaw`INSERT INTO child VALUES (1, 1, -5)`],
+      ['23503', () => prisma.$executeRaw`INSERT INTO child VALUES (2, 99, 5)`],
+      ['23502', () => prisma.$executeRaw`INSERT INTO child VALUES (3, NULL, 5)`],
+      ['22P02', () => prisma.$executeRawUnsafe(`INSERT INTO child VALUES (4, 1, 'lots')`)],
+      ['P0001', () => prisma.$executeRawUnsafe(`DO $$ BEGIN RAISE EXCEPTION 'refused by a trigger'; END $$`)],
+    ] as const;
+    for (const [state, work] of cases) {
+      const err = await failure(work);
+      expect(sqlState(err), String(err)).toBe(state);
+      expect(isPermanentDbError(err)).toBe(true);
+    }
+    // The same inside an interactive transaction, where the adapter's error is not wrapped in P2010.
+    const inTx = await failure(() => prisma.$transaction(async (tx) => tx.$executeRaw`INSERT INTO child VALUES (5, 1, 0)`));
+    expect(sqlState(inTx)).toBe('23514');
+    expect(isPermanentDbError(inTx)).toBe(true);
+  });
+
+  it('a unique violation is retried: a concurrent attempt already wrote the row', async () => {
+    const err = await failure(() => prisma.$executeRaw`INSERT INTO parent VALUES (1)`);
+    expect(isUniqueViolation(err)).toBe(true);
+    expect(isPermanentDbError(err)).toBe(false);
+  });
+
+  it('a database that refuses or drops connections is not permanent (the outage that once refunded paid accepts)', async () => {
+    await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
+    try {
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+      await new Promise((r) => setTimeout(r, 200));
+      const refused = await failure(() => prisma.$queryRaw`SELECT 1`);
+      expect(sqlState(refused)).toBe('55000');
+      expect(isPermanentDbError(refused)).toBe(false);
+      const refusedInTx = await failure(() => prisma.$transaction(async (tx) => tx.$queryRaw`SELECT 1`));
+      expect(isPermanentDbError(refusedInTx)).toBe(false);
+    } finally {
+      await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
+    }
+    // And the same client works again once the database is back.
+    expect(await prisma.$queryRaw`SELECT 1 AS one`).toEqual([{ one: 1 }]);
+  });
+
+  it('errors that are not from the database at all are not permanent', () => {
+    expect(isPermanentDbError(new Error('socket hang up'))).toBe(false);
+    expect(isPermanentDbError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(false);
+  });
+});
