@@ -10,11 +10,11 @@ import { gatewayChargeKey, gatewayRefundKey } from '../domain/idempotency.ts';
 import type { SigningKey } from '../domain/token.ts';
 import type { AcceptInput, AcceptResponse } from '../workflows/messages.ts';
 import { statusUrl } from '../workflows/messages.ts';
-import { GatewayDeclineError, GatewayRefusedError, type ChargeRequest } from './gateways/gateway.ts';
+import { GatewayDeclineError, GatewayRefusedError, GatewayTransientError, type ChargeRequest } from './gateways/gateway.ts';
 import type { GatewayRegistry } from './gateways/registry.ts';
 import { deliverOutboxEvent, markOutboxEventFailed } from './event-delivery.ts';
 import { recordAcceptOutcome, writeUpsellOrder } from './accept-store.ts';
-import { FAILURE, type AcceptPlan, type ChargeResult } from './types.ts';
+import { FAILURE, type AcceptPlan, type ChargeResult, type PreparedAccept } from './types.ts';
 import { validateAcceptRequest } from './validation.ts';
 
 export interface ActivityDeps {
@@ -62,20 +62,29 @@ export function createActivities(deps: ActivityDeps) {
   const gatewayFor = (plan: AcceptPlan) => gateways.byName(plan.gateway);
 
   return {
-    async validateAccept(input: AcceptInput): Promise<AcceptPlan> {
-      return mapFailures(() => validateAcceptRequest({ prisma, gateways, tokenKeys: deps.tokenKeys, now: clock() }, input));
-    },
-
-    async checkPaymentMethod(plan: AcceptPlan): Promise<void> {
-      return mapFailures(() =>
-        gatewayFor(plan).checkPaymentMethod({
+    /**
+     * Steps 1-4 in one activity, so one round trip through Temporal: validate (and burn the jti,
+     * keyed by this accept, so a retry is not refused by its own burn), price the offer, resolve
+     * the gateway, then ask the gateway whether the saved method can be charged.
+     */
+    async prepareAccept(input: AcceptInput): Promise<PreparedAccept> {
+      const plan = await mapFailures(() => validateAcceptRequest({ prisma, gateways, tokenKeys: deps.tokenKeys, now: clock() }, input));
+      try {
+        await gatewayFor(plan).checkPaymentMethod({
           customerRef: plan.customerRef,
           methodRef: plan.methodRef,
           email: plan.email,
           amount: plan.amount.value,
           currency: plan.amount.currency,
-        }),
-      );
+        });
+        return { plan, methodDeclined: null };
+      } catch (err) {
+        if (err instanceof GatewayDeclineError) return { plan, methodDeclined: { code: err.code, message: err.message } };
+        if (err instanceof GatewayTransientError) {
+          throw ApplicationFailure.create({ type: FAILURE.gatewayUnavailable, message: err.message, cause: err });
+        }
+        return mapFailures(() => Promise.reject(err));
+      }
     },
 
     async chargeOffSession(plan: AcceptPlan): Promise<ChargeResult> {

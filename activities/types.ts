@@ -21,6 +21,12 @@ export interface AcceptPlan {
   scaTimeoutMs: number;
 }
 
+/** What preparing an accept found: a plan to charge, or a saved method the gateway will not charge. */
+export interface PreparedAccept {
+  plan: AcceptPlan;
+  methodDeclined: { code: string; message: string } | null;
+}
+
 export interface ChargeAction {
   clientSecret?: string;
   redirectUrl?: string;
@@ -45,6 +51,8 @@ export const FAILURE = {
   rejected: 'AcceptRejected',
   /** the gateway refused the request for good (invalid request, no configuration) */
   gatewayRefused: 'GatewayRefused',
+  /** the gateway could not be reached (network, 5xx, rate limit); retried, and so named if it never answers */
+  gatewayUnavailable: 'GatewayUnavailable',
   /** the order could not be written for a reason that will not pass (constraint, data error) */
   orderWriteFailed: 'OrderWriteFailed',
 } as const;

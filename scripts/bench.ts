@@ -180,7 +180,7 @@ async function measureFloor(databaseUrl: string, latencyMs: number, tag: string)
   const sandbox = createSandboxGateway({ prisma, publicBaseUrl: 'http://127.0.0.1', webhookSecret: 'bench', latencyMs });
   const activities = createActivities({ prisma, gateways: createGatewayRegistry([sandbox]), clock: () => new Date(), tokenKeys: keys, publicBaseUrl: 'http://127.0.0.1' });
   const shop = await seedShop(prisma, tag);
-  const steps: Record<'validate' | 'check_method' | 'charge' | 'write_order', number[]> = { validate: [], check_method: [], charge: [], write_order: [] };
+  const steps: Record<'validate_and_check' | 'charge' | 'write_order', number[]> = { validate_and_check: [], charge: [], write_order: [] };
   const timed = async <T>(step: keyof typeof steps, work: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     const out = await work();
@@ -190,8 +190,7 @@ async function measureFloor(databaseUrl: string, latencyMs: number, tag: string)
   const one = async () => {
     const { key, body } = shop.next();
     const input = { acceptKey: key, offerId: shop.offerId, token: body.token, cartId: body.cart_id, fingerprint: requestFingerprint(shop.offerId, body.token, body.cart_id) };
-    const plan = await timed('validate', () => activities.validateAccept(input));
-    await timed('check_method', () => activities.checkPaymentMethod(plan));
+    const { plan } = await timed('validate_and_check', () => activities.prepareAccept(input));
     const charge = await timed('charge', () => activities.chargeOffSession(plan));
     if (charge.status !== 'succeeded') throw new Error(`floor charge ${charge.status}`);
     await timed('write_order', () => activities.writeOrder(input, plan, charge.chargeRef));

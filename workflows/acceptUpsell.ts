@@ -16,7 +16,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
-import { type AcceptPlan, type ChargeResult, FAILURE } from '../activities/types.ts';
+import { type AcceptPlan, type ChargeResult, FAILURE, type PreparedAccept } from '../activities/types.ts';
 import {
   type AcceptInput,
   type AcceptPhase,
@@ -37,9 +37,10 @@ type Activities = ReturnType<typeof createActivities>;
 /** How long an expired, uncancellable charge is watched for a late completion. */
 const LATE_COMPLETION_WINDOW_MS = 24 * 60 * 60 * 1000;
 
-// Validation and the payment-method check are regular activities: their results (the plan, the
-// price, the check) are in history before any money moves, so a crash can never make a re-run
+// Validation and the payment-method check are one regular activity: its result (the plan, the
+// price, the check) is in history before any money moves, so a crash can never make a re-run
 // refuse an accept that was already charged (a token that expired meanwhile, a changed offer).
+// One activity, not two: each regular activity costs a round trip through the server.
 const checks = proxyActivities<Activities>({
   startToCloseTimeout: '20 seconds',
   retry: {
@@ -153,27 +154,34 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
     }
   };
 
-  // 1-3. Validate, burn the jti, price the offer on the server, resolve the gateway.
-  let plan: AcceptPlan;
+  // 1-4. Validate, burn the jti, price the offer on the server, resolve the gateway, and check
+  // the saved method on the gateway side.
+  let prepared: PreparedAccept;
   try {
-    plan = await checks.validateAccept(input);
+    prepared = await checks.prepareAccept(input);
   } catch (err) {
     const f = applicationFailure(err);
     if (f?.type === FAILURE.rejected) return finish(failureResponse(key, 'rejected', f.message, String(f.details?.[0] ?? '')), null);
     if (f?.type === FAILURE.gatewayRefused) return finish(failureResponse(key, 'error', f.message, String(f.details?.[0] ?? '')), null);
+    if (f?.type === FAILURE.gatewayUnavailable) {
+      return finish(failureResponse(key, 'error', 'gateway_error', 'the payment gateway did not answer; nothing was charged'), null);
+    }
     return finish(failureResponse(key, 'error', 'internal_error', 'the accept could not be validated; nothing was charged'), null);
   }
+  const { plan } = prepared;
   upsertSearchAttributes([
     { key: searchAttributes.parentOrderId, value: plan.parentExternalId },
     { key: searchAttributes.gateway, value: plan.gateway },
   ]);
   upsertMemo({ amount: plan.amount.value, currency: plan.amount.currency });
+  if (prepared.methodDeclined) {
+    return finish(failureResponse(key, 'declined', prepared.methodDeclined.code, prepared.methodDeclined.message), null);
+  }
 
-  // 4-5. Check the saved method on the gateway side, then charge off-session.
+  // 5. Charge off-session.
   phase = 'charging';
   let charge: ChargeResult;
   try {
-    await checks.checkPaymentMethod(plan);
     charge = await gateway.chargeOffSession(plan);
   } catch (err) {
     const f = applicationFailure(err);
