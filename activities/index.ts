@@ -29,17 +29,21 @@ export interface ActivityDeps {
 }
 
 /** Our typed errors become Temporal failures: refusals and declines are never retried. */
+function asFailure(err: unknown): unknown {
+  if (err instanceof DomainError || err instanceof GatewayDeclineError) {
+    return ApplicationFailure.create({ type: FAILURE.rejected, message: err.code, details: [err.message], nonRetryable: true });
+  }
+  if (err instanceof GatewayRefusedError) {
+    return ApplicationFailure.create({ type: FAILURE.gatewayRefused, message: err.code, details: [err.message], nonRetryable: true });
+  }
+  return err;
+}
+
 async function mapFailures<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (err instanceof DomainError || err instanceof GatewayDeclineError) {
-      throw ApplicationFailure.create({ type: FAILURE.rejected, message: err.code, details: [err.message], nonRetryable: true });
-    }
-    if (err instanceof GatewayRefusedError) {
-      throw ApplicationFailure.create({ type: FAILURE.gatewayRefused, message: err.code, details: [err.message], nonRetryable: true });
-    }
-    throw err;
+    throw asFailure(err);
   }
 }
 
@@ -83,7 +87,7 @@ export function createActivities(deps: ActivityDeps) {
         if (err instanceof GatewayTransientError) {
           throw ApplicationFailure.create({ type: FAILURE.gatewayUnavailable, message: err.message, cause: err });
         }
-        return mapFailures(() => Promise.reject(err));
+        throw asFailure(err);
       }
     },
 

@@ -211,6 +211,63 @@ async function measureFloor(databaseUrl: string, latencyMs: number, tag: string)
   return { gateway_latency_ms: latencyMs, p50_ms: round(pct(sorted, 50)), p95_ms: round(pct(sorted, 95)), rps: round(FLOOR_COUNT / elapsed), steps: stepP50 };
 }
 
+/**
+ * The orchestrator's floor: an empty workflow answered by update-with-start on the same dev
+ * server, through a worker in this process. No database, no gateway, no HTTP.
+ */
+async function measureTemporalFloor(address: string): Promise<{ c1_p50_ms: number; c1_p95_ms: number; c32_rps: number; c32_p50_ms: number }> {
+  const { DefaultLogger, NativeConnection, Runtime, Worker } = await import('@temporalio/worker');
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const { WithStartWorkflowOperation } = await import('@temporalio/client');
+  const { emptyUpdate } = await import('./lib/bench-empty-workflow.ts');
+  const taskQueue = `bench-empty-${randomBytes(4).toString('hex')}`;
+  const nativeConnection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowsPath: new URL('./lib/bench-empty-workflow.ts', import.meta.url).pathname,
+  });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const once = async () => {
+    const op = new WithStartWorkflowOperation('benchEmpty', { workflowId: `empty-${randomUUID()}`, taskQueue, workflowIdConflictPolicy: 'USE_EXISTING' });
+    const t0 = performance.now();
+    await client.workflow.executeUpdateWithStart(emptyUpdate, { startWorkflowOperation: op });
+    return performance.now() - t0;
+  };
+  const running = worker.run();
+  try {
+    const n1 = Math.round(100 * SCALE);
+    for (let i = 0; i < 10; i++) await once();
+    const c1: number[] = [];
+    for (let i = 0; i < n1; i++) {
+      c1.push(await once());
+      progress('temporal floor c=1', i + 1, n1);
+    }
+    const n32 = Math.round(400 * SCALE);
+    const c32: number[] = [];
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next++ < n32) {
+          c32.push(await once());
+          progress('temporal floor c=32', c32.length, n32);
+        }
+      }),
+    );
+    const elapsed = (performance.now() - t0) / 1000;
+    c1.sort((a, b) => a - b);
+    c32.sort((a, b) => a - b);
+    return { c1_p50_ms: round(pct(c1, 50)), c1_p95_ms: round(pct(c1, 95)), c32_rps: round(n32 / elapsed), c32_p50_ms: round(pct(c32, 50)) };
+  } finally {
+    worker.shutdown();
+    await running;
+    await connection.close();
+    await nativeConnection.close();
+  }
+}
+
 async function main() {
   const fresh = process.env.DATABASE_URL ? null : await createFreshDatabase('ocart_bench');
   const databaseUrl = process.env.DATABASE_URL ?? fresh!.url;
@@ -235,8 +292,10 @@ async function main() {
   const levels: LevelResult[] = [];
   const floors: Array<Awaited<ReturnType<typeof measureFloor>>> = [];
   const breakdowns: Array<Record<string, number>> = [];
+  let temporalFloor: Awaited<ReturnType<typeof measureTemporalFloor>> | null = null;
   try {
     console.log(`bench: ${os.cpus().length} cores, gateway latencies ${LATENCIES.join(' and ')} ms, levels ${LEVELS.map((l) => `c=${l.concurrency}×${l.count}`).join(', ')}`);
+    temporalFloor = await measureTemporalFloor(env.TEMPORAL_ADDRESS!);
     for (const latency of LATENCIES) {
       floors.push(await measureFloor(databaseUrl, latency, `floor${latency}`));
       // info: readiness waits for the worker's start line; it logs nothing per accept at this level.
@@ -272,6 +331,8 @@ async function main() {
     floor: { p50_ms: floor0.p50_ms, rps: floor0.rps },
     floors,
     ratio_p50: round(c1.p50_ms / floor0.p50_ms),
+    // An empty workflow through the same update-with-start: what Temporal alone costs here.
+    temporal_floor: temporalFloor,
     breakdown_c1: breakdowns,
     targets: {
       p50_c1_le_25ms: c1.p50_ms <= 25,
@@ -292,6 +353,12 @@ async function main() {
   for (const f of floors) console.log(`  floor steps @${f.gateway_latency_ms}ms (p50): ${Object.entries(f.steps).map(([k, v]) => `${k.replace('_p50_ms', '')} ${v} ms`).join(', ')}`);
   for (const b of breakdowns) console.log(`  full stack @${b.gateway_latency_ms}ms, c=1 (p50): ${Object.entries(b).filter(([k]) => k !== 'gateway_latency_ms').map(([k, v]) => `${k} ${v}`).join(', ')}`);
   console.log(`full stack / floor, p50 at c=1: ${report.ratio_p50}×`);
+  if (temporalFloor) {
+    console.log(
+      `temporal floor (an empty workflow by update-with-start, same server): c=1 p50 ${temporalFloor.c1_p50_ms} ms (p95 ${temporalFloor.c1_p95_ms}), ` +
+        `c=32 ${temporalFloor.c32_rps} workflows/s (p50 ${temporalFloor.c32_p50_ms} ms)`,
+    );
+  }
   console.log(`targets: ${JSON.stringify(report.targets)}`);
   mkdirSync(`${ROOT}reports`, { recursive: true });
   writeFileSync(`${ROOT}reports/bench.json`, `${JSON.stringify(report, null, 2)}\n`);
