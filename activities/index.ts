@@ -57,7 +57,7 @@ export function chargeRequestFor(plan: AcceptPlan, publicBaseUrl: string): Charg
     methodRef: plan.methodRef,
     email: plan.email,
     metadata: { workflow_id: plan.acceptKey, offer_id: plan.offerId, parent_order_id: plan.parentExternalId },
-    returnUrl: `${publicBaseUrl}${statusUrl(plan.acceptKey, plan.cartId)}`,
+    returnUrl: plan.returnUrl ?? `${publicBaseUrl}${statusUrl(plan.acceptKey, plan.cartId)}`,
   };
 }
 

@@ -19,6 +19,8 @@ export interface AcceptPlan {
   fellBackToChild: boolean;
   scaModal: boolean;
   scaTimeoutMs: number;
+  /** where a redirect confirmation returns the buyer; null: the accept's status URL */
+  returnUrl: string | null;
 }
 
 /** What preparing an accept found: a plan to charge, or a saved method the gateway will not charge. */

@@ -65,6 +65,7 @@ export async function validateAcceptRequest(ctx: ValidationContext, input: Accep
     fellBackToChild: choice.fellBackToChild,
     scaModal: settings['upsells.sca_modal_enabled'],
     scaTimeoutMs: Math.round(settings['upsells.sca_timeout_min'] * 60_000),
+    returnUrl: input.returnUrl ?? null,
   };
   await upsertValidatedAccept(prisma, input, plan);
   return plan;

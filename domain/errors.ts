@@ -7,6 +7,7 @@ export const ERROR_STATUS = {
   idempotency_key_missing: 400,
   idempotency_key_invalid: 400,
   token_malformed: 400,
+  return_url_not_allowed: 400,
   signature_invalid: 400,
   token_signature_invalid: 401,
   unauthorized: 401,

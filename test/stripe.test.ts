@@ -290,7 +290,9 @@ describe('Stripe accepts through the whole stack', () => {
   beforeAll(async () => {
     server = await startStripeServer();
     sdk = sdkFor(server);
-    stack = await startTestStack({ env: { STRIPE_SECRET_KEY: server.secretKey, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_BASE: server.url } });
+    stack = await startTestStack({
+      env: { STRIPE_SECRET_KEY: server.secretKey, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_BASE: server.url, OCART_ALLOWED_ORIGINS: 'https://shop.example' },
+    });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -571,6 +573,37 @@ describe('Stripe accepts through the whole stack', () => {
     expect(bankPage).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/redirect\/authenticate\/pi_/);
     expect(redirectRes.json().action).toMatchObject({ type: 'redirect', gateway: 'stripe', redirect_url: bankPage });
     expect(redirectIntent?.returnUrl).toBe(`${stack.config.publicBaseUrl}${statusUrl(redirect.key, redirect.order.cartId)}`);
+  });
+
+  it('a return_url on the shop\'s origin, or a path on ours, is where the bank sends the buyer back', async () => {
+    for (const [given, expected] of [
+      ['https://shop.example/checkout/thank-you?order=1001', 'https://shop.example/checkout/thank-you?order=1001'],
+      ['/demo?o=1', `${stack.config.publicBaseUrl}/demo?o=1`],
+    ] as const) {
+      const r = await ready('pm_card_authenticationRequired');
+      const res = await withSettings({ 'upsells.sca_modal_enabled': false }, () => accept(stack.app, r.offer.id, r.key, { ...r.body, return_url: given }));
+      expect(res.statusCode, res.body).toBe(202);
+      const [intent] = server.intentsFor(r.key);
+      expect(intent?.returnUrl).toBe(expected);
+      expect((intent?.nextAction?.redirect_to_url as { return_url?: string } | undefined)?.return_url).toBe(expected);
+      // Where the buyer comes back is not what they bought: a replay naming another page is the same request.
+      const replay = await accept(stack.app, r.offer.id, r.key, { ...r.body, return_url: '/elsewhere' });
+      expect(replay.statusCode).toBe(202);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(server.intentsFor(r.key)).toHaveLength(1);
+    }
+  });
+
+  it('a return_url anywhere else: 400 return_url_not_allowed, nothing charged, nothing written', async () => {
+    for (const given of ['https://evil.example/phish', '//evil.example/x', 'javascript:alert(1)', 'https://user:pw@shop.example/', 'http://shop.example/thank-you', 'thank-you']) {
+      const { order, offer, body, key } = await ready('pm_card_visa');
+      const res = await accept(stack.app, offer.id, key, { ...body, return_url: given });
+      expect(res.statusCode, `${given}: ${res.body}`).toBe(400);
+      expect(res.json()).toMatchObject({ status: 'rejected', code: 'return_url_not_allowed' });
+      expect(server.intentsFor(key)).toHaveLength(0);
+      expect(await stack.prisma.accept.count({ where: { idempotencyKey: key } })).toBe(0);
+      expect(await stack.prisma.order.count({ where: { parentId: order.id } })).toBe(0);
+    }
   });
 
   it('a payment method not saved to the order\'s customer: 402 payment_method_unusable, and nothing is charged', async () => {

@@ -13,6 +13,8 @@ export interface AcceptInput {
   token: string;
   cartId: string;
   fingerprint: string;
+  /** where a redirect confirmation returns the buyer (checked by the API); absent: the status URL */
+  returnUrl?: string;
 }
 
 export interface MoneyBody {

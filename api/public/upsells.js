@@ -9,7 +9,8 @@
  *        data-cart-id="cart_abc"            required: the buyer's cart/session id
  *        data-api-base="https://api.shop"   optional: defaults to the origin this script came from
  *        data-label="Add to my order"       optional: label of the button the script creates
- *        data-return-url="/thank-you?o=1"   optional: where a redirect confirmation returns (sandbox)
+ *        data-return-url="/thank-you?o=1"   optional: where a redirect confirmation (3-D Secure on the
+ *                                           bank's page) returns the buyer; on an allowed origin
  *        data-stripe-publishable-key="pk_…" optional: with Stripe.js on the page, SCA runs in its modal
  *        data-locale="en-US">               optional: money formatting (defaults to <html lang>)
  *     <button type="button" data-ocart-accept>Yes, add it</button>   optional: your own button
@@ -301,7 +302,7 @@
       res = await fetch(this.url(PATH + encodeURIComponent(this.cfg.offerId) + '/accept'), {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'X-Idempotency-Key': entry.key },
-        body: JSON.stringify({ token: entry.token, cart_id: this.cfg.cartId }),
+        body: JSON.stringify(this.acceptBody(entry)),
         credentials: 'omit',
         cache: 'no-store',
       });
@@ -413,6 +414,14 @@
       return this.stripeInstance;
     }
     return null;
+  };
+
+  // The gateway's bank page sends the buyer back to data-return-url (absolute on this page's origin,
+  // which must be one of the service's OCART_ALLOWED_ORIGINS); without it, to the accept's status URL.
+  Upsell.prototype.acceptBody = function (entry) {
+    var body = { token: entry.token, cart_id: this.cfg.cartId };
+    if (this.cfg.returnUrl) body.return_url = new URL(this.cfg.returnUrl, location.href).href;
+    return body;
   };
 
   Upsell.prototype.redirectUrl = function (action) {

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { DomainError, statusForCode } from '../../domain/errors.ts';
 import { assertIdempotencyKey, requestFingerprint } from '../../domain/idempotency.ts';
+import { resolveReturnUrl } from '../../domain/return-url.ts';
 import type { AcceptState } from '../../workflows/messages.ts';
 import { findAcceptRecord } from '../../db/accept-records.ts';
 import { acceptStateFromJson } from '../../db/json.ts';
@@ -136,6 +137,14 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
           {
             token: Type.String({ minLength: 1, maxLength: 4096, description: 'The one-click token the shop minted for this offer, parent order and cart' }),
             cart_id: CART_ID,
+            return_url: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 2048,
+                description:
+                  'Where the gateway sends the buyer back after a redirect confirmation (Stripe 3-D Secure): a path on this service, or an absolute URL on one of the shop\'s allowed origins (otherwise 400 `return_url_not_allowed`). Without it the buyer returns to the status URL. Not part of the request\'s identity: a replay with another return_url is the same request. Paystack returns buyers to the callback URL set on its dashboard.',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -158,6 +167,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       const key = assertIdempotencyKey(request.headers['x-idempotency-key']);
       const { token, cart_id: cartId } = request.body;
       const offerId = request.params.offer_id;
+      const returnUrl = resolveReturnUrl(request.body.return_url, config.allowedOrigins, config.publicBaseUrl);
       const fingerprint = requestFingerprint(offerId, token, cartId);
 
       // A key seen before is answered from its record: days later, after Temporal forgot the run.
@@ -170,7 +180,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       const recorded = acceptStateFromJson(existing?.response ?? null);
       if (recorded) return send(reply, recorded, true);
 
-      const result = await flows.startOrJoin({ acceptKey: key, offerId, token, cartId, fingerprint });
+      const result = await flows.startOrJoin({ acceptKey: key, offerId, token, cartId, fingerprint, ...(returnUrl ? { returnUrl } : {}) });
       if (result.kind === 'fingerprint_mismatch') return reused(reply, key);
       if (result.kind === 'answered') return send(reply, result.reply.response, result.reply.replayed);
       // Closed between our read and the start: its record has the answer now.

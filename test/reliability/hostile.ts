@@ -362,6 +362,19 @@ export function hostileCases(f: Fixture): HostileCase[] {
     400,
     'invalid_request',
   );
+  // Open redirects: the bank would send the buyer wherever return_url says. A valid, unused token again.
+  for (const [tag, url] of [
+    ['other origin', 'https://evil.example/thank-you'],
+    ['protocol-relative', '//evil.example/thank-you'],
+    ['javascript scheme', 'javascript:alert(document.cookie)'],
+  ] as const) {
+    http400(
+      `accept: return_url ${tag} (valid token)`,
+      acceptReq(acceptPath(a.offerId), key(`ret-${tag.split(' ')[0]}`), JSON.stringify({ token: tokenA(), cart_id: a.cartId, return_url: url })),
+      400,
+      'return_url_not_allowed',
+    );
+  }
   http400(
     'accept: __proto__ pollution (valid token)',
     acceptReq(acceptPath(a.offerId), key('proto'), `{"token":"${tokenA()}","cart_id":"${a.cartId}","__proto__":{"isAdmin":true}}`),

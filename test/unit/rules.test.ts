@@ -5,6 +5,7 @@ import { DomainError } from '../../domain/errors.ts';
 import { assertIdempotencyKey, gatewayChargeKey, requestFingerprint } from '../../domain/idempotency.ts';
 import { currencyExponent, formatMoney, isChargeableAmount } from '../../domain/money.ts';
 import { chooseOrderStrategy } from '../../domain/order-strategy.ts';
+import { resolveReturnUrl } from '../../domain/return-url.ts';
 import { DEFAULT_SETTINGS, parseSettingsPatch, resolveSettings } from '../../domain/settings.ts';
 
 const codeOf = (fn: () => unknown) => {
@@ -131,5 +132,33 @@ describe('card data is never stored', () => {
     expect(looksLikeCardNumber('4242424242424241')).toBe(false);
     expect(findCardData({ payment: { method_ref: '5555-5555-5555-4444' } })).toBe('$.payment.method_ref');
     expect(findCardData({ line_items: [{ name: 'ok' }] })).toBeNull();
+  });
+});
+
+describe('return URL after a redirect confirmation', () => {
+  const allowed = ['https://shop.example', 'https://www.shop.example'];
+  const base = 'https://pay.shop.example';
+  it('takes the shop\'s own pages and paths on this service; nothing given is null', () => {
+    expect(resolveReturnUrl(undefined, allowed, base)).toBeNull();
+    expect(resolveReturnUrl('https://www.shop.example/thanks?o=1#top', allowed, base)).toBe('https://www.shop.example/thanks?o=1#top');
+    expect(resolveReturnUrl('/demo?o=1', allowed, base)).toBe('https://pay.shop.example/demo?o=1');
+    expect(resolveReturnUrl('https://pay.shop.example/x', [], base)).toBe('https://pay.shop.example/x');
+  });
+  it('refuses other origins, protocol-relative and backslash tricks, other schemes and credentials', () => {
+    for (const bad of [
+      'https://shop.example.evil.example/',
+      'https://evil.example/?https://shop.example',
+      '//evil.example',
+      '/\\evil.example',
+      'javascript:alert(1)',
+      'data:text/html,x',
+      'ftp://shop.example/',
+      'https://a:b@shop.example/',
+      'http://shop.example/',
+      'relative/path',
+      '',
+    ]) {
+      expect(codeOf(() => resolveReturnUrl(bad, allowed, base)), bad).toBe('return_url_not_allowed');
+    }
   });
 });
