@@ -599,7 +599,7 @@ describe('Stripe accepts through the whole stack', () => {
       const { order, offer, body, key } = await ready('pm_card_visa');
       const res = await accept(stack.app, offer.id, key, { ...body, return_url: given });
       expect(res.statusCode, `${given}: ${res.body}`).toBe(400);
-      expect(res.json()).toMatchObject({ status: 'rejected', code: 'return_url_not_allowed' });
+      expect(res.json()).toMatchObject({ status: 'rejected', accept_id: key, code: 'return_url_not_allowed' });
       expect(server.intentsFor(key)).toHaveLength(0);
       expect(await stack.prisma.accept.count({ where: { idempotencyKey: key } })).toBe(0);
       expect(await stack.prisma.order.count({ where: { parentId: order.id } })).toBe(0);

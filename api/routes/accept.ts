@@ -167,7 +167,14 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       const key = assertIdempotencyKey(request.headers['x-idempotency-key']);
       const { token, cart_id: cartId } = request.body;
       const offerId = request.params.offer_id;
-      const returnUrl = resolveReturnUrl(request.body.return_url, config.allowedOrigins, config.publicBaseUrl);
+      let returnUrl: string | null;
+      try {
+        returnUrl = resolveReturnUrl(request.body.return_url, config.allowedOrigins, config.publicBaseUrl);
+      } catch (err) {
+        // Refused here, before anything is written or charged; the answer names the accept like any other.
+        if (err instanceof DomainError) return send(reply, { status: 'rejected', accept_id: key, code: err.code, message: err.message }, false);
+        throw err;
+      }
       const fingerprint = requestFingerprint(offerId, token, cartId);
 
       // A key seen before is answered from its record: days later, after Temporal forgot the run.
