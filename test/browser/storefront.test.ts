@@ -131,6 +131,44 @@ describe('demo thank-you page in Chromium', () => {
     await page.close();
   });
 
+  it('data-return-url on a shop page: the accept names it, the bank returns the buyer there, and the page finishes the accept', async () => {
+    // A shop's own thank-you page (served here through the browser's router), with the script and data-return-url.
+    const minted = await fetch(`${base}/wp-json/ocart/v1/upsells/demo-sca/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ order_id: 'demo-order-sca', cart_id: 'demo-cart' }),
+    }).then((r) => r.json() as Promise<{ token: string }>);
+    const shopPage = `<!doctype html><html lang="en"><head><title>Thank you</title></head><body>
+      <h1>Thank you for your order</h1>
+      <div id="offer-shop" data-ocart-upsell data-offer-id="demo-sca" data-token="${minted.token}" data-cart-id="demo-cart"
+           data-return-url="/shop/thank-you?back=1"></div>
+      <script src="/wp-json/ocart/v1/upsells.js"></script></body></html>`;
+    const { page, errors } = await newTab(browser);
+    await page.route(/\/shop\/thank-you/, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: shopPage }));
+    const sent: Request[] = [];
+    page.on('request', (r) => {
+      if (ACCEPT_URL.test(r.url()) && r.method() === 'POST') sent.push(r);
+    });
+    await page.goto(`${base}/shop/thank-you`);
+    await page.waitForSelector('#offer-shop[data-ocart-state="idle"]');
+    await page.locator('#offer-shop [data-ocart-accept]').click();
+    await page.waitForURL(/\/sandbox\/authenticate\/sbx_/);
+    expect(sent.map((r) => JSON.parse(r.postData() ?? '{}').return_url)).toEqual([`${base}/shop/thank-you?back=1`]);
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL(`${base}/shop/thank-you?back=1`);
+    // The bank's 303 landed on the shop's URL. Playwright's router does not see a redirect's target,
+    // so load that URL once more: the shop's page, as the buyer's browser would have received it.
+    await page.reload();
+    await page.waitForSelector('#offer-shop[data-ocart-state="succeeded"]', { timeout: 30_000 });
+    const key = await page.locator('#offer-shop').getAttribute('data-accept-id');
+    const { charges, orders } = await ledger(key!);
+    expect(charges.map((c) => c.status)).toEqual(['succeeded']);
+    expect(orders.map((o) => o.parent?.externalId)).toEqual(['demo-order-sca']);
+    expect(errors).toEqual([]);
+    await screenshot(page, 'return-url-shop-page');
+    await page.close();
+  });
+
   it('SCA failed: Fail on the bank page ends declined, nothing charged, offer withdrawn', async () => {
     const { page, errors } = await openDemo();
     await offer(page, 'sca').locator('[data-ocart-accept]').click();
