@@ -16,9 +16,11 @@ export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
  * P2010 carries it in meta, a transaction's DriverAdapterError in its cause.
  */
 export function sqlState(err: unknown): string | undefined {
-  const e = err as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } }; cause?: { originalCode?: unknown; code?: unknown }; message?: unknown };
+  type AdapterCause = { kind?: unknown; originalCode?: unknown; code?: unknown };
+  const e = err as { meta?: { driverAdapterError?: { cause?: AdapterCause } }; cause?: AdapterCause; message?: unknown };
   const cause = e?.meta?.driverAdapterError?.cause ?? e?.cause;
-  const code = cause?.originalCode ?? cause?.code;
+  // Only the adapter's PostgreSQL errors: a Node socket error's code (EPIPE) is no SQLSTATE.
+  const code = cause?.kind === 'postgres' ? (cause.originalCode ?? cause.code) : undefined;
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
   const inMessage = typeof e?.message === 'string' ? /Code: `([0-9A-Z]{5})`/.exec(e.message) : null;
   return inMessage?.[1];
@@ -37,9 +39,9 @@ const PRISMA_DATA_ERRORS = new Set(['P2000', 'P2003', 'P2004', 'P2005', 'P2006',
 /**
  * True only when a database error is known to repeat on every attempt: a data exception
  * (SQLSTATE class 22), an integrity violation other than a unique one (class 23), a refusal
- * raised on purpose by a trigger (P0001), or a query Prisma refuses to build. Everything else (connections refused, lost or not accepted yet,
- * server restarting, pool exhausted, serialization failures, codes we have never seen) may pass,
- * so it is retried. After a charge the cost of a wrong "permanent" is a refund the buyer did not
+ * raised on purpose by a trigger (P0001), or a query Prisma refuses to build. Everything else
+ * (connections refused, lost or not accepted yet, server restarting, pool exhausted,
+ * serialization failures, codes we have never seen) may pass, so it is retried. After a charge the cost of a wrong "permanent" is a refund the buyer did not
  * ask for; the cost of a wrong "transient" is a wait.
  */
 export function isPermanentDbError(err: unknown): boolean {

@@ -78,5 +78,7 @@ describe('database errors after a charge', () => {
   it('errors that are not from the database at all are not permanent', () => {
     expect(isPermanentDbError(new Error('socket hang up'))).toBe(false);
     expect(isPermanentDbError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(false);
+    const brokenPipe = Object.assign(new Error('write EPIPE'), { cause: Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }) });
+    expect(sqlState(brokenPipe)).toBeUndefined();
   });
 });
