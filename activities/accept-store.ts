@@ -11,6 +11,11 @@ import type { AcceptPlan, WrittenOrder } from './types.ts';
 
 export const ACCEPTED_EVENT = 'ocart/upsell/accepted';
 
+/** The order cannot be written for a reason no retry will change (the parent order is gone). */
+export class OrderWriteRefusedError extends Error {
+  override name = 'OrderWriteRefusedError';
+}
+
 /** Final statuses end the accept; requires_action is an answer, but the flow goes on. */
 const FINAL = new Set(['succeeded', 'declined', 'rejected', 'error', 'expired']);
 
@@ -120,6 +125,10 @@ async function findEarlierWrite(tx: DbTx, acceptKey: string): Promise<WrittenOrd
   return r ? { orderId: r.order_id, orderExternalId: r.external_id, kind: r.kind === 'child' ? 'child' : 'merged', eventId: r.event_id } : null;
 }
 
+function parentGone(plan: AcceptPlan): never {
+  throw new OrderWriteRefusedError(`parent order ${plan.parentOrderId} no longer exists`);
+}
+
 /** Step 7-8: the order change, payment, accept record and outbox event, in one transaction. */
 export async function writeUpsellOrder(
   prisma: Db,
@@ -139,7 +148,7 @@ export async function writeUpsellOrder(
       const rows = await tx.$queryRaw<Array<{ id: string; external_id: string }>>`
         UPDATE orders SET total_amount = total_amount + ${value}, updated_at = now()
         WHERE id = ${plan.parentOrderId} RETURNING id, external_id`;
-      order = rows[0]!;
+      order = rows[0] ?? parentGone(plan);
     } else {
       const id = newId('ord');
       const rows = await tx.$queryRaw<Array<{ id: string; external_id: string }>>`
@@ -147,7 +156,7 @@ export async function writeUpsellOrder(
         SELECT ${id}, p.external_id || '-upsell-' || ${id.slice(4)}, 'child', p.cart_id, 'paid', ${currency}, ${value}, ${now.toISOString()}::timestamp(3), p.customer_email, p.id, now()
         FROM orders p WHERE p.id = ${plan.parentOrderId}
         RETURNING id, external_id`;
-      order = rows[0]!;
+      order = rows[0] ?? parentGone(plan);
     }
     const eventId = newId('evt');
     const written: WrittenOrder = { orderId: order.id, orderExternalId: order.external_id, kind: plan.orderKind, eventId };

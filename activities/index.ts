@@ -13,7 +13,7 @@ import { statusUrl } from '../workflows/messages.ts';
 import { GatewayDeclineError, GatewayRefusedError, GatewayTransientError, type ChargeRequest } from './gateways/gateway.ts';
 import type { GatewayRegistry } from './gateways/registry.ts';
 import { deliverOutboxEvent, markOutboxEventFailed } from './event-delivery.ts';
-import { recordAcceptOutcome, writeUpsellOrder } from './accept-store.ts';
+import { OrderWriteRefusedError, recordAcceptOutcome, writeUpsellOrder } from './accept-store.ts';
 import { FAILURE, type AcceptPlan, type ChargeResult, type PreparedAccept } from './types.ts';
 import { validateAcceptRequest } from './validation.ts';
 
@@ -125,7 +125,7 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Outages are retried for as long as it takes; an error that will not pass ends in a refund. */
+    /** Outages are retried (the workflow bounds how long); an error that will not pass ends in a refund. */
     async writeOrder(input: AcceptInput, plan: AcceptPlan, chargeRef: string) {
       try {
         return await writeUpsellOrder(prisma, input, plan, chargeRef, clock());
@@ -133,7 +133,7 @@ export function createActivities(deps: ActivityDeps) {
         // Anything not known to fail for good is retried: an outage, a connection the database does
         // not accept yet, and a unique violation (a concurrent attempt wrote this accept's order;
         // the retry finds that write instead of refunding a charge whose order stands).
-        if (!isPermanentDbError(err)) throw err;
+        if (!(err instanceof OrderWriteRefusedError) && !isPermanentDbError(err)) throw err;
         log.error('order write failed for good', { acceptKey: plan.acceptKey, error: (err as Error).message });
         throw ApplicationFailure.create({ type: FAILURE.orderWriteFailed, message: 'order_write_failed', nonRetryable: true });
       }

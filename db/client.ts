@@ -19,8 +19,10 @@ export function sqlState(err: unknown): string | undefined {
   type AdapterCause = { kind?: unknown; originalCode?: unknown; code?: unknown };
   const e = err as { meta?: { driverAdapterError?: { cause?: AdapterCause } }; cause?: AdapterCause; message?: unknown };
   const cause = e?.meta?.driverAdapterError?.cause ?? e?.cause;
-  // Only the adapter's PostgreSQL errors: a Node socket error's code (EPIPE) is no SQLSTATE.
-  const code = cause?.kind === 'postgres' ? (cause.originalCode ?? cause.code) : undefined;
+  // originalCode is set only for errors from the PostgreSQL server, whatever kind the adapter gave
+  // them (it names some: null constraint, foreign key, too long); a Node socket error's code (EPIPE)
+  // is no SQLSTATE.
+  const code = cause?.originalCode ?? (cause?.kind === 'postgres' ? cause.code : undefined);
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
   const inMessage = typeof e?.message === 'string' ? /Code: `([0-9A-Z]{5})`/.exec(e.message) : null;
   return inMessage?.[1];

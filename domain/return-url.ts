@@ -17,11 +17,12 @@ export function resolveReturnUrl(raw: string | undefined, allowedOrigins: readon
     throw new DomainError('return_url_not_allowed', `return_url ${why}`);
   };
   const own = new URL(publicBaseUrl);
-  // "//host" and "/\host" are absolute to a browser: never read them as paths.
+  // "//host" and "/\host" are absolute to a browser: never read them as paths. A path joins the base
+  // URL as the status URL does, keeping any path prefix the service is mounted under.
   const isPath = raw.startsWith('/') && !/^\/[/\\]/.test(raw);
   let url: URL;
   try {
-    url = isPath ? new URL(raw, own) : new URL(raw);
+    url = isPath ? new URL(`${publicBaseUrl.replace(/\/+$/, '')}${raw}`) : new URL(raw);
   } catch {
     return refuse('is not an absolute URL or a path starting with /');
   }

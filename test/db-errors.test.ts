@@ -46,10 +46,17 @@ describe('database errors after a charge', () => {
       expect(sqlState(err), String(err)).toBe(state);
       expect(isPermanentDbError(err)).toBe(true);
     }
-    // The same inside an interactive transaction, where the adapter's error is not wrapped in P2010.
-    const inTx = await failure(() => prisma.$transaction(async (tx) => tx.$executeRaw`INSERT INTO child VALUES (5, 1, 0)`));
-    expect(sqlState(inTx)).toBe('23514');
-    expect(isPermanentDbError(inTx)).toBe(true);
+    // The same inside an interactive transaction, where the adapter's error is not wrapped in P2010
+    // (and names some codes with kinds of its own).
+    for (const [state, sql] of [
+      ['23514', 'INSERT INTO child VALUES (5, 1, 0)'],
+      ['23503', 'INSERT INTO child VALUES (6, 99, 5)'],
+      ['23502', 'INSERT INTO child VALUES (7, NULL, 5)'],
+    ] as const) {
+      const inTx = await failure(() => prisma.$transaction(async (tx) => tx.$executeRawUnsafe(sql)));
+      expect(sqlState(inTx), String(inTx)).toBe(state);
+      expect(isPermanentDbError(inTx)).toBe(true);
+    }
   });
 
   it('a unique violation is retried: a concurrent attempt already wrote the row', async () => {

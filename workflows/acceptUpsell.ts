@@ -68,10 +68,26 @@ const gateway = proxyLocalActivities<Activities>({
   },
 });
 
-// The order after a charge: ride out any outage; only an error that will not pass ends in a refund.
+// The order after a charge. First as a local activity (no round trip through the server), 15
+// attempts over about 50 s; if the database is still away, as a regular activity, whose retries add
+// nothing to history, for up to a day. Only an error that will not pass, or a day without a
+// database, ends in a refund: endless local retries would grow history (a workflow-task heartbeat
+// every few seconds) until the server ended the run with the charge standing. Attempts, not a
+// schedule-to-close timeout, bound the local part: SDK 1.24 did not stop local retries at one.
 const orderWriter = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '100 ms', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: [FAILURE.orderWriteFailed] },
+  retry: {
+    initialInterval: '100 ms',
+    backoffCoefficient: 2,
+    maximumInterval: '5 seconds',
+    maximumAttempts: 15,
+    nonRetryableErrorTypes: [FAILURE.orderWriteFailed],
+  },
+});
+const durableOrderWriter = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '24 hours',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [FAILURE.orderWriteFailed] },
 });
 
 // Recording, compensation and reconciliation must finish whatever happens: no attempt limit.
@@ -259,7 +275,11 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
   let eventId: string;
   let succeeded: AcceptResponse;
   try {
-    const written = await orderWriter.writeOrder(input, plan, chargeRef);
+    const written = await orderWriter.writeOrder(input, plan, chargeRef).catch((err: unknown) => {
+      if (applicationFailure(err)?.type === FAILURE.orderWriteFailed) throw err;
+      log.warn('order write still failing after its local attempts; retrying as a regular activity', { chargeRef });
+      return durableOrderWriter.writeOrder(input, plan, chargeRef);
+    });
     eventId = written.eventId;
     succeeded = succeededResponse(plan, written);
     answer(succeeded);

@@ -167,14 +167,6 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       const key = assertIdempotencyKey(request.headers['x-idempotency-key']);
       const { token, cart_id: cartId } = request.body;
       const offerId = request.params.offer_id;
-      let returnUrl: string | null;
-      try {
-        returnUrl = resolveReturnUrl(request.body.return_url, config.allowedOrigins, config.publicBaseUrl);
-      } catch (err) {
-        // Refused here, before anything is written or charged; the answer names the accept like any other.
-        if (err instanceof DomainError) return send(reply, { status: 'rejected', accept_id: key, code: err.code, message: err.message }, false);
-        throw err;
-      }
       const fingerprint = requestFingerprint(offerId, token, cartId);
 
       // A key seen before is answered from its record: days later, after Temporal forgot the run.
@@ -187,6 +179,15 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       const recorded = acceptStateFromJson(existing?.response ?? null);
       if (recorded) return send(reply, recorded, true);
 
+      // Checked before the workflow starts, so nothing is written or charged; after the replay above,
+      // because where the buyer returns is not part of the request a replay must match.
+      let returnUrl: string | null;
+      try {
+        returnUrl = resolveReturnUrl(request.body.return_url, config.allowedOrigins, config.publicBaseUrl);
+      } catch (err) {
+        if (err instanceof DomainError) return send(reply, { status: 'rejected', accept_id: key, code: err.code, message: err.message }, false);
+        throw err;
+      }
       const result = await flows.startOrJoin({ acceptKey: key, offerId, token, cartId, fingerprint, ...(returnUrl ? { returnUrl } : {}) });
       if (result.kind === 'fingerprint_mismatch') return reused(reply, key);
       if (result.kind === 'answered') return send(reply, result.reply.response, result.reply.replayed);

@@ -132,7 +132,9 @@ describe('demo thank-you page in Chromium', () => {
   });
 
   it('data-return-url on a shop page: the accept names it, the bank returns the buyer there, and the page finishes the accept', async () => {
-    // A shop's own thank-you page (served here through the browser's router), with the script and data-return-url.
+    // A shop's own thank-you page (served here through the browser's router), with the script and
+    // data-return-url. The sandbox bank page takes its way back from the script; that Stripe takes it
+    // from the accept's return_url is tested in test/stripe.test.ts.
     const minted = await fetch(`${base}/wp-json/ocart/v1/upsells/demo-sca/tokens`, {
       method: 'POST',
       headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },

@@ -6,31 +6,21 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { ROOT } from '../../scripts/lib/services.ts';
 import { type ScenarioResult, Stack } from './harness.ts';
+import { closeStripe, gatewayFaults, workerKilledMidCharge } from './gateway-faults.ts';
+import { runHostileCatalog, runLeakScan } from './hostile.ts';
 import { apiRestartDuringSca, databaseOutage, duplicateStorm } from './scenarios.ts';
 
 type Scenario = { id: string; run: (stack: Stack) => Promise<ScenarioResult> };
 
-async function loadScenarios(): Promise<Scenario[]> {
-  const list: Scenario[] = [
-    { id: 'a', run: duplicateStorm },
-    { id: 'd', run: databaseOutage },
-    { id: 'e', run: apiRestartDuringSca },
-  ];
-  const optional = async (file: string, entries: Array<[string, string]>) => {
-    const mod = (await import(file).catch(() => null)) as Record<string, (s: Stack) => Promise<ScenarioResult>> | null;
-    for (const [id, name] of entries) if (mod?.[name]) list.push({ id, run: mod[name] });
-  };
-  await optional('./gateway-faults.ts', [
-    ['b', 'workerKilledMidCharge'],
-    ['c', 'gatewayFaults'],
-  ]);
-  await optional('./hostile.ts', [
-    ['f', 'runHostileCatalog'],
-    ['g', 'runLeakScan'],
-  ]);
-  const order = 'abcdefg';
-  return list.sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
-}
+const SCENARIOS: Scenario[] = [
+  { id: 'a', run: duplicateStorm },
+  { id: 'b', run: workerKilledMidCharge },
+  { id: 'c', run: gatewayFaults },
+  { id: 'd', run: databaseOutage },
+  { id: 'e', run: apiRestartDuringSca },
+  { id: 'f', run: runHostileCatalog },
+  { id: 'g', run: runLeakScan },
+];
 
 function table(results: ScenarioResult[]): string {
   const head = ['scenario', 'requests', 'completed', 'charges', 'orders', 'anomalies', 'seconds'];
@@ -55,7 +45,7 @@ function errorLines(stack: Stack, mark: { api: number; worker: number }): string
 
 async function main(): Promise<void> {
   const only = process.env.REL_ONLY?.split(',').map((s) => s.trim());
-  const scenarios = (await loadScenarios()).filter((s) => !only || only.includes(s.id));
+  const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id));
   const stack = new Stack();
   const results: ScenarioResult[] = [];
   const started = Date.now();
@@ -84,8 +74,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await stack.stop();
-    const faults = (await import('./gateway-faults.ts').catch(() => null)) as { closeStripe?: () => Promise<void> } | null;
-    await faults?.closeStripe?.();
+    await closeStripe();
   }
   console.log(`\n${table(results)}\n`);
   const anomalies = results.reduce((n, r) => n + r.anomalies.length, 0);

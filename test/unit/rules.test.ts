@@ -143,6 +143,7 @@ describe('return URL after a redirect confirmation', () => {
     expect(resolveReturnUrl('https://www.shop.example/thanks?o=1#top', allowed, base)).toBe('https://www.shop.example/thanks?o=1#top');
     expect(resolveReturnUrl('/demo?o=1', allowed, base)).toBe('https://pay.shop.example/demo?o=1');
     expect(resolveReturnUrl('https://pay.shop.example/x', [], base)).toBe('https://pay.shop.example/x');
+    expect(resolveReturnUrl('/thanks', allowed, 'https://shop.example/ocart-api/')).toBe('https://shop.example/ocart-api/thanks');
   });
   it('refuses other origins, protocol-relative and backslash tricks, other schemes and credentials', () => {
     for (const bad of [
