@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { portOpen, startTemporalDevServer, stopChild, type RunningProcess } from './lib/temporal-dev.ts';
-import { waitFor } from './lib/ports.ts';
+import { freePort, waitFor } from './lib/ports.ts';
 import { seedDemoShop } from './lib/demo-seed.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -93,11 +93,16 @@ async function main(): Promise<void> {
     uiUrl = `http://127.0.0.1:${uiPort}`;
   }
 
+  // The worker's /healthz (on a free port unless one is set) answers once it polls: "running" below
+  // means the worker too, not only the API.
+  env.WORKER_METRICS_PORT ??= String(await freePort());
+  const workerHealth = `http://127.0.0.1:${env.WORKER_METRICS_PORT}/healthz`;
   // node with tsx as an import hook: one process per service, so signals reach the service itself.
   run('worker', process.execPath, ['--import', 'tsx', 'worker/main.ts'], env);
   run('api', process.execPath, ['--import', 'tsx', 'api/main.ts'], env);
   const base = env.PUBLIC_BASE_URL;
   await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 90_000, 'the API to be ready');
+  await waitFor(async () => (await fetch(workerHealth)).ok, 90_000, 'the worker to poll Temporal');
 
   const demo = await seedDemoShop(base, env.OCART_API_KEY!);
   const key = `demo-${randomBytes(6).toString('hex')}`;
@@ -105,6 +110,7 @@ async function main(): Promise<void> {
 ================ OCart one-click upsells is running ================
   API            ${base}
   Ready check    ${base}/readyz
+  Worker health  ${workerHealth}   (and /metrics)
   Demo page      ${base}/demo
   Temporal UI    ${uiUrl || '(external Temporal: see your own UI)'}
   API key        ${env.OCART_API_KEY}   (shop-backend routes: Authorization: Bearer ...)
