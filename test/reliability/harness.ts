@@ -35,6 +35,15 @@ export class Stack {
   base = '';
   logs = { api: [] as string[], worker: [] as string[] };
   private temporal!: RunningProcess;
+
+  /** A service's log lines (non-empty), from a chunk index taken earlier as `logs[proc].length`. */
+  logLines(proc: 'api' | 'worker', fromChunk = 0): string[] {
+    return this.logs[proc]
+      .slice(fromChunk)
+      .join('')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
+  }
   private db!: FreshDatabase;
   private env: NodeJS.ProcessEnv = {};
   private workerEnv: NodeJS.ProcessEnv = {};

@@ -912,7 +912,7 @@ export async function runLeakScan(stack: Stack): Promise<ScenarioResult> {
   const logLines: Record<string, number> = {};
   const redactedTokens: string[] = [];
   for (const proc of ['api', 'worker'] as const) {
-    const lines = stack.logs[proc].join('').split('\n').filter((l) => l.trim() !== '');
+    const lines = stack.logLines(proc);
     logLines[proc] = lines.length;
     lines.forEach((line, i) => {
       scanned++;

@@ -33,10 +33,8 @@ function table(results: ScenarioResult[]): string {
 /** The services' error lines since a mark, newest last, at most 20, each cut to 400 characters. */
 function errorLines(stack: Stack, mark: { api: number; worker: number }): string[] {
   const lines = (['api', 'worker'] as const).flatMap((name) =>
-    stack.logs[name]
-      .slice(mark[name])
-      .join('')
-      .split('\n')
+    stack
+      .logLines(name, mark[name])
       .filter((l) => /"level":"(error|fatal)"/.test(l))
       .map((l) => `${name}: ${l.slice(0, 400)}`),
   );

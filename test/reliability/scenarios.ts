@@ -73,14 +73,11 @@ export async function databaseOutage(stack: Stack): Promise<ScenarioResult> {
   // The outage must really have hit the services, or this scenario proves nothing: count the
   // activity attempts that failed (and that Temporal retried) while it lasted, and the order
   // writes among them.
-  const failed = stack.logs.worker
-    .slice(logMark)
-    .join('')
-    .split('\n')
-    .filter((l) => /"level":"(warn|error)"/.test(l) && /"activityType"/.test(l));
+  const workerLines = stack.logLines('worker', logMark);
+  const failed = workerLines.filter((l) => /"level":"(warn|error)"/.test(l) && /"activityType"/.test(l));
   const orderWrites = failed.filter((l) => /"activityType":"writeOrder"/.test(l)).length;
-  // Writes still failing after the local activity's minute go on as a regular activity.
-  const handedOver = stack.logs.worker.slice(logMark).join('').split('\n').filter((l) => l.includes('retrying as a regular activity')).length;
+  // Writes still failing after the local activity's attempts go on as a regular activity.
+  const handedOver = workerLines.filter((l) => l.includes('retrying as a regular activity')).length;
   if (failed.length === 0) anomalies.push('no activity attempt failed during the outage: it did not reach the worker');
   if (madeBeforeOutage < M) anomalies.push(`only ${madeBeforeOutage} of ${M} Stripe charges were in flight when the outage began`);
   if (orderWrites === 0) anomalies.push('no order write met the outage after its charge: the case that matters was not exercised');
