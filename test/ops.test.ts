@@ -123,6 +123,19 @@ async function acceptOne(parent: Parameters<typeof readyToAccept>[1] = {}) {
   return { ...ready, key, res };
 }
 
+/** The shop-backend routes (bearer key): API.md's, and the event subscribers this service adds. */
+const SHOP_ROUTES: Array<[string, string]> = [
+  ['put', '/wp-json/ocart/v1/orders/{external_id}'],
+  ['get', '/wp-json/ocart/v1/orders/{external_id}'],
+  ['post', '/wp-json/ocart/v1/offers'],
+  ['get', '/wp-json/ocart/v1/offers/{offer_id}'],
+  ['put', '/wp-json/ocart/v1/offers/{offer_id}'],
+  ['post', '/wp-json/ocart/v1/upsells/{offer_id}/tokens'],
+  ['get', '/wp-json/ocart/v1/settings'],
+  ['patch', '/wp-json/ocart/v1/settings'],
+  ['post', '/wp-json/ocart/v1/event-subscribers'],
+];
+
 describe('OpenAPI document and Swagger UI', () => {
   let doc: Record<string, any>;
   beforeAll(async () => {
@@ -184,14 +197,7 @@ describe('OpenAPI document and Swagger UI', () => {
       ['get', '/wp-json/ocart/v1/upsells/accepts/{accept_id}'],
       ['get', '/wp-json/ocart/v1/upsells.js'],
       ['post', '/wp-json/ocart/v1/webhooks/{gateway}'],
-      ['put', '/wp-json/ocart/v1/orders/{external_id}'],
-      ['get', '/wp-json/ocart/v1/orders/{external_id}'],
-      ['post', '/wp-json/ocart/v1/offers'],
-      ['get', '/wp-json/ocart/v1/offers/{offer_id}'],
-      ['put', '/wp-json/ocart/v1/offers/{offer_id}'],
-      ['post', '/wp-json/ocart/v1/upsells/{offer_id}/tokens'],
-      ['get', '/wp-json/ocart/v1/settings'],
-      ['patch', '/wp-json/ocart/v1/settings'],
+      ...SHOP_ROUTES,
       ['get', '/healthz'],
       ['get', '/readyz'],
       ['get', '/metrics'],
@@ -228,18 +234,7 @@ describe('OpenAPI document and Swagger UI', () => {
     const schemes = doc.components.securitySchemes as Record<string, any>;
     const [name, scheme] = Object.entries(schemes).find(([, s]) => s.type === 'http' && s.scheme === 'bearer') ?? [];
     expect(scheme, 'a bearer scheme').toBeDefined();
-    const shop = [
-      ['put', '/wp-json/ocart/v1/orders/{external_id}'],
-      ['get', '/wp-json/ocart/v1/orders/{external_id}'],
-      ['post', '/wp-json/ocart/v1/offers'],
-      ['get', '/wp-json/ocart/v1/offers/{offer_id}'],
-      ['put', '/wp-json/ocart/v1/offers/{offer_id}'],
-      ['post', '/wp-json/ocart/v1/upsells/{offer_id}/tokens'],
-      ['get', '/wp-json/ocart/v1/settings'],
-      ['patch', '/wp-json/ocart/v1/settings'],
-      ['post', '/wp-json/ocart/v1/event-subscribers'],
-    ];
-    for (const [method, path] of shop) {
+    for (const [method, path] of SHOP_ROUTES) {
       const op = doc.paths[path!][method!];
       expect(op.security, `${method} ${path}`).toEqual([{ [name!]: [] }]);
       expect(Object.keys(op.responses)).toContain('401');
