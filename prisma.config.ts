@@ -3,7 +3,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { createPgPool } from './db/pg-pool.ts';
 
 // The JS schema engine runs migrations through the pg driver adapter, so the CLI needs no
-// downloaded native engine (see ../shared/TOOLCHAIN.md). DATABASE_URL must be set for every command.
+// downloaded native engine (Prisma 6.19 with engine: "js"). DATABASE_URL must be set for every command.
 export default defineConfig({
   schema: 'prisma/schema.prisma',
   engine: 'js',

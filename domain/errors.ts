@@ -1,6 +1,6 @@
 /**
  * Stable error codes and their HTTP statuses: the one table the HTTP layer maps through.
- * Codes are part of the public contract (../shared/API.md): add codes, never rename them.
+ * Codes are part of the public contract (docs/api.md): add codes, never rename them.
  */
 export const ERROR_STATUS = {
   invalid_request: 400,

@@ -1,6 +1,6 @@
 /**
  * A local Paystack-compatible HTTP server for tests. It checks every request against Paystack's
- * own OpenAPI document (../shared/gateway-specs/paystack/paystack.yaml): path, method, query
+ * own OpenAPI document (test/gateways/specs/paystack/paystack.yaml): path, method, query
  * parameters, body fields (required, known, types, enums) and the bearer key. Anything that does
  * not match is recorded in specViolations, and tests assert that list is empty: that is how we find
  * out we misread Paystack before a merchant does. Its own responses are checked against the same
@@ -16,7 +16,7 @@
  * connections, before or after the work is done) are injected through failNext.
  */
 import { createHmac, createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -32,14 +32,9 @@ function isRecord(value: unknown): value is Json {
 // ---------------------------------------------------------------------------------------------
 // Paystack's OpenAPI document
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SPEC_RELATIVE = 'gateway-specs/paystack/paystack.yaml';
-
+/** Vendored with its licence in test/gateways/specs/paystack (see the README there). */
 export function paystackSpecPath(): string {
-  const candidates = [resolve(REPO_ROOT, '../shared', SPEC_RELATIVE), resolve('/work/shared', SPEC_RELATIVE)];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`Paystack's OpenAPI document is not at any of: ${candidates.join(', ')}`);
-  return found;
+  return resolve(dirname(fileURLToPath(import.meta.url)), 'specs/paystack/paystack.yaml');
 }
 
 let cachedSpec: Json | undefined;

@@ -3,7 +3,7 @@
  * it as it talks to api.stripe.com: form-encoded bodies, a bearer key, Idempotency-Key headers, and
  * Stripe's error shape, so the SDK raises StripeCardError, StripeInvalidRequestError and so on with
  * their code, decline_code and payment_intent. Every object it answers with starts from Stripe's own
- * example of that object (../shared/gateway-specs/stripe/fixtures3.json), so the SDK and the adapter
+ * example of that object (test/gateways/specs/stripe/fixtures3.json), so the SDK and the adapter
  * parse what real Stripe sends.
  *
  * It follows Stripe's documented test-mode behaviour:
@@ -23,7 +23,7 @@
  * lets tests inject faults, play the buyer on the bank's page, and count what was charged.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -34,15 +34,9 @@ type Json = Record<string, unknown>;
 // ---------------------------------------------------------------------------------------------
 // Stripe's own example objects
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const FIXTURES_RELATIVE = 'gateway-specs/stripe/fixtures3.json';
-
+/** Vendored with its licence in test/gateways/specs/stripe (see the README there). */
 export function stripeFixturesPath(): string {
-  // ../shared beside the clone (a developer's checkout, CI), else the machine-wide copy.
-  const candidates = [resolve(REPO_ROOT, '../shared', FIXTURES_RELATIVE), resolve('/work/shared', FIXTURES_RELATIVE)];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`Stripe's fixtures3.json was not found; looked in ${candidates.join(' and ')}`);
-  return found;
+  return resolve(dirname(fileURLToPath(import.meta.url)), 'specs/stripe/fixtures3.json');
 }
 
 interface Fixtures {
