@@ -30,6 +30,7 @@ export interface OfferRow {
   ends_at: Date | null;
   eligibility: unknown;
   order_strategy: string | null;
+  max_per_order: number;
 }
 
 export interface ParentRow {
@@ -50,7 +51,7 @@ export interface ParentRow {
 
 export async function findOffer(db: Db, offerId: string): Promise<OfferRow | null> {
   const rows = await db.$queryRaw<OfferRow[]>`
-    SELECT id, product_id, name, amount, currency, active, starts_at, ends_at, eligibility, order_strategy
+    SELECT id, product_id, name, amount, currency, active, starts_at, ends_at, eligibility, order_strategy, max_per_order
     FROM offers WHERE id = ${offerId}`;
   return rows[0] ?? null;
 }
@@ -66,7 +67,7 @@ export async function findParentOrder(db: Db, externalId: string): Promise<Paren
 }
 
 /** One unique insert. Returns the key that burned the jti: this accept's, or an earlier one's. */
-export async function burnJti(db: Db, jti: string, acceptKey: string): Promise<string> {
+export async function burnJti(db: Db | DbTx, jti: string, acceptKey: string): Promise<string> {
   const rows = await db.$queryRaw<Array<{ accept_key: string }>>`
     WITH burned AS (
       INSERT INTO burned_tokens (jti, accept_key) VALUES (${jti}, ${acceptKey})
@@ -76,6 +77,51 @@ export async function burnJti(db: Db, jti: string, acceptKey: string): Promise<s
     UNION ALL
     SELECT accept_key FROM burned_tokens WHERE jti = ${jti} AND NOT EXISTS (SELECT 1 FROM burned)`;
   return rows[0]!.accept_key;
+}
+
+/**
+ * Takes one of the offer's max_per_order slots for this parent, for this accept; false when every
+ * slot is held by other accepts. The unique (parent_order_id, offer_id, slot) decides, not the read:
+ * two accepts that both see slot 1 free both insert it, one waits for the other's commit and gets
+ * nothing, and tries the next free slot. A retry of the same accept finds its own claim.
+ */
+export async function claimOfferSlot(db: Db | DbTx, parentOrderId: string, offerId: string, maxPerOrder: number, acceptKey: string): Promise<boolean> {
+  // Each round either takes a slot, finds this accept's own claim, finds every slot taken, or lost
+  // a slot to a concurrent accept that committed (which fills one slot more): max + 1 rounds bound it.
+  for (let round = 0; round <= maxPerOrder; round++) {
+    const rows = await db.$queryRaw<Array<{ outcome: 'taken' | 'own' | 'full' | 'lost' }>>`
+      WITH own AS (
+        SELECT 1 FROM offer_claims WHERE accept_key = ${acceptKey}
+      ), free AS (
+        SELECT s AS slot FROM generate_series(1, ${maxPerOrder}::int) s
+        WHERE NOT EXISTS (SELECT 1 FROM own)
+          AND NOT EXISTS (SELECT 1 FROM offer_claims c WHERE c.parent_order_id = ${parentOrderId} AND c.offer_id = ${offerId} AND c.slot = s)
+        LIMIT 1
+      ), taken AS (
+        INSERT INTO offer_claims (accept_key, parent_order_id, offer_id, slot)
+        SELECT ${acceptKey}, ${parentOrderId}, ${offerId}, slot FROM free
+        ON CONFLICT DO NOTHING RETURNING slot
+      )
+      SELECT CASE WHEN EXISTS (SELECT 1 FROM own) THEN 'own'
+                  WHEN EXISTS (SELECT 1 FROM taken) THEN 'taken'
+                  WHEN NOT EXISTS (SELECT 1 FROM free) THEN 'full'
+                  ELSE 'lost' END AS outcome`;
+    const outcome = rows[0]!.outcome;
+    if (outcome === 'own' || outcome === 'taken') return true;
+    if (outcome === 'full') return false;
+  }
+  return false;
+}
+
+/**
+ * Gives the accept's slot back once it ended with no charge standing, so the buyer can try again.
+ * Never while a payment for the accept exists: a stray recording of a failure after the order was
+ * written must not free the offer a second time.
+ */
+export async function releaseOfferClaim(db: Db, acceptKey: string): Promise<void> {
+  await db.$executeRaw`
+    DELETE FROM offer_claims
+    WHERE accept_key = ${acceptKey} AND NOT EXISTS (SELECT 1 FROM payments WHERE idempotency_key = ${acceptKey})`;
 }
 
 /** The accept record as validation leaves it; a retry finds its own row and updates it. */

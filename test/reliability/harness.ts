@@ -170,7 +170,10 @@ export class Stack {
       payment: { gateway: o.gateway ?? 'sandbox', customer_ref: o.customerRef ?? 'cus_rel', method_ref: o.methodRef ?? 'pm_card_visa' },
       line_items: [{ product_id: 'prod_boots', name: 'Boots', quantity: 1, unit_amount: 5000 }],
     });
-    const offer = await this.shop('POST', '/wp-json/ocart/v1/offers', { product_id: 'prod_socks', name: 'Socks', amount: 1500, currency, active: true });
+    // The scenarios accept one buyer's offer many times over, each time with a new key and token:
+    // they test keys, faults and outages, so the once-per-order limit (tested on its own in
+    // test/offer-once.test.ts) is raised out of their way.
+    const offer = await this.shop('POST', '/wp-json/ocart/v1/offers', { product_id: 'prod_socks', name: 'Socks', amount: 1500, currency, active: true, max_per_order: 1000 });
     const offerId = String(offer.id);
     return {
       externalId,
