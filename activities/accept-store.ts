@@ -5,6 +5,8 @@
  */
 import type { Db, DbTx } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
+import { loadSettings } from '../db/settings-store.ts';
+import { decideOrderAtWrite } from '../domain/order-strategy.ts';
 import type { AcceptInput, AcceptResponse } from '../workflows/messages.ts';
 import { succeededResponse } from '../workflows/responses.ts';
 import type { AcceptPlan, WrittenOrder } from './types.ts';
@@ -163,12 +165,20 @@ export async function recordAcceptOutcome(
 }
 
 async function findEarlierWrite(tx: DbTx, acceptKey: string): Promise<WrittenOrder | null> {
-  const rows = await tx.$queryRaw<Array<{ order_id: string; external_id: string; kind: string; event_id: string }>>`
-    SELECT p.order_id, o.external_id, o.kind, e.id AS event_id
+  const rows = await tx.$queryRaw<Array<{ order_id: string; external_id: string; kind: string; event_id: string; fell_back: boolean | null }>>`
+    SELECT p.order_id, o.external_id, o.kind, e.id AS event_id, (e.payload->'data'->>'fell_back_to_child')::boolean AS fell_back
     FROM payments p JOIN orders o ON o.id = p.order_id JOIN outbox_events e ON e.accept_key = p.idempotency_key
     WHERE p.idempotency_key = ${acceptKey}`;
   const r = rows[0];
-  return r ? { orderId: r.order_id, orderExternalId: r.external_id, kind: r.kind === 'child' ? 'child' : 'merged', eventId: r.event_id } : null;
+  return r
+    ? {
+        orderId: r.order_id,
+        orderExternalId: r.external_id,
+        kind: r.kind === 'child' ? 'child' : 'merged',
+        eventId: r.event_id,
+        fellBackToChild: r.fell_back ?? false,
+      }
+    : null;
 }
 
 function parentGone(plan: AcceptPlan): never {
@@ -188,9 +198,18 @@ export async function writeUpsellOrder(
     const earlier = await findEarlierWrite(tx, plan.acceptKey);
     if (earlier) return earlier;
 
+    // Merge or child is decided here, with the parent row locked until commit: validation's choice
+    // may be minutes old (3-D Secure), and the shop's PUT of the order takes the same lock, so the
+    // status and paid_at read here still hold when the total grows.
+    const parents = await tx.$queryRaw<Array<{ status: string; paid_at: Date | null }>>`
+      SELECT status, paid_at FROM orders WHERE id = ${plan.parentOrderId} FOR UPDATE`;
+    const parent = parents[0] ?? parentGone(plan);
+    const cutoffMin = plan.strategy === 'merge' ? (await loadSettings(tx))['upsells.merge_cutoff_min'] : 0;
+    const decision = decideOrderAtWrite(plan.strategy, { status: parent.status, paidAt: parent.paid_at }, cutoffMin, now);
+
     const { value, currency } = plan.amount;
     let order: { id: string; external_id: string };
-    if (plan.orderKind === 'merged') {
+    if (decision.orderKind === 'merged') {
       const rows = await tx.$queryRaw<Array<{ id: string; external_id: string }>>`
         UPDATE orders SET total_amount = total_amount + ${value}, updated_at = now()
         WHERE id = ${plan.parentOrderId} RETURNING id, external_id`;
@@ -205,7 +224,13 @@ export async function writeUpsellOrder(
       order = rows[0] ?? parentGone(plan);
     }
     const eventId = newId('evt');
-    const written: WrittenOrder = { orderId: order.id, orderExternalId: order.external_id, kind: plan.orderKind, eventId };
+    const written: WrittenOrder = {
+      orderId: order.id,
+      orderExternalId: order.external_id,
+      kind: decision.orderKind,
+      eventId,
+      fellBackToChild: decision.fellBackToChild,
+    };
     const response = succeededResponse(plan, written);
     const event = {
       id: eventId,
@@ -218,12 +243,13 @@ export async function writeUpsellOrder(
         gateway: plan.gateway,
         gateway_ref: chargeRef,
         parent_order: { id: plan.parentOrderId, external_id: plan.parentExternalId },
-        order: { id: order.id, external_id: order.external_id, kind: plan.orderKind },
+        order: { id: order.id, external_id: order.external_id, kind: decision.orderKind },
         strategy: plan.strategy,
-        fell_back_to_child: plan.fellBackToChild,
+        fell_back_to_child: decision.fellBackToChild,
+        fell_back_reason: decision.fellBackReason,
       },
     };
-    const childOrderId = plan.orderKind === 'child' ? order.id : null;
+    const childOrderId = decision.orderKind === 'child' ? order.id : null;
     const responseJson = JSON.stringify(response);
     await tx.$executeRaw`
       WITH line AS (

@@ -244,6 +244,10 @@ export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
     const externalId = request.params.external_id;
 
     const order = await prisma.$transaction(async (tx) => {
+      // The parent row is locked before its lines are read: an upsell merging into it takes the
+      // same lock, so its line and the total it adds are either all seen here or written after us,
+      // never lost between our read and our write.
+      await tx.$queryRaw`SELECT id FROM orders WHERE external_id = ${externalId} FOR UPDATE`;
       const existing = await tx.order.findUnique({ where: { externalId }, include: { lineItems: true } });
       if (existing && existing.kind !== 'parent') throw new DomainError('invalid_request', 'an upsell order cannot be replaced');
       // Lines merged in by upsells stay, and keep counting in the total.
