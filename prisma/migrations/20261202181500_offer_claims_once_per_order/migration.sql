@@ -20,10 +20,19 @@ CREATE TABLE "offer_claims" (
 -- CreateIndex
 CREATE UNIQUE INDEX "offer_claims_parent_order_id_offer_id_slot_key" ON "offer_claims"("parent_order_id", "offer_id", "slot");
 
--- Accepts that succeeded before this migration keep their offer taken: one claim per payment, in
--- order of payment, so a parent cannot be charged again for an offer it already bought.
+-- Accepts from before this migration keep their offer taken: those that succeeded (one claim per
+-- payment that stands) and those still running (validated, perhaps at the bank for 3-D Secure), so a
+-- second tab cannot be charged for an offer the parent already bought or is buying. A running one
+-- that then ends without a charge gives its claim back like any other accept.
 INSERT INTO "offer_claims" ("accept_key", "parent_order_id", "offer_id", "slot", "created_at")
-SELECT a."idempotency_key", a."parent_order_id", a."offer_id",
-       row_number() OVER (PARTITION BY a."parent_order_id", a."offer_id" ORDER BY p."created_at", a."idempotency_key"), p."created_at"
-FROM "accepts" a JOIN "payments" p ON p."idempotency_key" = a."idempotency_key"
-WHERE a."status" = 'succeeded' AND a."parent_order_id" IS NOT NULL AND p."status" = 'succeeded';
+SELECT held."idempotency_key", held."parent_order_id", held."offer_id",
+       row_number() OVER (PARTITION BY held."parent_order_id", held."offer_id" ORDER BY held."since", held."idempotency_key"), held."since"
+FROM (
+    SELECT a."idempotency_key", a."parent_order_id", a."offer_id", p."created_at" AS "since"
+    FROM "accepts" a JOIN "payments" p ON p."idempotency_key" = a."idempotency_key"
+    WHERE a."status" = 'succeeded' AND a."parent_order_id" IS NOT NULL AND p."status" = 'succeeded'
+    UNION ALL
+    SELECT a."idempotency_key", a."parent_order_id", a."offer_id", a."created_at"
+    FROM "accepts" a
+    WHERE a."status" IN ('processing', 'requires_action') AND a."completed_at" IS NULL AND a."parent_order_id" IS NOT NULL
+) held;
