@@ -5,6 +5,8 @@
  */
 import type { Db, DbTx } from '../db/client.ts';
 import { newId } from '../db/ids.ts';
+import { loadSettings } from '../db/settings-store.ts';
+import { decideOrderAtWrite } from '../domain/order-strategy.ts';
 import type { AcceptInput, AcceptResponse } from '../workflows/messages.ts';
 import { succeededResponse } from '../workflows/responses.ts';
 import type { AcceptPlan, WrittenOrder } from './types.ts';
@@ -30,6 +32,7 @@ export interface OfferRow {
   ends_at: Date | null;
   eligibility: unknown;
   order_strategy: string | null;
+  max_per_order: number;
 }
 
 export interface ParentRow {
@@ -50,7 +53,7 @@ export interface ParentRow {
 
 export async function findOffer(db: Db, offerId: string): Promise<OfferRow | null> {
   const rows = await db.$queryRaw<OfferRow[]>`
-    SELECT id, product_id, name, amount, currency, active, starts_at, ends_at, eligibility, order_strategy
+    SELECT id, product_id, name, amount, currency, active, starts_at, ends_at, eligibility, order_strategy, max_per_order
     FROM offers WHERE id = ${offerId}`;
   return rows[0] ?? null;
 }
@@ -66,7 +69,7 @@ export async function findParentOrder(db: Db, externalId: string): Promise<Paren
 }
 
 /** One unique insert. Returns the key that burned the jti: this accept's, or an earlier one's. */
-export async function burnJti(db: Db, jti: string, acceptKey: string): Promise<string> {
+export async function burnJti(db: Db | DbTx, jti: string, acceptKey: string): Promise<string> {
   const rows = await db.$queryRaw<Array<{ accept_key: string }>>`
     WITH burned AS (
       INSERT INTO burned_tokens (jti, accept_key) VALUES (${jti}, ${acceptKey})
@@ -76,6 +79,51 @@ export async function burnJti(db: Db, jti: string, acceptKey: string): Promise<s
     UNION ALL
     SELECT accept_key FROM burned_tokens WHERE jti = ${jti} AND NOT EXISTS (SELECT 1 FROM burned)`;
   return rows[0]!.accept_key;
+}
+
+/**
+ * Takes one of the offer's max_per_order slots for this parent, for this accept; false when every
+ * slot is held by other accepts. The unique (parent_order_id, offer_id, slot) decides, not the read:
+ * two accepts that both see slot 1 free both insert it, one waits for the other's commit and gets
+ * nothing, and tries the next free slot. A retry of the same accept finds its own claim.
+ */
+export async function claimOfferSlot(db: Db | DbTx, parentOrderId: string, offerId: string, maxPerOrder: number, acceptKey: string): Promise<boolean> {
+  // Each round either takes a slot, finds this accept's own claim, finds every slot taken, or lost
+  // a slot to a concurrent accept that committed (which fills one slot more): max + 1 rounds bound it.
+  for (let round = 0; round <= maxPerOrder; round++) {
+    const rows = await db.$queryRaw<Array<{ outcome: 'taken' | 'own' | 'full' | 'lost' }>>`
+      WITH own AS (
+        SELECT 1 FROM offer_claims WHERE accept_key = ${acceptKey}
+      ), free AS (
+        SELECT s AS slot FROM generate_series(1, ${maxPerOrder}::int) s
+        WHERE NOT EXISTS (SELECT 1 FROM own)
+          AND NOT EXISTS (SELECT 1 FROM offer_claims c WHERE c.parent_order_id = ${parentOrderId} AND c.offer_id = ${offerId} AND c.slot = s)
+        LIMIT 1
+      ), taken AS (
+        INSERT INTO offer_claims (accept_key, parent_order_id, offer_id, slot)
+        SELECT ${acceptKey}, ${parentOrderId}, ${offerId}, slot FROM free
+        ON CONFLICT DO NOTHING RETURNING slot
+      )
+      SELECT CASE WHEN EXISTS (SELECT 1 FROM own) THEN 'own'
+                  WHEN EXISTS (SELECT 1 FROM taken) THEN 'taken'
+                  WHEN NOT EXISTS (SELECT 1 FROM free) THEN 'full'
+                  ELSE 'lost' END AS outcome`;
+    const outcome = rows[0]!.outcome;
+    if (outcome === 'own' || outcome === 'taken') return true;
+    if (outcome === 'full') return false;
+  }
+  return false;
+}
+
+/**
+ * Gives the accept's slot back once it ended with no charge standing, so the buyer can try again.
+ * Never while a payment for the accept exists: a stray recording of a failure after the order was
+ * written must not free the offer a second time.
+ */
+export async function releaseOfferClaim(db: Db, acceptKey: string): Promise<void> {
+  await db.$executeRaw`
+    DELETE FROM offer_claims
+    WHERE accept_key = ${acceptKey} AND NOT EXISTS (SELECT 1 FROM payments WHERE idempotency_key = ${acceptKey})`;
 }
 
 /** The accept record as validation leaves it; a retry finds its own row and updates it. */
@@ -117,12 +165,20 @@ export async function recordAcceptOutcome(
 }
 
 async function findEarlierWrite(tx: DbTx, acceptKey: string): Promise<WrittenOrder | null> {
-  const rows = await tx.$queryRaw<Array<{ order_id: string; external_id: string; kind: string; event_id: string }>>`
-    SELECT p.order_id, o.external_id, o.kind, e.id AS event_id
+  const rows = await tx.$queryRaw<Array<{ order_id: string; external_id: string; kind: string; event_id: string; fell_back: boolean | null }>>`
+    SELECT p.order_id, o.external_id, o.kind, e.id AS event_id, (e.payload->'data'->>'fell_back_to_child')::boolean AS fell_back
     FROM payments p JOIN orders o ON o.id = p.order_id JOIN outbox_events e ON e.accept_key = p.idempotency_key
     WHERE p.idempotency_key = ${acceptKey}`;
   const r = rows[0];
-  return r ? { orderId: r.order_id, orderExternalId: r.external_id, kind: r.kind === 'child' ? 'child' : 'merged', eventId: r.event_id } : null;
+  return r
+    ? {
+        orderId: r.order_id,
+        orderExternalId: r.external_id,
+        kind: r.kind === 'child' ? 'child' : 'merged',
+        eventId: r.event_id,
+        fellBackToChild: r.fell_back ?? false,
+      }
+    : null;
 }
 
 function parentGone(plan: AcceptPlan): never {
@@ -142,9 +198,18 @@ export async function writeUpsellOrder(
     const earlier = await findEarlierWrite(tx, plan.acceptKey);
     if (earlier) return earlier;
 
+    // Merge or child is decided here, with the parent row locked until commit: validation's choice
+    // may be minutes old (3-D Secure), and the shop's PUT of the order takes the same lock, so the
+    // status and paid_at read here still hold when the total grows.
+    const parents = await tx.$queryRaw<Array<{ status: string; paid_at: Date | null }>>`
+      SELECT status, paid_at FROM orders WHERE id = ${plan.parentOrderId} FOR UPDATE`;
+    const parent = parents[0] ?? parentGone(plan);
+    const cutoffMin = plan.strategy === 'merge' ? (await loadSettings(tx))['upsells.merge_cutoff_min'] : 0;
+    const decision = decideOrderAtWrite(plan.strategy, { status: parent.status, paidAt: parent.paid_at }, cutoffMin, now);
+
     const { value, currency } = plan.amount;
     let order: { id: string; external_id: string };
-    if (plan.orderKind === 'merged') {
+    if (decision.orderKind === 'merged') {
       const rows = await tx.$queryRaw<Array<{ id: string; external_id: string }>>`
         UPDATE orders SET total_amount = total_amount + ${value}, updated_at = now()
         WHERE id = ${plan.parentOrderId} RETURNING id, external_id`;
@@ -159,7 +224,13 @@ export async function writeUpsellOrder(
       order = rows[0] ?? parentGone(plan);
     }
     const eventId = newId('evt');
-    const written: WrittenOrder = { orderId: order.id, orderExternalId: order.external_id, kind: plan.orderKind, eventId };
+    const written: WrittenOrder = {
+      orderId: order.id,
+      orderExternalId: order.external_id,
+      kind: decision.orderKind,
+      eventId,
+      fellBackToChild: decision.fellBackToChild,
+    };
     const response = succeededResponse(plan, written);
     const event = {
       id: eventId,
@@ -172,12 +243,13 @@ export async function writeUpsellOrder(
         gateway: plan.gateway,
         gateway_ref: chargeRef,
         parent_order: { id: plan.parentOrderId, external_id: plan.parentExternalId },
-        order: { id: order.id, external_id: order.external_id, kind: plan.orderKind },
+        order: { id: order.id, external_id: order.external_id, kind: decision.orderKind },
         strategy: plan.strategy,
-        fell_back_to_child: plan.fellBackToChild,
+        fell_back_to_child: decision.fellBackToChild,
+        fell_back_reason: decision.fellBackReason,
       },
     };
-    const childOrderId = plan.orderKind === 'child' ? order.id : null;
+    const childOrderId = decision.orderKind === 'child' ? order.id : null;
     const responseJson = JSON.stringify(response);
     await tx.$executeRaw`
       WITH line AS (

@@ -13,7 +13,7 @@ import { statusUrl } from '../workflows/messages.ts';
 import { GatewayDeclineError, GatewayRefusedError, GatewayTransientError, type ChargeRequest } from './gateways/gateway.ts';
 import type { GatewayRegistry } from './gateways/registry.ts';
 import { deliverOutboxEvent, markOutboxEventFailed } from './event-delivery.ts';
-import { OrderWriteRefusedError, recordAcceptOutcome, writeUpsellOrder } from './accept-store.ts';
+import { OrderWriteRefusedError, recordAcceptOutcome, releaseOfferClaim, writeUpsellOrder } from './accept-store.ts';
 import { FAILURE, type AcceptPlan, type ChargeResult, type PreparedAccept } from './types.ts';
 import { validateAcceptRequest } from './validation.ts';
 
@@ -46,6 +46,12 @@ async function mapFailures<T>(work: () => Promise<T>): Promise<T> {
     throw asFailure(err);
   }
 }
+
+/**
+ * Final statuses after which no charge stands: nothing was charged, or what was charged was
+ * cancelled or refunded before the workflow recorded the outcome (the workflow guarantees it).
+ */
+const ENDED_WITHOUT_CHARGE = new Set<AcceptResponse['status']>(['declined', 'rejected', 'error', 'expired']);
 
 export function chargeRequestFor(plan: AcceptPlan, publicBaseUrl: string): ChargeRequest {
   return {
@@ -139,8 +145,10 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
+    /** Records an answer; one that ends the accept with no charge standing also gives its offer slot back. */
     async recordOutcome(input: AcceptInput, response: AcceptResponse, chargeRef: string | null): Promise<void> {
       await recordAcceptOutcome(prisma, input, response, chargeRef, clock());
+      if (ENDED_WITHOUT_CHARGE.has(response.status)) await releaseOfferClaim(prisma, input.acceptKey);
     },
 
     async deliverEvent(eventId: string): Promise<void> {

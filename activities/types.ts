@@ -45,6 +45,11 @@ export interface WrittenOrder {
   orderExternalId: string;
   kind: 'child' | 'merged';
   eventId: string;
+  /**
+   * Decided by the order write (the parent locked), which may differ from the plan's forecast.
+   * Optional: results recorded in history before it existed do not carry it.
+   */
+  fellBackToChild?: boolean;
 }
 
 /** ApplicationFailure types the workflow branches on. Anything else is treated as an error. */

@@ -3,10 +3,10 @@ import type { Db } from '../db/client.ts';
 import { assertOfferActive, assertOfferEligible, parseEligibility } from '../domain/eligibility.ts';
 import { DomainError } from '../domain/errors.ts';
 import { chooseOrderStrategy } from '../domain/order-strategy.ts';
-import { type SigningKey, assertTokenSubject, verifyToken } from '../domain/token.ts';
+import { type SigningKey, assertTokenPrice, assertTokenSubject, verifyToken } from '../domain/token.ts';
 import type { AcceptInput } from '../workflows/messages.ts';
 import { loadSettings } from '../db/settings-store.ts';
-import { burnJti, findOffer, findParentOrder, upsertValidatedAccept } from './accept-store.ts';
+import { burnJti, claimOfferSlot, findOffer, findParentOrder, upsertValidatedAccept } from './accept-store.ts';
 import type { GatewayRegistry } from './gateways/registry.ts';
 import type { AcceptPlan } from './types.ts';
 
@@ -37,15 +37,24 @@ export async function validateAcceptRequest(ctx: ValidationContext, input: Accep
 
   assertOfferActive({ active: offer.active, startsAt: offer.starts_at, endsAt: offer.ends_at }, now);
   assertOfferEligible(parseEligibility(offer.eligibility), { totalAmount: parent.total_amount, productIds: parent.product_ids });
+  // Before the currency check: a token minted at another price or currency is a changed offer.
+  assertTokenPrice(claims, { value: offer.amount, currency: offer.currency });
   if (offer.currency !== parent.currency) {
     throw new DomainError('currency_mismatch', `the offer is priced in ${offer.currency}, the parent order in ${parent.currency}`);
   }
   const gateway = ctx.gateways.forOrder({ savedPaymentMethod: parent.gateway ? { gateway: parent.gateway } : null });
   const choice = chooseOrderStrategy(settings, offer.order_strategy, parent.paid_at, now);
 
-  // Burned only once every check has passed; a retry of this same accept finds its own burn.
-  const burnedBy = await burnJti(prisma, claims.jti, input.acceptKey);
-  if (burnedBy !== input.acceptKey) throw new DomainError('token_replayed', 'this token has already been used');
+  // Once every check has passed, in one transaction: burn the jti and take one of the offer's slots
+  // for this parent. Either refusal rolls both back. A retry of this same accept finds its own burn
+  // and its own claim; the claim is given back when the accept ends with no charge (recordOutcome).
+  await prisma.$transaction(async (tx) => {
+    const burnedBy = await burnJti(tx, claims.jti, input.acceptKey);
+    if (burnedBy !== input.acceptKey) throw new DomainError('token_replayed', 'this token has already been used');
+    if (!(await claimOfferSlot(tx, parent.id, offer.id, offer.max_per_order, input.acceptKey))) {
+      throw new DomainError('offer_already_accepted', 'this offer has already been accepted for this order');
+    }
+  });
 
   const plan: AcceptPlan = {
     acceptKey: input.acceptKey,

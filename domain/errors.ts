@@ -20,6 +20,8 @@ export const ERROR_STATUS = {
   not_found: 404,
   token_replayed: 409,
   parent_not_paid: 409,
+  offer_already_accepted: 409,
+  offer_changed: 409,
   token_expired: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -1,5 +1,6 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { DomainError } from './errors.ts';
+import { CURRENCY_PATTERN, type Money, formatMoney } from './money.ts';
 
 /**
  * One-click upsell tokens: `<base64url(JSON claims)>.<base64url(HMAC-SHA256 of the first part)>`.
@@ -19,6 +20,13 @@ export interface TokenClaims {
   /** issued-at and expiry, seconds since the epoch */
   iat: number;
   exp: number;
+  /**
+   * The offer's price when the token was minted (minor units, ISO 4217): what the buyer was shown.
+   * An accept is refused (offer_changed) if the offer no longer costs this. Absent only in tokens
+   * minted before prices were carried; those are charged the current price.
+   */
+  amt?: number;
+  cur?: string;
 }
 
 export interface SigningKey {
@@ -33,6 +41,7 @@ export interface TokenSubject {
 }
 
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+const CURRENCY = new RegExp(CURRENCY_PATTERN);
 const MAX_TOKEN_LENGTH = 2048;
 
 /** Parses OCART_TOKEN_SECRETS: `kid:secret,kid2:secret2`; the first one signs. */
@@ -59,7 +68,7 @@ function sign(payload: string, secret: string): Buffer {
 }
 
 export function signToken(
-  subject: TokenSubject,
+  subject: TokenSubject & { price?: Money },
   keys: readonly SigningKey[],
   now: Date,
   ttlMinutes: number,
@@ -77,6 +86,7 @@ export function signToken(
     jti,
     iat,
     exp: iat + Math.round(ttlMinutes * 60),
+    ...(subject.price ? { amt: subject.price.value, cur: subject.price.currency } : {}),
   };
   const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
   return { token: `${payload}.${sign(payload, signer.secret).toString('base64url')}`, claims };
@@ -89,8 +99,23 @@ function isClaims(value: unknown): value is TokenClaims {
     c.v === 1 &&
     ['kid', 'off', 'ord', 'cart', 'jti'].every((k) => typeof c[k] === 'string' && (c[k] as string).length > 0) &&
     Number.isSafeInteger(c.iat) &&
-    Number.isSafeInteger(c.exp)
+    Number.isSafeInteger(c.exp) &&
+    // The price comes whole or not at all.
+    ((c.amt === undefined && c.cur === undefined) ||
+      (Number.isSafeInteger(c.amt) && (c.amt as number) >= 0 && typeof c.cur === 'string' && CURRENCY.test(c.cur)))
   );
+}
+
+/**
+ * The price the buyer was shown is the price charged: a token that carries a price is good only
+ * while the offer still costs exactly that, in that currency (409 offer_changed otherwise).
+ * A token minted before prices were carried has none; it is charged the current price.
+ */
+export function assertTokenPrice(claims: TokenClaims, current: Money): void {
+  if (claims.amt === undefined) return;
+  if (claims.amt !== current.value || claims.cur !== current.currency) {
+    throw new DomainError('offer_changed', `the offer changed since it was shown: it now costs ${formatMoney(current)}`);
+  }
 }
 
 /**

@@ -2,7 +2,10 @@
 import type { AcceptPlan, WrittenOrder } from '../activities/types.ts';
 import type { FailureResponse, SucceededResponse } from './messages.ts';
 
-export function succeededResponse(plan: AcceptPlan, written: Pick<WrittenOrder, 'orderId' | 'orderExternalId' | 'kind'>): SucceededResponse {
+export function succeededResponse(
+  plan: AcceptPlan,
+  written: Pick<WrittenOrder, 'orderId' | 'orderExternalId' | 'kind' | 'fellBackToChild'>,
+): SucceededResponse {
   return {
     status: 'succeeded',
     accept_id: plan.acceptKey,
@@ -11,7 +14,8 @@ export function succeededResponse(plan: AcceptPlan, written: Pick<WrittenOrder, 
     parent_order: { id: plan.parentOrderId, external_id: plan.parentExternalId },
     order: { id: written.orderId, external_id: written.orderExternalId, kind: written.kind },
     strategy: plan.strategy,
-    fell_back_to_child: plan.fellBackToChild,
+    // The order write decides; a result recorded before it said so falls back to the plan.
+    fell_back_to_child: written.fellBackToChild ?? plan.fellBackToChild,
   };
 }
 

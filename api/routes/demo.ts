@@ -92,7 +92,13 @@ export const demoRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
         continue;
       }
       // A fresh one-click token per page view, exactly what the shop backend's token route returns.
-      const { token } = signToken({ offerId: offer.id, orderId: order.externalId, cartId: order.cartId }, config.tokenKeys, now, settings['upsells.one_click_token_ttl_min']);
+      // It carries the price this page shows: a reprice after the page was served is refused (offer_changed).
+      const { token } = signToken(
+        { offerId: offer.id, orderId: order.externalId, cartId: order.cartId, price: { value: offer.amount, currency: offer.currency } },
+        config.tokenKeys,
+        now,
+        settings['upsells.one_click_token_ttl_min'],
+      );
       const price = displayMoney(offer.amount, offer.currency);
       const lines = order.lineItems
         .map(

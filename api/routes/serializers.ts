@@ -52,5 +52,6 @@ export function serializeOffer(o: Offer) {
     ends_at: iso(o.endsAt),
     eligibility: o.eligibility ?? null,
     order_strategy: o.orderStrategy,
+    max_per_order: o.maxPerOrder,
   };
 }

@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { loadSettings, saveSettings } from '../../db/settings-store.ts';
 import { Prisma } from '../../db/client.ts';
+import { offerFullyClaimed } from '../../db/offer-claims.ts';
 import { newId } from '../../db/ids.ts';
 import { findCardData } from '../../domain/card-data.ts';
 import { parseEligibility } from '../../domain/eligibility.ts';
@@ -67,6 +68,9 @@ const OfferFields = {
   ends_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
   eligibility: Type.Optional(Type.Union([Eligibility, Type.Null()])),
   order_strategy: Type.Optional(Type.Union([Type.Literal('child'), Type.Literal('merge'), Type.Null()])),
+  max_per_order: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 1000, description: 'How many times one parent order may take this offer; default 1' }),
+  ),
 };
 const OfferBody = Type.Object({ id: Type.Optional(OFFER_ID), ...OfferFields }, { additionalProperties: false });
 const OfferPatch = Type.Partial(Type.Object(OfferFields, { additionalProperties: false }));
@@ -83,6 +87,7 @@ function offerData(body: Partial<Static<typeof OfferBody>>) {
     ...(body.ends_at !== undefined ? { endsAt: date(body.ends_at) } : {}),
     ...(body.eligibility !== undefined ? { eligibility: body.eligibility === null ? Prisma.DbNull : { ...parseEligibility(body.eligibility) } } : {}),
     ...(body.order_strategy !== undefined ? { orderStrategy: body.order_strategy } : {}),
+    ...(body.max_per_order !== undefined ? { maxPerOrder: body.max_per_order } : {}),
   };
 }
 
@@ -135,6 +140,7 @@ const Offer = Type.Object(
     // Typed loosely: it comes back from a JSON column as stored.
     eligibility: Type.Unsafe<unknown>(Type.Union([Eligibility, Type.Null()])),
     order_strategy: Type.Union([Type.String({ description: 'child or merge' }), Type.Null()], { description: 'null: the upsells.order_strategy_default setting' }),
+    max_per_order: Type.Integer({ description: 'How many times one parent order may take this offer' }),
   },
   { title: 'Offer' },
 );
@@ -193,10 +199,14 @@ const schemas = {
           token: Type.String({ description: 'Hand this to the thank-you page; it is single-use' }),
           jti: Type.String(),
           expires_at: Type.String({ format: 'date-time' }),
+          amount: Type.Object(
+            { value: Type.Integer(), currency: Type.String() },
+            { description: 'The price the token carries: show the buyer this one. An accept after the offer was repriced is refused (409 offer_changed)' },
+          ),
         },
         { title: 'OneClickToken' },
       ),
-      ...errorResponses(...WITH_BODY, 404),
+      ...errorResponses(...WITH_BODY, 404, 409),
     },
   },
   getSettings: {
@@ -234,6 +244,10 @@ export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
     const externalId = request.params.external_id;
 
     const order = await prisma.$transaction(async (tx) => {
+      // The parent row is locked before its lines are read: an upsell merging into it takes the
+      // same lock, so its line and the total it adds are either all seen here or written after us,
+      // never lost between our read and our write.
+      await tx.$queryRaw`SELECT id FROM orders WHERE external_id = ${externalId} FOR UPDATE`;
       const existing = await tx.order.findUnique({ where: { externalId }, include: { lineItems: true } });
       if (existing && existing.kind !== 'parent') throw new DomainError('invalid_request', 'an upsell order cannot be replaced');
       // Lines merged in by upsells stay, and keep counting in the total.
@@ -303,13 +317,18 @@ export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
       ]);
       if (!offer) throw new DomainError('offer_not_found', 'no such offer');
       if (!order) throw new DomainError('order_not_found', 'no such order');
+      // A hint for the page, not the guard: the accept's own claim is what holds the limit.
+      if (await offerFullyClaimed(prisma, order.id, offer.id, offer.maxPerOrder)) {
+        throw new DomainError('offer_already_accepted', 'this offer has already been accepted for this order');
+      }
+      const price = { value: offer.amount, currency: offer.currency };
       const { token, claims } = signToken(
-        { offerId: offer.id, orderId: order.externalId, cartId: request.body.cart_id },
+        { offerId: offer.id, orderId: order.externalId, cartId: request.body.cart_id, price },
         config.tokenKeys,
         clock(),
         settings['upsells.one_click_token_ttl_min'],
       );
-      return reply.status(201).send({ token, jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString() });
+      return reply.status(201).send({ token, jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString(), amount: price });
     },
   );
 

@@ -46,6 +46,9 @@ export async function seedDemoShop(base: string, apiKey: string): Promise<DemoSh
       amount: 1500,
       currency: 'USD',
       active: true,
+      // The demo orders are clicked again and again (every run, every browser test); a real shop
+      // keeps the default of one accept per offer and parent order.
+      max_per_order: 1000,
     });
     offers[outcome] = String(offer.id);
   }

@@ -155,7 +155,7 @@ export class Stack {
   }
 
   /** A paid parent order and an offer; `token()` mints a fresh single-use token for it. */
-  async seedBuyer(o: { gateway?: string; methodRef?: string; customerRef?: string; currency?: string; email?: string } = {}) {
+  async seedBuyer(o: { gateway?: string; methodRef?: string; customerRef?: string; currency?: string; email?: string; maxPerOrder?: number } = {}) {
     const tag = randomBytes(5).toString('hex');
     const externalId = `rel-${tag}`;
     const cartId = `cart-${tag}`;
@@ -170,7 +170,12 @@ export class Stack {
       payment: { gateway: o.gateway ?? 'sandbox', customer_ref: o.customerRef ?? 'cus_rel', method_ref: o.methodRef ?? 'pm_card_visa' },
       line_items: [{ product_id: 'prod_boots', name: 'Boots', quantity: 1, unit_amount: 5000 }],
     });
-    const offer = await this.shop('POST', '/wp-json/ocart/v1/offers', { product_id: 'prod_socks', name: 'Socks', amount: 1500, currency, active: true });
+    // Most scenarios accept one buyer's offer many times over, each time with a new key and token:
+    // they test keys, faults and outages, so the once-per-order limit (scenario h and
+    // test/offer-once.test.ts test it) is raised out of their way unless asked for.
+    const offer = await this.shop('POST', '/wp-json/ocart/v1/offers', {
+      product_id: 'prod_socks', name: 'Socks', amount: 1500, currency, active: true, max_per_order: o.maxPerOrder ?? 1000,
+    });
     const offerId = String(offer.id);
     return {
       externalId,

@@ -8,6 +8,7 @@ import { ROOT } from '../../scripts/lib/services.ts';
 import { type ScenarioResult, Stack } from './harness.ts';
 import { closeStripe, gatewayFaults, workerKilledMidCharge } from './gateway-faults.ts';
 import { runHostileCatalog, runLeakScan } from './hostile.ts';
+import { offerOncePerOrder } from './offer-once.ts';
 import { apiRestartDuringSca, databaseOutage, duplicateStorm } from './scenarios.ts';
 
 type Scenario = { id: string; run: (stack: Stack) => Promise<ScenarioResult> };
@@ -18,6 +19,8 @@ const SCENARIOS: Scenario[] = [
   { id: 'c', run: gatewayFaults },
   { id: 'd', run: databaseOutage },
   { id: 'e', run: apiRestartDuringSca },
+  // Before the hostile catalog and the leak scan, so the scan covers its rows and logs too.
+  { id: 'h', run: offerOncePerOrder },
   { id: 'f', run: runHostileCatalog },
   { id: 'g', run: runLeakScan },
 ];

@@ -4,7 +4,7 @@ import { assertOfferActive, assertOfferEligible, parseEligibility } from '../../
 import { DomainError } from '../../domain/errors.ts';
 import { assertIdempotencyKey, gatewayChargeKey, requestFingerprint } from '../../domain/idempotency.ts';
 import { currencyExponent, formatMoney, isChargeableAmount } from '../../domain/money.ts';
-import { chooseOrderStrategy } from '../../domain/order-strategy.ts';
+import { chooseOrderStrategy, decideOrderAtWrite } from '../../domain/order-strategy.ts';
 import { resolveReturnUrl } from '../../domain/return-url.ts';
 import { DEFAULT_SETTINGS, parseSettingsPatch, resolveSettings } from '../../domain/settings.ts';
 
@@ -37,6 +37,17 @@ describe('order strategy', () => {
   });
   it("the offer's override beats the default", () => {
     expect(chooseOrderStrategy({ ...settings, 'upsells.order_strategy_default': 'merge' }, 'child', paidAt, at(1)).orderKind).toBe('child');
+  });
+  it('at write time: merged only into a parent still paid and within the cutoff; otherwise a child order that says why', () => {
+    const paid = { status: 'paid', paidAt };
+    expect(decideOrderAtWrite('merge', paid, 5, at(4.9))).toEqual({ orderKind: 'merged', fellBackToChild: false, fellBackReason: null });
+    expect(decideOrderAtWrite('merge', paid, 1, at(1.25))).toEqual({ orderKind: 'child', fellBackToChild: true, fellBackReason: 'merge_cutoff_passed' });
+    for (const status of ['refunded', 'cancelled', 'pending']) {
+      expect(decideOrderAtWrite('merge', { status, paidAt }, 5, at(1))).toEqual({ orderKind: 'child', fellBackToChild: true, fellBackReason: 'parent_not_paid' });
+    }
+    expect(decideOrderAtWrite('merge', { status: 'paid', paidAt: null }, 5, at(1)).fellBackReason).toBe('parent_not_paid');
+    // A child strategy never falls back, whatever the parent became.
+    expect(decideOrderAtWrite('child', { status: 'refunded', paidAt }, 5, at(1))).toEqual({ orderKind: 'child', fellBackToChild: false, fellBackReason: null });
   });
 });
 

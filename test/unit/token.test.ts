@@ -1,6 +1,7 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../domain/errors.ts';
-import { parseSigningKeys, signToken, verifyToken } from '../../domain/token.ts';
+import { assertTokenPrice, parseSigningKeys, signToken, verifyToken } from '../../domain/token.ts';
 
 const keys = parseSigningKeys('k2:new-secret-0123456789abcdefghijklmnop,k1:old-secret-0123456789abcdefghijklmnop');
 const subject = { offerId: 'off_1', orderId: 'wc-1', cartId: 'cart-1' };
@@ -66,6 +67,31 @@ describe('token: HMAC-SHA256-signed and short-lived', () => {
     for (const bad of ['', 'abc', 'a.b.c', '!!!.???', `${Buffer.from('{"v":2}').toString('base64url')}.abc`, 'x'.repeat(5000)]) {
       expect(codeOf(() => verifyToken(bad, keys, now, {}))).toBe('token_malformed');
     }
+  });
+
+  it('carries the price it was minted at; the accept needs the same amount and currency (offer_changed)', () => {
+    const { token, claims } = signToken({ ...subject, price: { value: 1500, currency: 'USD' } }, keys, now, 30);
+    expect(claims).toMatchObject({ amt: 1500, cur: 'USD' });
+    const verified = verifyToken(token, keys, now, subject);
+    expect(codeOf(() => assertTokenPrice(verified, { value: 1500, currency: 'USD' }))).toBe('no error');
+    expect(codeOf(() => assertTokenPrice(verified, { value: 1501, currency: 'USD' }))).toBe('offer_changed');
+    expect(codeOf(() => assertTokenPrice(verified, { value: 1500, currency: 'EUR' }))).toBe('offer_changed');
+  });
+
+  it('a token from before prices were carried still verifies and takes the current price; half a price is malformed', () => {
+    const { token } = signToken(subject, keys, now, 30);
+    const verified = verifyToken(token, keys, now, subject);
+    expect(verified).not.toHaveProperty('amt');
+    expect(codeOf(() => assertTokenPrice(verified, { value: 999, currency: 'USD' }))).toBe('no error');
+    // Signed correctly, but with an amount and no currency (or a bad one): not a token we mint.
+    const signWith = (extra: Record<string, unknown>) => {
+      const payload = Buffer.from(JSON.stringify({ ...signToken(subject, keys, now, 30).claims, ...extra })).toString('base64url');
+      return `${payload}.${createHmac('sha256', keys[0]!.secret).update(payload).digest('base64url')}`;
+    };
+    for (const extra of [{ amt: 1500 }, { cur: 'USD' }, { amt: '1500', cur: 'USD' }, { amt: 1.5, cur: 'USD' }, { amt: -1, cur: 'USD' }, { amt: 1500, cur: 'usd' }]) {
+      expect(codeOf(() => verifyToken(signWith(extra), keys, now, subject)), JSON.stringify(extra)).toBe('token_malformed');
+    }
+    expect(verifyToken(signWith({ amt: 1500, cur: 'USD' }), keys, now, subject)).toMatchObject({ amt: 1500, cur: 'USD' });
   });
 
   it('signing keys need a key id and a long secret, and the first one signs', () => {
