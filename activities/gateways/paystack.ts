@@ -7,8 +7,8 @@
  *   that hits `duplicate_reference` reads the first one back with GET /transaction/verify/:reference.
  * - Paystack has no way to cancel a paused charge. cancelCharge reads the charge again and returns
  *   it as it stands: one still waiting for the buyer comes back as requires_action, and the
- *   workflow then ends the accept as expired. Paystack abandons the charge later. If the buyer
- *   still completes it after that, the charge stands without an order until it is reconciled.
+ *   workflow then ends the accept as expired, and watches it for 24 hours. If the buyer completes
+ *   it after that, its charge.success webhook starts reconcileCharge, which refunds it.
  * - The payment-method check reads the customer by email (GET /customer/:email_or_code) and looks
  *   for the authorization there. POST /transaction/check_authorization is not in Paystack's
  *   published OpenAPI document, and Paystack warned that it holds funds, which makes an immediate

@@ -1,7 +1,8 @@
 /**
  * Gateway webhooks: verify the signature over the raw body, then signal the waiting workflow.
- * The signal is a hint: the workflow asks the gateway itself. Duplicates, late and foreign
- * events are acknowledged and change nothing.
+ * The signal is a hint: the workflow asks the gateway itself. A success for an accept that is no
+ * longer running starts the charge's reconciliation (refunded if it has no order); duplicates of it
+ * find the same run. Other late and foreign events are acknowledged and change nothing.
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';

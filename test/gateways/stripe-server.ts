@@ -16,10 +16,14 @@
  *   pm_card_chargeDeclinedExpiredCard        402 expired_card
  * Attaching one of those ids to a customer makes a new pm_... saved to that customer, as Stripe does.
  * Idempotency: the same key with the same parameters replays the first answer (Idempotent-Replayed:
- * true); with other parameters it is a 400 idempotency_error. Unknown parameters are refused
- * (parameter_unknown). Search answers at once, where Stripe's lags by up to a minute.
+ * true); with other parameters it is a 400 idempotency_error; while a request with the key is still
+ * being carried out, another is 409 idempotency_key_in_use (nothing saved). Unknown parameters are
+ * refused (parameter_unknown). Search answers at once, where Stripe's lags by up to a minute.
+ * Automatic payment methods are on unless the create pins the types (payment_method_types, or
+ * allowed_payment_method_types on the newest API versions), and then a confirmation without a
+ * return_url is refused with Stripe's own error unless allow_redirects is "never".
  *
- * The control API (failNext, dropNext, delayNext, delayMs, authenticate, event, intentsFor, requests)
+ * The control API (failNext, dropNext, delayNext, stallNext, delayMs, authenticate, event, intentsFor, requests)
  * lets tests inject faults, play the buyer on the bank's page, and count what was charged.
  */
 import { createHash, randomBytes } from 'node:crypto';
