@@ -198,9 +198,9 @@ export function createActivities(deps: ActivityDeps) {
         UPDATE accepts SET refund_ref = ${refundRef}, refunded_at = COALESCE(refunded_at, now()), updated_at = now()
         WHERE idempotency_key = ${input.acceptKey}`;
       log.warn('charge without an order refunded (reconciliation)', {
+        accept_id: input.acceptKey,
         gateway: input.gateway,
         chargeRef: input.chargeRef,
-        acceptKey: input.acceptKey,
         eventType: input.eventType,
         refundRef,
       });

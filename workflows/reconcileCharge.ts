@@ -20,6 +20,6 @@ export async function reconcileCharge(input: ReconcileInput): Promise<ReconcileR
   const found = await persistent.inspectOrphanCharge(input);
   if (found !== 'orphan') return { outcome: found };
   const { refundRef } = await persistent.refundOrphanCharge(input);
-  log.warn('charge without an order refunded (reconciliation)', { gateway: input.gateway, chargeRef: input.chargeRef, acceptKey: input.acceptKey });
+  log.warn('charge without an order refunded (reconciliation)', { accept_id: input.acceptKey, gateway: input.gateway, chargeRef: input.chargeRef, refundRef });
   return { outcome: 'refunded', refundRef };
 }

@@ -67,7 +67,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { g
         // success here may be money with no order behind it. Never acknowledged and forgotten: the
         // reconciliation asks the gateway and the database, and refunds a charge that has no order.
         const started = await flows.reconcileCharge({ gateway: name, chargeRef: event.chargeRef, acceptKey: event.acceptKey, eventType: event.eventType });
-        request.log.warn({ acceptKey: event.acceptKey, eventType: event.eventType, chargeRef: event.chargeRef, started }, 'success webhook for a closed accept: reconciling the charge');
+        request.log.warn({ accept_id: event.acceptKey, eventType: event.eventType, chargeRef: event.chargeRef, started }, 'success webhook for a closed accept: reconciling the charge');
         return reply.send({ received: true, handled: true });
       }
       request.log.info({ acceptKey: event.acceptKey, eventType: event.eventType, signalled }, 'gateway webhook');
