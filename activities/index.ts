@@ -10,7 +10,16 @@ import { gatewayChargeKey, gatewayRefundKey } from '../domain/idempotency.ts';
 import type { SigningKey } from '../domain/token.ts';
 import type { AcceptInput, AcceptResponse } from '../workflows/messages.ts';
 import { statusUrl } from '../workflows/messages.ts';
-import { GatewayDeclineError, GatewayRefusedError, GatewayTransientError, type ChargeRequest } from './gateways/gateway.ts';
+import type { ReconcileInput } from '../workflows/reconcile-messages.ts';
+import { buyerMessage } from '../domain/buyer-messages.ts';
+import {
+  GatewayCurrencyError,
+  GatewayDeclineError,
+  GatewayRefusedError,
+  GatewayTransientError,
+  redactGatewayText,
+  type ChargeRequest,
+} from './gateways/gateway.ts';
 import type { GatewayRegistry } from './gateways/registry.ts';
 import { deliverOutboxEvent, markOutboxEventFailed } from './event-delivery.ts';
 import { OrderWriteRefusedError, recordAcceptOutcome, releaseOfferClaim, writeUpsellOrder } from './accept-store.ts';
@@ -28,15 +37,36 @@ export interface ActivityDeps {
   eventDeliveryTimeoutMs?: number;
 }
 
-/** Our typed errors become Temporal failures: refusals and declines are never retried. */
+/** A gateway's own words, for the logs only (redacted): the buyer and the accept record get ours. */
+function logGatewayWords(what: string, code: string, message: string): void {
+  log.warn(what, { code, gatewayMessage: redactGatewayText(message) });
+}
+
+/**
+ * Our typed errors become Temporal failures: refusals and declines are never retried. A gateway's
+ * message never travels on (to history, the accept record or the buyer): the failure carries the
+ * code and our message for it.
+ */
 function asFailure(err: unknown): unknown {
-  if (err instanceof DomainError || err instanceof GatewayDeclineError) {
+  if (err instanceof DomainError) {
     return ApplicationFailure.create({ type: FAILURE.rejected, message: err.code, details: [err.message], nonRetryable: true });
   }
+  if (err instanceof GatewayDeclineError || err instanceof GatewayCurrencyError) {
+    logGatewayWords('gateway refused the method', err.code, err.message);
+    return ApplicationFailure.create({ type: FAILURE.rejected, message: err.code, details: [buyerMessage(err.code)], nonRetryable: true });
+  }
   if (err instanceof GatewayRefusedError) {
-    return ApplicationFailure.create({ type: FAILURE.gatewayRefused, message: err.code, details: [err.message], nonRetryable: true });
+    logGatewayWords('gateway refused the request', err.code, err.message);
+    return ApplicationFailure.create({ type: FAILURE.gatewayRefused, message: err.code, details: [buyerMessage(err.code)], nonRetryable: true });
   }
   return err;
+}
+
+/** A declined charge carries our message for its code; the gateway's goes to the logs. */
+function inOurWords(result: ChargeResult): ChargeResult {
+  if (result.status !== 'declined') return result;
+  logGatewayWords('gateway declined the charge', result.code, result.message);
+  return { ...result, message: buyerMessage(result.code) };
 }
 
 async function mapFailures<T>(work: () => Promise<T>): Promise<T> {
@@ -89,7 +119,10 @@ export function createActivities(deps: ActivityDeps) {
         });
         return { plan, methodDeclined: null };
       } catch (err) {
-        if (err instanceof GatewayDeclineError) return { plan, methodDeclined: { code: err.code, message: err.message } };
+        if (err instanceof GatewayDeclineError) {
+          logGatewayWords('gateway refused the saved method', err.code, err.message);
+          return { plan, methodDeclined: { code: err.code, message: buyerMessage(err.code) } };
+        }
         if (err instanceof GatewayTransientError) {
           throw ApplicationFailure.create({ type: FAILURE.gatewayUnavailable, message: err.message, cause: err });
         }
@@ -98,17 +131,17 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async chargeOffSession(plan: AcceptPlan): Promise<ChargeResult> {
-      return mapFailures(() => gatewayFor(plan).chargeOffSession(chargeRequestFor(plan, publicBaseUrl)));
+      return inOurWords(await mapFailures(() => gatewayFor(plan).chargeOffSession(chargeRequestFor(plan, publicBaseUrl))));
     },
 
     // Confirm and cancel run while a charge may stand at the gateway: any failure, a refusal
     // included (a rotated key, an unexpected state), is retried until it passes, never given up on.
     async confirmCharge(plan: AcceptPlan, chargeRef: string): Promise<ChargeResult> {
-      return gatewayFor(plan).confirmCharge(chargeRef);
+      return inOurWords(await gatewayFor(plan).confirmCharge(chargeRef));
     },
 
     async cancelCharge(plan: AcceptPlan, chargeRef: string): Promise<ChargeResult> {
-      return gatewayFor(plan).cancelCharge(chargeRef);
+      return inOurWords(await gatewayFor(plan).cancelCharge(chargeRef));
     },
 
     async refundCharge(plan: AcceptPlan, chargeRef: string): Promise<void> {
@@ -116,7 +149,11 @@ export function createActivities(deps: ActivityDeps) {
       log.warn('charge refunded (compensation)', { acceptKey: plan.acceptKey, chargeRef, refundRef });
     },
 
-    /** After a failed charge: whatever the gateway did with our key, leave no charge standing. */
+    /**
+     * After a failed charge: whatever the gateway did with our key, leave no charge standing. The
+     * gateway's findCharge answers for the key (Stripe repeats the same create until it stops
+     * answering 409 in use; Paystack verifies the reference), and what it names is cancelled or refunded.
+     */
     async voidUnfinishedCharge(plan: AcceptPlan): Promise<void> {
       const gateway = gatewayFor(plan);
       const found = await gateway.findCharge(chargeRequestFor(plan, publicBaseUrl));
@@ -124,7 +161,8 @@ export function createActivities(deps: ActivityDeps) {
       // be cancelled yet, this throws and Temporal asks again later, until it is final.
       const settled = found?.status === 'requires_action' ? await gateway.cancelCharge(found.chargeRef) : found;
       if (settled?.status === 'succeeded') {
-        await gateway.refund(settled.chargeRef, plan.amount.value, gatewayRefundKey(plan.acceptKey));
+        // The whole charge: under our key, whatever amount it holds, it has no order.
+        await gateway.refund(settled.chargeRef, null, gatewayRefundKey(plan.acceptKey));
         log.warn('charge found after gateway errors was refunded', { acceptKey: plan.acceptKey, chargeRef: settled.chargeRef });
       } else if (settled?.status === 'requires_action') {
         throw new Error(`charge ${settled.chargeRef} is not final yet and could not be cancelled; asking again`);
@@ -143,6 +181,36 @@ export function createActivities(deps: ActivityDeps) {
         log.error('order write failed for good', { acceptKey: plan.acceptKey, error: (err as Error).message });
         throw ApplicationFailure.create({ type: FAILURE.orderWriteFailed, message: 'order_write_failed', nonRetryable: true });
       }
+    },
+
+    /**
+     * A success webhook for an accept that is no longer running: is the charge one that stands
+     * without an order? Asks the gateway (never the webhook), then the database.
+     */
+    async inspectOrphanCharge(input: ReconcileInput): Promise<'orphan' | 'has_order' | 'not_charged'> {
+      const charge = await gateways.byName(input.gateway).confirmCharge(input.chargeRef);
+      if (charge.status !== 'succeeded') return 'not_charged';
+      const orders = await prisma.$queryRaw<Array<{ order_id: string }>>`
+        SELECT order_id FROM payments WHERE gateway = ${input.gateway} AND gateway_ref = ${input.chargeRef} LIMIT 1`;
+      return orders.length > 0 ? 'has_order' : 'orphan';
+    },
+
+    /** Refunds the whole charge (keyed like the accept's own compensation, so it happens once) and records it. */
+    async refundOrphanCharge(input: ReconcileInput): Promise<{ refundRef: string }> {
+      // Its own key: the accept's compensation may have refunded part of it under the accept's key
+      // with an amount, and Stripe refuses a key reused with other parameters.
+      const { refundRef } = await gateways.byName(input.gateway).refund(input.chargeRef, null, `${gatewayRefundKey(input.acceptKey)}-reconcile`);
+      await prisma.$executeRaw`
+        UPDATE accepts SET refund_ref = ${refundRef}, refunded_at = COALESCE(refunded_at, ${clock()}), updated_at = ${clock()}
+        WHERE idempotency_key = ${input.acceptKey}`;
+      log.warn('charge without an order refunded (reconciliation)', {
+        accept_id: input.acceptKey,
+        gateway: input.gateway,
+        chargeRef: input.chargeRef,
+        eventType: input.eventType,
+        refundRef,
+      });
+      return { refundRef };
     },
 
     /** Records an answer; one that ends the accept with no charge standing also gives its offer slot back. */

@@ -17,6 +17,7 @@ import { registerCors } from './plugins/cors.ts';
 import { registerMetrics } from './plugins/metrics.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
 import { acceptRoutes } from './routes/accept.ts';
+import { currencyRoutes } from './routes/currencies.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { healthRoutes } from './routes/health.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
@@ -71,6 +72,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(shopRoutes, deps);
   await app.register(sandboxRoutes, deps);
   await app.register(storefrontRoutes, deps);
+  await app.register(currencyRoutes, deps);
   await app.register(demoRoutes, deps);
   return app;
 }

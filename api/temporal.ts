@@ -15,6 +15,7 @@ import {
   searchAttributes,
   statusQuery,
 } from '../workflows/messages.ts';
+import { RECONCILE_WORKFLOW_TYPE, type ReconcileInput, reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
 
 /** The same connection settings (address, TLS or mTLS, API key) the worker uses. */
 export async function connectClient(temporal: TemporalConfig): Promise<Client> {
@@ -33,6 +34,11 @@ export interface AcceptFlows {
   status(acceptKey: string): Promise<AcceptStatus | null>;
   /** false when no running workflow has that id (finished, or never ours) */
   signalScaCompleted(acceptKey: string, signal: ScaCompletedSignal): Promise<boolean>;
+  /**
+   * Starts the reconciliation of a charge whose accept is no longer running; its ID comes from the
+   * gateway and the charge, so a duplicate webhook starts nothing more. false: already started once.
+   */
+  reconcileCharge(input: ReconcileInput): Promise<boolean>;
   ping(): Promise<void>;
 }
 
@@ -80,6 +86,23 @@ export function createAcceptFlows(client: Client, taskQueue: string): AcceptFlow
         return true;
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      }
+    },
+
+    async reconcileCharge(input) {
+      try {
+        await client.workflow.start(RECONCILE_WORKFLOW_TYPE, {
+          workflowId: reconcileWorkflowId(input.gateway, input.chargeRef),
+          taskQueue,
+          args: [input],
+          // Once per charge, ever: a second run could only find the refund the first one made.
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+        return true;
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
         throw err;
       }
     },

@@ -5,10 +5,12 @@
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { GatewayDeclineError, GatewayRefusedError } from '../activities/gateways/gateway.ts';
+import { GatewayCurrencyError, GatewayRefusedError } from '../activities/gateways/gateway.ts';
 import { createPaystackGateway } from '../activities/gateways/paystack.ts';
 import type { ChargeRequest } from '../activities/gateways/gateway.ts';
+import { buyerMessage } from '../domain/buyer-messages.ts';
 import { gatewayChargeKey } from '../domain/idempotency.ts';
+import { reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
 import { DEFAULT_EMAIL, startPaystackServer, type PaystackTestServer, type RecordedRequest } from './gateways/paystack-server.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
 import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
@@ -129,13 +131,14 @@ describe('Paystack through the accept flow', () => {
   it.each([
     ['AUTH_failed', 'insufficient_funds', 'Insufficient Funds'],
     ['AUTH_declined', 'card_declined', 'Declined'],
-  ])('a failed charge (%s) is a 402 decline with a stable code and Paystack\'s gateway_response', async (methodRef, code, message) => {
+  ])('a failed charge (%s) is a 402 decline with a stable code and our message, never Paystack\'s words', async (methodRef, code, said) => {
     const { offer, body } = await paystackAccept(methodRef);
     const key = newKey();
 
     const res = await accept(stack.app, offer.id, key, body);
     expect(res.statusCode, res.body).toBe(402);
-    expect(res.json()).toEqual({ status: 'declined', accept_id: key, code, message });
+    expect(res.json()).toEqual({ status: 'declined', accept_id: key, code, message: buyerMessage(code) });
+    expect(res.body).not.toContain(said);
     await expectNoOrder(key);
     // The buyer is answered first; the record follows.
     const record = await pollUntil(() => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }), (r) => r.completedAt !== null);
@@ -267,30 +270,93 @@ describe('Paystack through the accept flow', () => {
     expect(chargeRequests(gatewayChargeKey(key))).toHaveLength(0);
   });
 
-  it('a currency Paystack does not take is declined currency_unsupported before any call to Paystack', async () => {
+  it('a currency Paystack does not take: 422 currency_unsupported (as on every gateway) before any call to Paystack', async () => {
     const { offer, body } = await paystackAccept('AUTH_success', { currency: 'EUR' });
     const key = newKey();
     const requestsBefore = server.requests.length;
 
     const res = await accept(stack.app, offer.id, key, body);
-    expect(res.statusCode, res.body).toBe(402);
-    expect(res.json()).toMatchObject({ status: 'declined', code: 'currency_unsupported' });
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json()).toEqual({ status: 'rejected', accept_id: key, code: 'currency_unsupported', message: buyerMessage('currency_unsupported') });
     await expectNoOrder(key);
     expect(server.requests.length).toBe(requestsBefore);
   });
 
-  it('a currency the authorization does not support is declined currency_unsupported with nothing charged', async () => {
+  it('a charge Paystack refuses (a currency the card does not take): verify says nothing was charged, so it is a 402 decline, whatever the words', async () => {
     // AUTH_success takes NGN and USD; GHS is a Paystack currency, just not this card's.
     const { offer, body } = await paystackAccept('AUTH_success', { currency: 'GHS' });
     const key = newKey();
+    const reference = gatewayChargeKey(key);
     const before = server.chargeCount;
 
     const res = await accept(stack.app, offer.id, key, body);
     expect(res.statusCode, res.body).toBe(402);
-    expect(res.json()).toMatchObject({ status: 'declined', code: 'currency_unsupported' });
+    expect(res.json()).toEqual({ status: 'declined', accept_id: key, code: 'payment_method_unusable', message: buyerMessage('payment_method_unusable') });
+    expect(res.body).not.toContain('not supported for this authorization');
     await expectNoOrder(key);
     expect(server.chargeCount).toBe(before);
-    expect(chargeRequests(gatewayChargeKey(key)).map((r) => r.status)).toEqual([400]);
+    expect(chargeRequests(reference).map((r) => r.status)).toEqual([400]);
+    // Decided by Paystack's record, not by its message.
+    expect(verifyRequests(reference)).toHaveLength(1);
+  });
+
+  it('a successful charge under our reference with another amount is never left standing: 502, and it is refunded in full', async () => {
+    const { offer, body } = await paystackAccept('AUTH_success');
+    const key = newKey();
+    const reference = gatewayChargeKey(key);
+    server.seedTransaction({ reference, authorizationCode: 'AUTH_success', amount: AMOUNT + 100, currency: 'NGN', status: 'success', metadata: { workflow_id: key } });
+
+    const res = await accept(stack.app, offer.id, key, body);
+    expect(res.statusCode, res.body).toBe(502);
+    expect(res.json()).toMatchObject({ status: 'error', code: 'gateway_error', message: buyerMessage('gateway_error') });
+    const refunded = await pollUntil(() => server.transactions.get(reference)?.status, (st) => st === 'reversed');
+    expect(refunded).toBe('reversed');
+    expect(server.refunds.filter((r) => r.reference === reference)).toEqual([expect.objectContaining({ amount: AMOUNT + 100 })]);
+    await expectNoOrder(key);
+  });
+
+  it('a paused charge completed after the late-completion watch ended: its charge.success is reconciled and refunded, once, and recorded', async () => {
+    const { offer, body } = await paystackAccept('AUTH_paused');
+    const key = newKey();
+    const reference = gatewayChargeKey(key);
+    expect((await accept(stack.app, offer.id, key, body)).statusCode).toBe(202);
+    // The 24-hour watch, ended: the accept's run is over while Paystack still holds the charge.
+    await stack.client.workflow.getHandle(key).terminate('the late-completion watch ended (test)');
+    server.settle(reference, 'success');
+
+    const hookBody = server.webhookBody(reference);
+    const hook = await postWebhook(hookBody, server.sign(hookBody));
+    expect(hook.statusCode, hook.body).toBe(200);
+    expect(hook.json()).toEqual({ received: true, handled: true });
+    const result = await stack.client.workflow.getHandle(reconcileWorkflowId('paystack', reference)).result();
+    expect(result).toMatchObject({ outcome: 'refunded' });
+    expect(server.transactions.get(reference)?.status).toBe('reversed');
+    expect(server.refunds.filter((r) => r.reference === reference)).toEqual([expect.objectContaining({ amount: AMOUNT })]);
+    const record = await stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } });
+    expect(record.refundRef).toBe(result.refundRef);
+    expect(record.refundedAt).toBeInstanceOf(Date);
+
+    // Paystack retries the webhook: nothing more.
+    const again = await postWebhook(hookBody, server.sign(hookBody));
+    expect(again.statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(server.refunds.filter((r) => r.reference === reference)).toHaveLength(1);
+    await expectNoOrder(key);
+  });
+
+  it('a charge.success for a closed accept that has its order refunds nothing', async () => {
+    const { offer, body } = await paystackAccept('AUTH_success');
+    const key = newKey();
+    const reference = gatewayChargeKey(key);
+    const res = await accept(stack.app, offer.id, key, body);
+    expect(res.statusCode, res.body).toBe(200);
+    await stack.client.workflow.getHandle(key).result();
+    const hookBody = server.webhookBody(reference);
+    const hook = await postWebhook(hookBody, server.sign(hookBody));
+    expect(hook.json()).toEqual({ received: true, handled: true });
+    expect(await stack.client.workflow.getHandle(reconcileWorkflowId('paystack', reference)).result()).toEqual({ outcome: 'has_order' });
+    expect(server.refunds.filter((r) => r.reference === reference)).toHaveLength(0);
+    expect(server.transactions.get(reference)?.status).toBe('success');
   });
 
   it('when Paystack keeps failing after taking the money, the buyer gets 502 and the charge is refunded', async () => {
@@ -382,12 +448,12 @@ describe('the Paystack adapter on its own', () => {
     expect(await gateway().cancelCharge(gatewayChargeKey(key))).toMatchObject({ status: 'declined', code: 'authentication_failed' });
   });
 
-  it('findCharge is null for a reference Paystack does not know, and for one holding another amount', async () => {
+  it('findCharge is null for a reference Paystack does not know, and finds ours whatever amount it holds', async () => {
     const unknown = newKey();
     expect(await gateway().findCharge(request(unknown))).toBeNull();
     const other = newKey();
     server.seedTransaction({ reference: gatewayChargeKey(other), authorizationCode: 'AUTH_success', amount: 1, currency: 'NGN', status: 'success' });
-    expect(await gateway().findCharge(request(other))).toBeNull();
+    expect(await gateway().findCharge(request(other))).toEqual({ status: 'succeeded', chargeRef: gatewayChargeKey(other) });
   });
 
   it('parseWebhook reads workflow_id from metadata sent as an object or as stringified JSON', () => {
@@ -397,6 +463,7 @@ describe('the Paystack adapter on its own', () => {
         acceptKey: 'key-abc-123',
         chargeRef: 'ocu-ref',
         eventType: 'charge.success',
+        succeeded: true,
       });
     }
   });
@@ -405,7 +472,7 @@ describe('the Paystack adapter on its own', () => {
     const before = server.requests.length;
     const check = { customerRef: null, methodRef: 'AUTH_success', amount: AMOUNT };
     await expect(gateway().checkPaymentMethod({ ...check, email: null, currency: 'NGN' })).rejects.toMatchObject({ code: 'payment_method_unusable' });
-    await expect(gateway().checkPaymentMethod({ ...check, email: DEFAULT_EMAIL, currency: 'XOF' })).rejects.toBeInstanceOf(GatewayDeclineError);
+    await expect(gateway().checkPaymentMethod({ ...check, email: DEFAULT_EMAIL, currency: 'XOF' })).rejects.toBeInstanceOf(GatewayCurrencyError);
     expect(server.requests.length).toBe(before);
   });
 });

@@ -8,11 +8,13 @@ import { readFileSync } from 'node:fs';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  GatewayCurrencyError,
   GatewayRefusedError,
   GatewayTransientError,
   type ChargeRequest,
   type PaymentGateway,
   WebhookSignatureError,
+  redactGatewayText,
 } from '../activities/gateways/gateway.ts';
 import {
   chargeResultFromIntent,
@@ -23,9 +25,11 @@ import {
   toStripeAmount,
   webhookEventFrom,
 } from '../activities/gateways/stripe.ts';
+import { buyerMessage } from '../domain/buyer-messages.ts';
 import { gatewayChargeKey } from '../domain/idempotency.ts';
 import { waitFor } from '../scripts/lib/ports.ts';
 import { statusUrl } from '../workflows/messages.ts';
+import { reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
 import { startStripeServer, stripeFixturesPath, type StripeTestServer } from './gateways/stripe-server.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
 import { newKey, startTestStack, type TestStack, uid } from './helpers/stack.ts';
@@ -123,18 +127,41 @@ describe('Stripe outcome mapping (plain functions)', () => {
     // ISK is zero-decimal in ISO 4217 but two-decimal in Stripe's API: 5 ISK is 500.
     expect(toStripeAmount({ value: 5, currency: 'ISK' })).toBe(500);
     expect(toStripeAmount({ value: 1230, currency: 'KWD' })).toBe(1230);
-    expect(() => toStripeAmount({ value: 1234, currency: 'KWD' })).toThrow(GatewayRefusedError);
-    // MGA: two decimals in our table, zero-decimal at Stripe.
+    expect(() => toStripeAmount({ value: 1234, currency: 'KWD' })).toThrow(GatewayCurrencyError);
+    // MGA: two decimals in ISO 4217, zero-decimal at Stripe.
     expect(toStripeAmount({ value: 1500, currency: 'MGA' })).toBe(15);
-    expect(() => toStripeAmount({ value: 1550, currency: 'MGA' })).toThrow(GatewayRefusedError);
+    expect(() => toStripeAmount({ value: 1550, currency: 'MGA' })).toThrow(GatewayCurrencyError);
+  });
+
+  it('zero-decimal in ISO and at Stripe (BIF, DJF, GNF, KMF, VUV, XPF): the price as is, not a hundredth of it', () => {
+    for (const currency of ['BIF', 'DJF', 'GNF', 'KMF', 'VUV', 'XPF']) {
+      expect(toStripeAmount({ value: 1500, currency }), currency).toBe(1500);
+    }
+  });
+
+  it("Stripe's special cases: ISK and UGX go as two-decimal values; HUF and TWD only in whole units; a code ISO does not list is refused", () => {
+    expect(toStripeAmount({ value: 1500, currency: 'UGX' })).toBe(150_000);
+    expect(toStripeAmount({ value: 1500, currency: 'ISK' })).toBe(150_000);
+    expect(toStripeAmount({ value: 150_000, currency: 'HUF' })).toBe(150_000);
+    expect(toStripeAmount({ value: 2_000, currency: 'TWD' })).toBe(2_000);
+    expect(() => toStripeAmount({ value: 150_050, currency: 'HUF' })).toThrow(GatewayCurrencyError);
+    expect(() => toStripeAmount({ value: 1_999, currency: 'TWD' })).toThrow(GatewayCurrencyError);
+    expect(() => toStripeAmount({ value: 1500, currency: 'ZZZ' })).toThrow(GatewayCurrencyError);
+  });
+
+  it('a gateway message quoting a key is redacted before it reaches a log line', () => {
+    const said = 'Invalid API Key provided: sk_live_51Habc123XYZ; webhook whsec_abcdef; Bearer sk_test_zzz';
+    const logged = redactGatewayText(said);
+    expect(logged).not.toMatch(/51Habc123XYZ|whsec_abcdef|sk_test_zzz/);
+    expect(logged).toContain('sk_live_[redacted]');
   });
 
   it('only payment_intent.succeeded and payment_intent.payment_failed for our own intents signal an accept', () => {
     const event = (type: string, metadata: Record<string, string>): Stripe.Event =>
       JSON.parse(JSON.stringify({ id: 'evt_1', object: 'event', type, data: { object: intent({ metadata }) } }));
     const ours = { workflow_id: 'key-123456', offer_id: 'off_1', parent_order_id: 'wc-1' };
-    expect(webhookEventFrom(event('payment_intent.succeeded', ours))).toEqual({ acceptKey: 'key-123456', chargeRef: 'pi_1', eventType: 'payment_intent.succeeded' });
-    expect(webhookEventFrom(event('payment_intent.payment_failed', ours))).toMatchObject({ eventType: 'payment_intent.payment_failed' });
+    expect(webhookEventFrom(event('payment_intent.succeeded', ours))).toEqual({ acceptKey: 'key-123456', chargeRef: 'pi_1', eventType: 'payment_intent.succeeded', succeeded: true });
+    expect(webhookEventFrom(event('payment_intent.payment_failed', ours))).toMatchObject({ eventType: 'payment_intent.payment_failed', succeeded: false });
     expect(webhookEventFrom(event('payment_intent.created', ours))).toBeNull();
     expect(webhookEventFrom(event('payment_intent.succeeded', { order_id: '42' }))).toBeNull();
   });
@@ -254,15 +281,49 @@ describe('Stripe adapter against the Stripe-compatible server', () => {
     expect(server.refundsCreated - before).toBe(1);
   });
 
-  it("findCharge finds the accept's intent by customer list, or by search without a customer; null when none was made", async () => {
+  it("findCharge repeats the create under the accept's key: it answers the intent made with it, waits while that create is in flight, and is null when Stripe refused it", async () => {
     const b = await buyer('pm_card_authenticationRequired');
     const req = request(b);
-    expect(await gateway.findCharge(req)).toBeNull();
     const made = await gateway.chargeOffSession(req);
     await gateway.chargeOffSession(request(b)); // another accept by the same customer
     expect(await gateway.findCharge(req)).toEqual(made);
-    expect(await gateway.findCharge({ ...req, customerRef: null })).toEqual(made);
-    expect(server.requests({ method: 'GET', path: '/v1/payment_intents/search' }).length).toBeGreaterThan(0);
+    expect(server.intentsFor(req.acceptKey)).toHaveLength(1);
+
+    // The first create is held at Stripe (in flight, not visible to a list): the same key is 409
+    // idempotency_key_in_use until it is done, and then the replay names the intent.
+    const impatient = createStripeGateway({ ...options(), timeoutMs: 300 });
+    const slow = request(await buyer('pm_card_visa'));
+    server.stallNext(1, 1500, { method: 'POST', path: '/v1/payment_intents' });
+    await expect(impatient.chargeOffSession(slow)).rejects.toBeInstanceOf(GatewayTransientError);
+    await expect(gateway.findCharge(slow)).rejects.toBeInstanceOf(GatewayTransientError);
+    const keyed = server.requests({ method: 'POST', path: '/v1/payment_intents' }).filter((r) => r.idempotencyKey === slow.idempotencyKey);
+    expect(keyed.map((r) => r.status)).toContain(409);
+    await waitFor(async () => server.intentsFor(slow.acceptKey).length === 1, 5_000, 'the held create to run');
+    await new Promise((r) => setTimeout(r, 100));
+    const [only] = server.intentsFor(slow.acceptKey);
+    expect(await gateway.findCharge(slow)).toEqual({ status: 'succeeded', chargeRef: only?.id });
+    expect(server.intentsFor(slow.acceptKey)).toHaveLength(1);
+
+    // A currency Stripe does not take was never sent: nothing to find.
+    expect(await gateway.findCharge(request(b, { currency: 'ZZZ' }))).toBeNull();
+  });
+
+  it('Stripe refuses a confirm: true create that could redirect without a return_url; ours sends one, and the intent keeps automatic payment methods', async () => {
+    const b = await buyer('pm_card_visa');
+    const base = { amount: 1500, currency: 'usd', customer: b.customerRef, payment_method: b.methodRef, off_session: true, confirm: true } as const;
+    const refused = await sdk.paymentIntents.create(base).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(refused).toMatchObject({ statusCode: 400, param: 'return_url', type: 'StripeInvalidRequestError' });
+    expect((refused as Error).message).toMatch(/A `return_url` must be specified/);
+    expect(await sdk.paymentIntents.create({ ...base, automatic_payment_methods: { enabled: true, allow_redirects: 'never' } })).toMatchObject({ status: 'succeeded' });
+    expect(await sdk.paymentIntents.create({ ...base, allowed_payment_method_types: ['card'] })).toMatchObject({ status: 'succeeded', automatic_payment_methods: null });
+
+    const req = request(b);
+    const paid = await gateway.chargeOffSession(req);
+    expect(paid).toMatchObject({ status: 'succeeded' });
+    const intent = await sdk.paymentIntents.retrieve(paid.chargeRef!);
+    expect(intent.automatic_payment_methods).toEqual({ enabled: true, allow_redirects: 'always' });
+    expect(server.intent(paid.chargeRef!)).toMatchObject({ offSession: true, returnUrl: req.returnUrl });
   });
 
   it('parseWebhook verifies the signature, and ignores events that are not about our intents', async () => {
@@ -273,7 +334,7 @@ describe('Stripe adapter against the Stripe-compatible server', () => {
       const { payload, signature } = signed(e, secret);
       return gateway.parseWebhook(Buffer.from(payload), { 'stripe-signature': signature });
     };
-    expect(parse(event)).toEqual({ acceptKey: req.acceptKey, chargeRef: made.chargeRef, eventType: 'payment_intent.succeeded' });
+    expect(parse(event)).toEqual({ acceptKey: req.acceptKey, chargeRef: made.chargeRef, eventType: 'payment_intent.succeeded', succeeded: true });
     expect(parse({ ...event, type: 'charge.succeeded' })).toBeNull();
     expect(() => parse(event, 'whsec_someone_else')).toThrow(WebhookSignatureError);
     expect(() => gateway.parseWebhook(Buffer.from(JSON.stringify(event)), {})).toThrow(WebhookSignatureError);
@@ -291,7 +352,14 @@ describe('Stripe accepts through the whole stack', () => {
     server = await startStripeServer();
     sdk = sdkFor(server);
     stack = await startTestStack({
-      env: { STRIPE_SECRET_KEY: server.secretKey, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_BASE: server.url, OCART_ALLOWED_ORIGINS: 'https://shop.example' },
+      // A short per-request timeout, so a create Stripe holds (stallNext) outlasts the charge's attempts.
+      env: {
+        STRIPE_SECRET_KEY: server.secretKey,
+        STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        STRIPE_API_BASE: server.url,
+        STRIPE_TIMEOUT_MS: '3000',
+        OCART_ALLOWED_ORIGINS: 'https://shop.example',
+      },
     });
   });
   afterAll(async () => {
@@ -300,11 +368,15 @@ describe('Stripe accepts through the whole stack', () => {
   });
 
   /** A paid Stripe parent order whose buyer saved `card`, an offer, and a fresh token. */
-  async function ready(card: string, saveTo?: 'another customer') {
+  async function ready(card: string, saveTo?: 'another customer', price?: { currency: string; amount: number }) {
     const customer = await sdk.customers.create({ email: 'buyer@example.com' });
     const owner = saveTo ? await sdk.customers.create({ email: 'someone-else@example.com' }) : customer;
     const method = await sdk.paymentMethods.attach(card, { customer: owner.id });
-    const ready = await readyToAccept(stack.app, { gateway: 'stripe', customerRef: customer.id, methodRef: method.id });
+    const ready = await readyToAccept(
+      stack.app,
+      { gateway: 'stripe', customerRef: customer.id, methodRef: method.id, ...(price ? { currency: price.currency, total: price.amount * 4 } : {}) },
+      price ?? {},
+    );
     return { ...ready, key: newKey() };
   }
 
@@ -525,10 +597,16 @@ describe('Stripe accepts through the whole stack', () => {
     expect(twice.map((r) => r.statusCode)).toEqual([200, 200]);
     await waitForStatus(key, order.cartId, 'succeeded');
     await stack.client.workflow.getHandle(key).result();
-    // Stripe redelivers after the accept has finished too: acknowledged, nothing to signal.
+    // Stripe redelivers after the accept has finished too: the charge is reconciled, and since it
+    // has its order, nothing is refunded.
+    const refundsBefore = server.refundsCreated;
     const late = await postWebhook(payload, signature);
     expect(late.statusCode).toBe(200);
-    expect(late.json()).toEqual({ received: true, handled: false });
+    expect(late.json()).toEqual({ received: true, handled: true });
+    const reconciled = await stack.client.workflow.getHandle(reconcileWorkflowId('stripe', intent!.id)).result();
+    expect(reconciled).toEqual({ outcome: 'has_order' });
+    expect(server.refundsCreated).toBe(refundsBefore);
+    expect(server.intent(intent!.id).amountRefunded).toBe(0);
 
     const { payments, children } = await rowsFor(key, order.id);
     expect(children).toHaveLength(1);
@@ -556,6 +634,109 @@ describe('Stripe accepts through the whole stack', () => {
     expect(res.statusCode, res.body).toBe(200);
     expect(server.intentsFor(key)).toHaveLength(1);
     expect((await rowsFor(key, order.id)).payments).toHaveLength(1);
+  });
+
+  it('a create Stripe still holds after every charge attempt: 502, then the void step repeats the create until Stripe stops answering 409 and refunds what it made', async () => {
+    const { order, offer, body, key } = await ready('pm_card_visa');
+    const creates = { method: 'POST', path: '/v1/payment_intents' };
+    // The first create is held for 12 s: the SDK gives up after 3 s, Temporal's retries meet 409
+    // idempotency_key_in_use, and the accept answers before Stripe has made anything visible.
+    server.stallNext(1, 12_000, creates);
+    const res = await accept(stack.app, offer.id, key, body);
+    expect(res.statusCode, res.body).toBe(502);
+    expect(res.json()).toMatchObject({ status: 'error', code: 'gateway_error' });
+
+    await waitFor(async () => server.intentsFor(key)[0]?.amountRefunded === 1500, 40_000, 'the held charge to be refunded');
+    const [intent, ...more] = server.intentsFor(key);
+    expect(more).toHaveLength(0);
+    expect(intent).toMatchObject({ status: 'succeeded', amountReceived: 1500, amountRefunded: 1500 });
+    const keyed = server.requests(creates).filter((r) => r.idempotencyKey === gatewayChargeKey(key));
+    expect(keyed.filter((r) => r.status === 409).length).toBeGreaterThan(0);
+    expect(keyed.at(-1)).toMatchObject({ status: 200, replayed: true });
+    const { payments, children, record } = await rowsFor(key, order.id);
+    expect(payments).toHaveLength(0);
+    expect(children).toHaveLength(0);
+    expect(record).toMatchObject({ status: 'error', errorCode: 'gateway_error' });
+  }, 90_000);
+
+  it("a gateway message quoting a secret never reaches the buyer or the accept record: our code and our words", async () => {
+    const { order, offer, body, key } = await ready('pm_card_visa');
+    const secret = 'sk_live_51HxTopSecretKey0123456789';
+    server.failNext(1, { method: 'GET', path: /^\/v1\/payment_methods\// }, 401, {
+      type: 'invalid_request_error',
+      message: `Invalid API Key provided: ${secret}`,
+    });
+    const res = await accept(stack.app, offer.id, key, body);
+    expect(res.statusCode, res.body).toBe(502);
+    expect(res.json()).toEqual({ status: 'error', accept_id: key, code: 'gateway_error', message: buyerMessage('gateway_error') });
+    expect(res.body).not.toMatch(/sk_live|Invalid API Key/);
+    const { record } = await rowsFor(key, order.id);
+    expect(JSON.stringify([record.response, record.state, record.errorCode])).not.toMatch(/sk_live|Invalid API Key/);
+    expect(server.intentsFor(key)).toHaveLength(0);
+
+    // A decline keeps its code, in our words.
+    const declined = await ready('pm_card_chargeDeclinedInsufficientFunds');
+    const d = await accept(stack.app, declined.offer.id, declined.key, declined.body);
+    expect(d.statusCode).toBe(402);
+    expect(d.json()).toEqual({ status: 'declined', accept_id: declined.key, code: 'insufficient_funds', message: buyerMessage('insufficient_funds') });
+  });
+
+  it('a currency Stripe cannot take: 422 currency_unsupported before anything is charged', async () => {
+    const { order, offer, body, key } = await ready('pm_card_visa', undefined, { currency: 'ZZZ', amount: 1500 });
+    const res = await accept(stack.app, offer.id, key, body);
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json()).toEqual({ status: 'rejected', accept_id: key, code: 'currency_unsupported', message: buyerMessage('currency_unsupported') });
+    expect(server.intentsFor(key)).toHaveLength(0);
+    expect((await rowsFor(key, order.id)).payments).toHaveLength(0);
+  });
+
+  it('XPF (zero-decimal in ISO 4217 and at Stripe) is charged at its price, not a hundredth of it', async () => {
+    const { offer, body, key } = await ready('pm_card_visa', undefined, { currency: 'XPF', amount: 1500 });
+    const res = await accept(stack.app, offer.id, key, body);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(server.intentsFor(key)).toEqual([expect.objectContaining({ amount: 1500, currency: 'xpf', amountReceived: 1500 })]);
+  });
+
+  it('a success webhook for a closed accept whose charge has no order: reconciled, refunded once, recorded', async () => {
+    // The accept ran and closed (declined); a charge for it then succeeded at Stripe with no order
+    // (completed by its client secret, say). Its webhook must not be acknowledged and forgotten.
+    const { order, offer, body, key } = await ready('pm_card_chargeDeclined');
+    expect((await accept(stack.app, offer.id, key, body)).statusCode).toBe(402);
+    await rowsFor(key, order.id);
+    await stack.client.workflow.getHandle(key).result();
+    const customer = await sdk.customers.create({ email: 'buyer@example.com' });
+    const method = await sdk.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+    const orphan = await sdk.paymentIntents.create({
+      amount: 1500,
+      currency: 'usd',
+      customer: customer.id,
+      payment_method: method.id,
+      confirm: true,
+      off_session: true,
+      return_url: 'https://shop.example/back',
+      metadata: { workflow_id: key, offer_id: offer.id, parent_order_id: order.externalId },
+    });
+    expect(orphan.status).toBe('succeeded');
+    const refundsBefore = server.refundsCreated;
+
+    const { payload, signature } = signed(server.event('payment_intent.succeeded', orphan.id));
+    const hook = await postWebhook(payload, signature);
+    expect(hook.statusCode, hook.body).toBe(200);
+    expect(hook.json()).toEqual({ received: true, handled: true });
+    const result = await stack.client.workflow.getHandle(reconcileWorkflowId('stripe', orphan.id)).result();
+    expect(result).toMatchObject({ outcome: 'refunded' });
+    expect(server.intent(orphan.id).amountRefunded).toBe(1500);
+    expect(server.refundsCreated).toBe(refundsBefore + 1);
+    const record = await stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } });
+    expect(record).toMatchObject({ refundRef: result.refundRef, status: 'declined' });
+    expect(record.refundedAt).toBeInstanceOf(Date);
+
+    // Stripe delivers it again: the same reconciliation, nothing more refunded.
+    const again = await postWebhook(payload, signature);
+    expect(again.statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(server.refundsCreated).toBe(refundsBefore + 1);
+    expect(server.intent(orphan.id).amountRefunded).toBe(1500);
   });
 
   it('upsells.sca_modal_enabled true: action "modal" with the client secret; false: "redirect" to the bank page, returning to the status URL', async () => {

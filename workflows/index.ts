@@ -1,1 +1,2 @@
 export { acceptUpsell } from './acceptUpsell.ts';
+export { reconcileCharge } from './reconcileCharge.ts';

@@ -35,6 +35,8 @@ export interface GatewayWebhookEvent {
   acceptKey: string;
   chargeRef: string;
   eventType: string;
+  /** the gateway says the charge succeeded: if its accept has closed, the charge is reconciled */
+  succeeded: boolean;
 }
 
 export interface PaymentGateway {
@@ -46,8 +48,13 @@ export interface PaymentGateway {
   confirmCharge(chargeRef: string): Promise<ChargeResult>;
   /** Cancels a charge waiting for the buyer; returns the charge as it stands afterwards. */
   cancelCharge(chargeRef: string): Promise<ChargeResult>;
-  refund(chargeRef: string, amount: number, idempotencyKey: string): Promise<{ refundRef: string }>;
-  /** Finds the charge made with this idempotency key, if the gateway ever made one. */
+  /** Refunds `amount` minor units, or the whole charge when amount is null (a charge we have no order for). */
+  refund(chargeRef: string, amount: number | null, idempotencyKey: string): Promise<{ refundRef: string }>;
+  /**
+   * The charge made with this request's idempotency key, whatever it holds (amount included: a
+   * charge under our key is ours to refund), or null when the gateway made none. Throws a transient
+   * error while the gateway cannot say yet (a create still in flight).
+   */
   findCharge(request: ChargeRequest): Promise<ChargeResult | null>;
   /** Verifies the signature over the raw body; null for a verified event that is not ours. */
   parseWebhook(rawBody: Buffer, headers: Record<string, string | string[] | undefined>): GatewayWebhookEvent | null;
@@ -80,6 +87,15 @@ export class GatewayDeclineError extends Error {
   }
 }
 
+/**
+ * The gateway cannot charge this currency, or this amount in it. Raised by checkPaymentMethod, so
+ * every gateway refuses the same way (422 currency_unsupported) before anything is charged.
+ */
+export class GatewayCurrencyError extends Error {
+  override name = 'GatewayCurrencyError';
+  readonly code = 'currency_unsupported';
+}
+
 /** A webhook whose signature does not verify. */
 export class WebhookSignatureError extends Error {
   override name = 'WebhookSignatureError';
@@ -88,4 +104,16 @@ export class WebhookSignatureError extends Error {
 export function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const v = headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * A gateway's own words, fit for our logs: API keys, webhook secrets and bearer tokens it may quote
+ * back ("Invalid API Key provided: sk_live_...") are blanked. Never shown to a buyer (see
+ * domain/buyer-messages.ts).
+ */
+export function redactGatewayText(text: string): string {
+  return text
+    .replace(/\b(sk|rk|pk)_(live|test)_[A-Za-z0-9*]+/g, '$1_$2_[redacted]')
+    .replace(/\bwhsec_[A-Za-z0-9*]+/g, 'whsec_[redacted]')
+    .replace(/\b(Bearer\s+)\S+/gi, '$1[redacted]');
 }

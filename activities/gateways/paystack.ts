@@ -7,8 +7,8 @@
  *   that hits `duplicate_reference` reads the first one back with GET /transaction/verify/:reference.
  * - Paystack has no way to cancel a paused charge. cancelCharge reads the charge again and returns
  *   it as it stands: one still waiting for the buyer comes back as requires_action, and the
- *   workflow then ends the accept as expired. Paystack abandons the charge later. If the buyer
- *   still completes it after that, the charge stands without an order until it is reconciled.
+ *   workflow then ends the accept as expired, and watches it for 24 hours. If the buyer completes
+ *   it after that, its charge.success webhook starts reconcileCharge, which refunds it.
  * - The payment-method check reads the customer by email (GET /customer/:email_or_code) and looks
  *   for the authorization there. POST /transaction/check_authorization is not in Paystack's
  *   published OpenAPI document, and Paystack warned that it holds funds, which makes an immediate
@@ -18,6 +18,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
   type ChargeRequest,
   type ChargeResult,
+  GatewayCurrencyError,
   GatewayDeclineError,
   GatewayRefusedError,
   GatewayTransientError,
@@ -166,7 +167,7 @@ function asReadBack(tx: PaystackTransaction): ChargeResult {
 
 function assertCurrency(currency: string): void {
   if (!PAYSTACK_CURRENCIES.includes(currency.toUpperCase())) {
-    throw new GatewayDeclineError('currency_unsupported', `Paystack cannot charge in ${currency}; it takes ${PAYSTACK_CURRENCIES.join(', ')}`);
+    throw new GatewayCurrencyError(`Paystack cannot charge in ${currency}; it takes ${PAYSTACK_CURRENCIES.join(', ')}`);
   }
 }
 
@@ -177,12 +178,14 @@ function assertReference(reference: string): void {
   }
 }
 
+// Decided by Paystack's documented status and code, never by the words of its message: those are
+// for people, and change without notice.
 function isDuplicateReference(reply: PaystackReply): boolean {
-  return !reply.ok && (reply.code === 'duplicate_reference' || /duplicate transaction reference/i.test(reply.message));
+  return !reply.ok && reply.code === 'duplicate_reference';
 }
 
 function isNotFound(reply: PaystackReply): boolean {
-  return reply.httpStatus === 404 || (reply.httpStatus === 400 && /not found/i.test(reply.message));
+  return reply.httpStatus === 404;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,15 +318,19 @@ export function createPaystackGateway(options: PaystackOptions): PaymentGateway 
         if (!tx) throw new GatewayTransientError('paystack: charge_authorization answered without a transaction');
         return chargeOutcome(tx, request);
       }
-      if (isDuplicateReference(reply)) {
+      // Refused. Whether anything was charged under our reference is Paystack's to say, by verify:
+      // a duplicate (a retry after a lost answer) or a refusal that still left a transaction is
+      // read back and answered from there. Only when verify knows no such reference was nothing charged.
+      if (reply.httpStatus >= 400 && reply.httpStatus < 500) {
         const tx = await verify(request.idempotencyKey);
-        if (!tx) throw new GatewayTransientError(`paystack: reference ${request.idempotencyKey} is taken but not visible yet`);
-        return chargeOutcome(tx, request);
+        if (tx) return chargeOutcome(tx, request);
+        if (isDuplicateReference(reply)) throw new GatewayTransientError(`paystack: reference ${request.idempotencyKey} is taken but not visible yet`);
+        if (reply.httpStatus === 400) {
+          // Paystack would not charge the authorization (not reusable, another email, a currency
+          // the card does not take); its own words go to the logs only.
+          throw new GatewayDeclineError('payment_method_unusable', `paystack refused to charge the saved authorization; nothing was charged: ${reply.message}`);
+        }
       }
-      // Refused before any transaction existed: nothing was charged.
-      if (reply.httpStatus !== 400) throw refused(reply, 'the charge');
-      if (/currenc/i.test(reply.message)) throw new GatewayDeclineError('currency_unsupported', reply.message);
-      if (/authori[sz]ation|reusable/i.test(reply.message)) throw new GatewayDeclineError('payment_method_unusable', reply.message);
       throw refused(reply, 'the charge');
     },
 
@@ -340,7 +347,8 @@ export function createPaystackGateway(options: PaystackOptions): PaymentGateway 
       if (before.status !== 'success') {
         throw new GatewayRefusedError('gateway_error', `paystack: transaction ${chargeRef} is ${before.status}, not refundable`);
       }
-      const reply = await call('POST', '/refund', { transaction: chargeRef, amount, merchant_note: `ocart ${idempotencyKey}` });
+      // No amount: the whole transaction, whatever it holds (a charge we have no order for).
+      const reply = await call('POST', '/refund', { transaction: chargeRef, amount: amount ?? before.amount ?? undefined, merchant_note: `ocart ${idempotencyKey}` });
       if (reply.ok) {
         const id = isRecord(reply.data) ? reply.data.id : undefined;
         return { refundRef: typeof id === 'number' || typeof id === 'string' ? String(id) : `refund:${chargeRef}` };
@@ -354,11 +362,9 @@ export function createPaystackGateway(options: PaystackOptions): PaymentGateway 
     async findCharge(request) {
       assertReference(request.idempotencyKey);
       const tx = await verify(request.idempotencyKey);
-      if (!tx) return null;
-      // The caller refunds what this finds: never anything that is not this request's charge.
-      const sameAmount = tx.amount === null || tx.amount === request.amount;
-      const sameCurrency = tx.currency === null || tx.currency.toUpperCase() === request.currency.toUpperCase();
-      return sameAmount && sameCurrency ? asReadBack(tx) : null;
+      // Our reference is ours whatever it holds: a charge under it with another amount (or currency)
+      // is still money taken for this accept, to be refunded, never left standing.
+      return tx ? asReadBack(tx) : null;
     },
 
     parseWebhook(rawBody, headers): GatewayWebhookEvent | null {
@@ -375,7 +381,7 @@ export function createPaystackGateway(options: PaystackOptions): PaymentGateway 
       const reference = text(event.data.reference);
       const acceptKey = text(readMetadata(event.data.metadata)?.workflow_id);
       if (!reference || !acceptKey) return null;
-      return { acceptKey, chargeRef: reference, eventType: event.event };
+      return { acceptKey, chargeRef: reference, eventType: event.event, succeeded: event.event === 'charge.success' };
     },
   };
 }

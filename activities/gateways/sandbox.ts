@@ -6,9 +6,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../../db/client.ts';
 import { newId } from '../../db/ids.ts';
+import { currencyDigits } from '../../domain/money.ts';
 import {
   type ChargeRequest,
   type ChargeResult,
+  GatewayCurrencyError,
   GatewayDeclineError,
   GatewayRefusedError,
   type GatewayWebhookEvent,
@@ -90,8 +92,9 @@ export function createSandboxGateway(options: SandboxOptions): PaymentGateway & 
   return {
     name: 'sandbox',
 
-    async checkPaymentMethod({ methodRef }) {
+    async checkPaymentMethod({ methodRef, currency }) {
       await pause();
+      if (currencyDigits(currency) === null) throw new GatewayCurrencyError(`sandbox: ${currency} is not an ISO 4217 currency`);
       if (!Object.hasOwn(SANDBOX_METHODS, methodRef)) {
         throw new GatewayDeclineError('payment_method_unusable', `sandbox: unknown payment method ${methodRef}`);
       }
@@ -155,7 +158,7 @@ export function createSandboxGateway(options: SandboxOptions): PaymentGateway & 
       }
       const event = JSON.parse(rawBody.toString('utf8')) as { type?: string; data?: { charge_id?: string; workflow_id?: string } };
       if (!event.data?.charge_id || !event.data.workflow_id || typeof event.type !== 'string') return null;
-      return { acceptKey: event.data.workflow_id, chargeRef: event.data.charge_id, eventType: event.type };
+      return { acceptKey: event.data.workflow_id, chargeRef: event.data.charge_id, eventType: event.type, succeeded: event.type === 'charge.succeeded' };
     },
 
     /** The buyer's answer on the sandbox's SCA page: settles the charge (the webhook is sent by the caller). */

@@ -8,10 +8,11 @@
  * (client_secret) or on the bank's page (next_action.redirect_to_url).
  */
 import Stripe from 'stripe';
-import { currencyExponent, formatMoney, type Money } from '../../domain/money.ts';
+import { stripeAmount, type Money } from '../../domain/money.ts';
 import {
   type ChargeRequest,
   type ChargeResult,
+  GatewayCurrencyError,
   GatewayDeclineError,
   GatewayRefusedError,
   GatewayTransientError,
@@ -40,25 +41,14 @@ export interface StripeGatewayOptions {
 export const STRIPE_SIGNATURE_HEADER = 'stripe-signature';
 const DEFAULT_TIMEOUT_MS = 15_000;
 
-// Stripe's minor units are not always ISO 4217's (docs.stripe.com/currencies): these are Stripe's
-// zero- and three-decimal lists; ISK, zero-decimal in ISO, stays two-decimal in Stripe's API.
-const STRIPE_ZERO_DECIMAL = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', 'MGA', 'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
-const STRIPE_THREE_DECIMAL = new Set(['BHD', 'JOD', 'KWD', 'OMR', 'TND']);
-
-/** Our minor units (ISO 4217 exponent) to the integer Stripe expects for the same money. */
+/**
+ * Our minor units (ISO 4217) to the integer Stripe expects for the same money, by Stripe's own
+ * rules (domain/money.ts). Refused, never rounded: the buyer pays exactly the price shown, or nothing.
+ */
 export function toStripeAmount(money: Money): number {
-  const code = money.currency.toUpperCase();
-  const stripeExponent = STRIPE_ZERO_DECIMAL.has(code) ? 0 : STRIPE_THREE_DECIMAL.has(code) ? 3 : 2;
-  const shift = stripeExponent - currencyExponent(code);
-  const amount = shift >= 0 ? money.value * 10 ** shift : money.value / 10 ** -shift;
-  // Refused, never rounded: a buyer is charged exactly the price they were shown, or not at all.
-  if (!Number.isSafeInteger(amount)) {
-    throw new GatewayRefusedError('currency_unsupported', `${formatMoney(money)} cannot be charged through Stripe, which takes ${code} in whole units`);
-  }
-  if (stripeExponent === 3 && amount % 10 !== 0) {
-    throw new GatewayRefusedError('currency_unsupported', `Stripe takes ${code} amounts only in multiples of 10 minor units, not ${formatMoney(money)}`);
-  }
-  return amount;
+  const converted = stripeAmount(money);
+  if (!converted.ok) throw new GatewayCurrencyError(`stripe cannot charge this: ${converted.reason}`);
+  return converted.amount;
 }
 
 /**
@@ -138,7 +128,7 @@ export function webhookEventFrom(event: Stripe.Event): GatewayWebhookEvent | nul
   const intent = event.data.object;
   const acceptKey = intent.metadata?.workflow_id;
   if (!acceptKey || !intent.metadata?.offer_id) return null;
-  return { acceptKey, chargeRef: intent.id, eventType: event.type };
+  return { acceptKey, chargeRef: intent.id, eventType: event.type, succeeded: event.type === 'payment_intent.succeeded' };
 }
 
 function apiLocation(apiBase: string | undefined): Pick<Stripe.StripeConfig, 'host' | 'port' | 'protocol'> {
@@ -152,6 +142,26 @@ function apiLocation(apiBase: string | undefined): Pick<Stripe.StripeConfig, 'ho
 const isCardError = (err: unknown): err is Stripe.errors.StripeCardError => err instanceof Stripe.errors.StripeCardError;
 const isUnexpectedState = (err: unknown): boolean =>
   err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'payment_intent_unexpected_state';
+
+/**
+ * The off-session create, the same for every attempt (the idempotency key requires identical
+ * parameters). Current API versions enable automatic_payment_methods by default, and Stripe then
+ * refuses a confirm without a return_url, since some methods redirect. We send the return_url
+ * rather than forbid redirects: a saved card's 3-D Secure may itself be a redirect to the bank's
+ * page, and the buyer must come back from it (the redirect flow, see chargeOffSession).
+ */
+export function createParams(request: ChargeRequest): Stripe.PaymentIntentCreateParams {
+  return {
+    amount: toStripeAmount({ value: request.amount, currency: request.currency }),
+    currency: request.currency.toLowerCase(),
+    ...(request.customerRef ? { customer: request.customerRef } : {}),
+    payment_method: request.methodRef,
+    off_session: true,
+    confirm: true,
+    return_url: request.returnUrl,
+    metadata: request.metadata,
+  };
+}
 
 export function createStripeGateway(options: StripeGatewayOptions): PaymentGateway {
   const stripe = new Stripe(options.secretKey, {
@@ -208,7 +218,9 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
   return {
     name: 'stripe',
 
-    async checkPaymentMethod({ customerRef, methodRef }) {
+    async checkPaymentMethod({ customerRef, methodRef, amount, currency }) {
+      // Before anything else: a currency Stripe cannot take is the same refusal on every gateway.
+      toStripeAmount({ value: amount, currency });
       if (!customerRef) throw new GatewayDeclineError('payment_method_unusable', 'the parent order names no Stripe customer to charge off-session');
       let method: Stripe.PaymentMethod;
       try {
@@ -230,20 +242,7 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
     },
 
     async chargeOffSession(request: ChargeRequest) {
-      const outcome = await attempt(() =>
-        stripe.paymentIntents.create(
-          {
-            amount: toStripeAmount({ value: request.amount, currency: request.currency }),
-            currency: request.currency.toLowerCase(),
-            ...(request.customerRef ? { customer: request.customerRef } : {}),
-            payment_method: request.methodRef,
-            off_session: true,
-            confirm: true,
-            metadata: request.metadata,
-          },
-          { idempotencyKey: request.idempotencyKey },
-        ),
-      );
+      const outcome = await attempt(() => stripe.paymentIntents.create(createParams(request), { idempotencyKey: request.idempotencyKey }));
       if (outcome.status !== 'requires_action' || outcome.action.redirectUrl) return outcome;
       // The bank wants the buyer. Confirming on-session with our return URL gives the bank's page to
       // redirect to, and the client secret still serves a Stripe.js modal. Keyed, so a retry replays it.
@@ -273,8 +272,9 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
     async refund(chargeRef, amount, idempotencyKey) {
       const intent = await retrieve(chargeRef);
       try {
+        // No amount: the whole charge (a charge found without its order, whatever it holds).
         const refund = await stripe.refunds.create(
-          { payment_intent: chargeRef, amount: toStripeAmount({ value: amount, currency: intent.currency }) },
+          { payment_intent: chargeRef, ...(amount === null ? {} : { amount: toStripeAmount({ value: amount, currency: intent.currency }) }) },
           { idempotencyKey },
         );
         return { refundRef: refund.id };
@@ -289,6 +289,39 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
     },
 
     async findCharge(request) {
+      // The same create, under the same key. Stripe answers 409 idempotency_key_in_use while the
+      // first is still executing (transient: asked again until it is done), then replays what it
+      // answered: the intent, whatever became of it. A list would miss an intent whose create is
+      // still in flight, which then stands with no one left to refund it.
+      // Should the first never have reached Stripe, this makes the charge now, and the caller
+      // refunds it: no charge stands without its order either way.
+      let params: Stripe.PaymentIntentCreateParams;
+      try {
+        params = createParams(request);
+      } catch (err) {
+        // A currency Stripe does not take was never sent: nothing was charged.
+        if (err instanceof GatewayCurrencyError) return null;
+        throw err;
+      }
+      let intent: Stripe.PaymentIntent | null = null;
+      try {
+        intent = await stripe.paymentIntents.create(params, { idempotencyKey: request.idempotencyKey });
+      } catch (err) {
+        if (isCardError(err)) {
+          if (!err.payment_intent) return declineFromCardError(err);
+          intent = err.payment_intent;
+        } else if (err instanceof Stripe.errors.StripeError && err.statusCode === 409) {
+          throw new GatewayTransientError(`stripe: the first create under ${request.idempotencyKey} is still in flight (${err.code ?? '409'})`);
+        } else if (err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 400) {
+          // Refused by validation, which Stripe does not save under the key: nothing ran, nothing was charged.
+          return null;
+        } else if (!(err instanceof Stripe.errors.StripeIdempotencyError)) {
+          throw gatewayErrorFrom(err);
+        }
+      }
+      // The replay is the create's first answer: read the intent as it stands now.
+      if (intent) return settle(await retrieve(intent.id));
+      // Stripe refuses the replay (the key has been pruned, or was used otherwise): look the accept's intents up.
       const found = await intentsForAccept(request.metadata.workflow_id, request.customerRef);
       // One key makes one intent; should a second ever exist, the money that moved is what matters.
       const pick = found.find((pi) => pi.status === 'succeeded') ?? found.find((pi) => pi.status !== 'canceled') ?? found[0];

@@ -74,14 +74,13 @@
   }
 
   // ---- money: integer minor units, formatted by the currency's ISO 4217 exponent ------------------
-  var ZERO_DECIMAL = ['JPY', 'KRW', 'VND', 'CLP', 'ISK', 'UGX', 'XAF', 'XOF', 'RWF', 'PYG'];
-  var THREE_DECIMAL = ['BHD', 'JOD', 'KWD', 'OMR', 'TND'];
+  // The service's own table (domain/money.ts, from the maintained ISO 4217 list), written in here
+  // when the script is served, so the page and the service never disagree about a currency.
+  var CURRENCY_DIGITS = /*OCART_CURRENCY_DIGITS*/{};
 
   function exponent(currency) {
     var code = String(currency || '').toUpperCase();
-    if (ZERO_DECIMAL.indexOf(code) >= 0) return 0;
-    if (THREE_DECIMAL.indexOf(code) >= 0) return 3;
-    return 2;
+    return Object.prototype.hasOwnProperty.call(CURRENCY_DIGITS, code) ? CURRENCY_DIGITS[code] : 2;
   }
 
   function formatMoney(amount, locale) {

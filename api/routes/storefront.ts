@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { currencyTable } from '../../domain/money.ts';
 import type { AppDeps } from '../app.ts';
 
 export const UPSELLS_JS_PATH = '/wp-json/ocart/v1/upsells.js';
@@ -25,8 +26,20 @@ export function notModified(ifNoneMatch: string | undefined, etag: string): bool
     .some((t) => t === etag || t === '*');
 }
 
+/** The placeholder in upsells.js that the service's currency table replaces. */
+export const CURRENCY_TABLE_PLACEHOLDER = '/*OCART_CURRENCY_DIGITS*/{}';
+
+/** upsells.js with the service's currency table written in (its ETag covers the table too). */
+export async function loadStorefrontScript(): Promise<{ body: Buffer; etag: string }> {
+  const asset = await loadPublicAsset('upsells.js');
+  const source = asset.body.toString('utf8');
+  if (!source.includes(CURRENCY_TABLE_PLACEHOLDER)) throw new Error('upsells.js has lost its currency table placeholder');
+  const body = Buffer.from(source.replace(CURRENCY_TABLE_PLACEHOLDER, JSON.stringify(currencyTable())), 'utf8');
+  return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+}
+
 export const storefrontRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app) => {
-  const script = await loadPublicAsset('upsells.js');
+  const script = await loadStorefrontScript();
 
   app.get(UPSELLS_JS_PATH, async (request, reply) => {
     reply

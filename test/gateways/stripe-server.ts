@@ -16,10 +16,14 @@
  *   pm_card_chargeDeclinedExpiredCard        402 expired_card
  * Attaching one of those ids to a customer makes a new pm_... saved to that customer, as Stripe does.
  * Idempotency: the same key with the same parameters replays the first answer (Idempotent-Replayed:
- * true); with other parameters it is a 400 idempotency_error. Unknown parameters are refused
- * (parameter_unknown). Search answers at once, where Stripe's lags by up to a minute.
+ * true); with other parameters it is a 400 idempotency_error; while a request with the key is still
+ * being carried out, another is 409 idempotency_key_in_use (nothing saved). Unknown parameters are
+ * refused (parameter_unknown). Search answers at once, where Stripe's lags by up to a minute.
+ * Automatic payment methods are on unless the create pins the types (payment_method_types, or
+ * allowed_payment_method_types on the newest API versions), and then a confirmation without a
+ * return_url is refused with Stripe's own error unless allow_redirects is "never".
  *
- * The control API (failNext, dropNext, delayNext, delayMs, authenticate, event, intentsFor, requests)
+ * The control API (failNext, dropNext, delayNext, stallNext, delayMs, authenticate, event, intentsFor, requests)
  * lets tests inject faults, play the buyer on the bank's page, and count what was charged.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -136,6 +140,10 @@ export interface IntentState {
   returnUrl: string | null;
   /** the Idempotency-Key of the request that created it */
   idempotencyKey: string | null;
+  /** payment_method_types as pinned at creation; null: automatic_payment_methods (the default) */
+  pinnedTypes: string[] | null;
+  /** automatic_payment_methods[allow_redirects]: 'always' unless the create said 'never' */
+  allowRedirects: 'always' | 'never';
 }
 
 interface RefundState {
@@ -159,7 +167,12 @@ export interface RecordedRequest {
   fault: Fault['kind'] | null;
 }
 
-export type Fault = { kind: 'error'; status: number } | { kind: 'drop' } | { kind: 'delay'; ms: number };
+export type Fault =
+  | { kind: 'error'; status: number; error?: Json }
+  | { kind: 'drop' }
+  | { kind: 'delay'; ms: number }
+  /** held for ms before Stripe starts on it: a create still in flight, not yet visible to lists */
+  | { kind: 'stall'; ms: number };
 
 export interface RequestMatch {
   method?: string;
@@ -189,6 +202,12 @@ class ApiError extends Error {
 
 const invalid = (message: string, extra: { param?: string; code?: string; payment_intent?: Json } = {}) =>
   new ApiError(400, { type: 'invalid_request_error', message, ...extra });
+/** Stripe's refusal of a confirm that could redirect without a return_url (its own wording). */
+const RETURN_URL_REQUIRED = () =>
+  invalid(
+    "A `return_url` must be specified because this Payment Intent is configured to automatically accept the payment methods enabled in the Dashboard, some of which may require a full page redirect to succeed. If you do not want to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and `automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents.",
+    { param: 'return_url' },
+  );
 const noSuch = (status: 400 | 404, kind: string, id: string, param?: string) =>
   new ApiError(status, { type: 'invalid_request_error', code: 'resource_missing', message: `No such ${kind}: '${id}'`, ...(param ? { param } : {}) });
 
@@ -200,7 +219,7 @@ const KNOWN_PARAMS: Record<string, readonly string[]> = {
     'amount', 'currency', 'customer', 'payment_method', 'off_session', 'confirm', 'metadata', 'return_url', 'description',
     'capture_method', 'confirmation_method', 'receipt_email', 'setup_future_usage', 'statement_descriptor',
     'statement_descriptor_suffix', 'automatic_payment_methods', 'payment_method_options', 'error_on_requires_action',
-    'use_stripe_sdk', 'mandate', 'mandate_data', 'expand',
+    'use_stripe_sdk', 'mandate', 'mandate_data', 'payment_method_types', 'allowed_payment_method_types', 'expand',
   ],
   confirmIntent: [
     'payment_method', 'return_url', 'off_session', 'error_on_requires_action', 'use_stripe_sdk', 'receipt_email',
@@ -295,8 +314,13 @@ export interface StripeTestServer {
   readonly refundsCreated: number;
   /** added before every response, for as long as it is set */
   delayMs: number;
-  /** The next n matching requests fail with this status before Stripe does any work (nothing is saved). */
-  failNext(n?: number, match?: RequestMatch, status?: number): void;
+  /** The next n matching requests fail with this status (and Stripe error body) before Stripe does any work (nothing is saved). */
+  failNext(n?: number, match?: RequestMatch, status?: number, error?: Json): void;
+  /**
+   * The next n matching requests are held for ms before Stripe starts on them: their key is in
+   * flight (a concurrent request with it gets 409 idempotency_key_in_use) and nothing is visible yet.
+   */
+  stallNext(n: number, ms: number, match?: RequestMatch): void;
   /** The next n matching requests are carried out, then the connection is dropped: the answer is lost. */
   dropNext(n?: number, match?: RequestMatch): void;
   /** The next n matching requests are carried out, then answered only after ms. */
@@ -328,6 +352,8 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
   const refunds = new Map<string, RefundState>();
   const idempotent = new Map<string, { fingerprint: string; outcome: Outcome }>();
   const log: RecordedRequest[] = [];
+  /** idempotency keys whose request is being carried out right now */
+  const inFlight = new Set<string>();
   let faults: FaultRule[] = [];
   let seq = 0;
   let intentsCreated = 0;
@@ -377,7 +403,7 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
       amount: pi.amount,
       amount_capturable: 0,
       amount_received: pi.amountReceived,
-      automatic_payment_methods: null,
+      automatic_payment_methods: pi.pinnedTypes ? null : { enabled: true, allow_redirects: pi.allowRedirects },
       canceled_at: pi.canceledAt,
       cancellation_reason: pi.cancellationReason,
       capture_method: 'automatic',
@@ -393,7 +419,7 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
       next_action: pi.nextAction,
       payment_method: pi.paymentMethod,
       payment_method_configuration_details: null,
-      payment_method_types: ['card'],
+      payment_method_types: pi.pinnedTypes ?? ['card'],
       processing: null,
       shipping: null,
       status: pi.status,
@@ -444,6 +470,9 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
 
   function confirm(pi: IntentState, offSession: boolean, returnUrl: string | null): Outcome {
     if (!pi.paymentMethod) throw invalid("You cannot confirm this PaymentIntent because it's missing a payment method.", { code: 'payment_intent_unexpected_state', payment_intent: renderIntent(pi) });
+    // Automatic payment methods (the default on current API versions) may redirect, so Stripe wants
+    // to know where the buyer comes back to, unless redirects are off or the types are pinned.
+    if (!returnUrl && !pi.pinnedTypes && pi.allowRedirects !== 'never') throw RETURN_URL_REQUIRED();
     const method = resolveMethod(pi.paymentMethod, 'payment_method');
     pi.offSession = offSession;
     pi.returnUrl = returnUrl;
@@ -539,6 +568,17 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
         const shouldConfirm = bool(p, 'confirm') ?? false;
         const offSession = bool(p, 'off_session');
         if (offSession !== undefined && !shouldConfirm) throw invalid('off_session can only be passed when confirm=true.', { param: 'off_session' });
+        // Pinned types: payment_method_types, named allowed_payment_method_types on the newest API versions.
+        const pinned = p.allowed_payment_method_types ?? p.payment_method_types;
+        const types = isRecord(pinned) ? Object.values(pinned).filter((t): t is string => typeof t === 'string') : null;
+        const apm = isRecord(p.automatic_payment_methods) ? p.automatic_payment_methods : null;
+        if (types && apm && str(apm, 'enabled') === 'true') {
+          throw invalid('You may only specify one of these parameters: automatic_payment_methods, payment_method_types.', { param: 'automatic_payment_methods', code: 'parameters_exclusive' });
+        }
+        const redirects = apm ? str(apm, 'allow_redirects') : undefined;
+        if (redirects !== undefined && redirects !== 'always' && redirects !== 'never') {
+          throw invalid(`Invalid automatic_payment_methods[allow_redirects]: must be one of always or never`, { param: 'automatic_payment_methods[allow_redirects]' });
+        }
         const id = newId('pi');
         const pi: IntentState = {
           id,
@@ -561,6 +601,8 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
           offSession: null,
           returnUrl: null,
           idempotencyKey: currentKey,
+          pinnedTypes: types,
+          allowRedirects: redirects === 'never' ? 'never' : 'always',
         };
         intents.set(id, pi);
         intentsCreated += 1;
@@ -752,18 +794,46 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
     const entry: RecordedRequest = { method, path: url.pathname, idempotencyKey: key, status: 0, replayed: false, fault: fault?.kind ?? null };
     log.push(entry);
 
+    // Stripe runs one request per idempotency key at a time: a concurrent one is refused with 409
+    // idempotency_key_in_use and nothing saved, so it can be retried once the first is done.
+    const claims = method === 'POST' && key !== null && req.headers.authorization === `Bearer ${secretKey}` && fault?.kind !== 'error';
     let outcome: Outcome;
     if (req.headers.authorization !== `Bearer ${secretKey}`) {
       outcome = { status: 401, body: JSON.stringify({ error: { type: 'invalid_request_error', message: 'Invalid API Key provided.' } }) };
     } else if (fault?.kind === 'error') {
       // Fails in front of Stripe's API: nothing runs, nothing is saved under the key.
-      outcome = { status: fault.status, body: JSON.stringify({ error: { type: 'api_error', message: 'An unknown error occurred while processing your request.' } }) };
+      const error = fault.error ?? { type: 'api_error', message: 'An unknown error occurred while processing your request.' };
+      outcome = { status: fault.status, body: JSON.stringify({ error }) };
+    } else if (claims && inFlight.has(key)) {
+      outcome = {
+        status: 409,
+        body: JSON.stringify({
+          error: {
+            type: 'invalid_request_error',
+            code: 'idempotency_key_in_use',
+            message: 'There is currently another in-progress request using this idempotency key. Please try again later.',
+            doc_url: 'https://stripe.com/docs/error-codes/idempotency-key-in-use',
+          },
+        }),
+      };
     } else {
-      outcome = execute(method, url, raw, key);
+      if (claims) inFlight.add(key);
+      try {
+        if (fault?.kind === 'stall') await new Promise((r) => setTimeout(r, fault.ms));
+        outcome = execute(method, url, raw, key);
+      } catch (err) {
+        if (claims) inFlight.delete(key);
+        throw err;
+      }
     }
     entry.status = outcome.status;
     entry.replayed = outcome.replayed ?? false;
+    const release = () => {
+      if (claims && outcome.status !== 409) inFlight.delete(key);
+    };
 
+    // Done: the answer is saved under the key, so a retry replays it however slowly this one travels back.
+    release();
     if (fault?.kind === 'drop') {
       req.socket.destroy();
       return;
@@ -812,8 +882,11 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
     set delayMs(ms: number) {
       delayMs = ms;
     },
-    failNext(n = 1, match = {}, status = 500) {
-      faults.push({ ...match, fault: { kind: 'error', status }, remaining: n });
+    failNext(n = 1, match = {}, status = 500, error) {
+      faults.push({ ...match, fault: { kind: 'error', status, ...(error ? { error } : {}) }, remaining: n });
+    },
+    stallNext(n, ms, match = {}) {
+      faults.push({ ...match, fault: { kind: 'stall', ms }, remaining: n });
     },
     dropNext(n = 1, match = {}) {
       faults.push({ ...match, fault: { kind: 'drop' }, remaining: n });
