@@ -29,7 +29,7 @@ export type StartAcceptResult =
   | { kind: 'closed' }
   /** no answer within the wait; the workflow runs (checked) and goes on: the buyer polls its status */
   | { kind: 'processing' }
-  /** no answer within the wait, and no run for this key exists yet: nothing to poll */
+  /** no answer within the wait, and no run for this key is known to exist (none yet, or Temporal cannot say) */
   | { kind: 'not_started' };
 
 export interface AcceptFlows {
@@ -90,9 +90,10 @@ export function createAcceptFlows(client: Client, taskQueue: string): AcceptFlow
         const described = await client.workflow.getHandle(input.acceptKey).describe();
         if (described.status.name !== 'RUNNING') return await call; // it just finished: its answer is there
         return { kind: 'processing' };
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return { kind: 'not_started' };
-        throw err;
+      } catch {
+        // Not found, or Temporal cannot be asked: either way no run is known to us, and the buyer
+        // may retry with the same key (it joins whatever did start, or reads its record).
+        return { kind: 'not_started' };
       } finally {
         // Stop waiting on the update: an abandoned long poll would hold a connection stream for as
         // long as the run takes. Its rejection is expected and handled.
