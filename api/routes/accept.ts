@@ -86,7 +86,7 @@ const Accepted = Type.Object(
     status_url: Type.String({ description: 'Poll this (GET) for the outcome' }),
   },
   {
-    title: 'AcceptProcessing202',
+    title: 'AcceptStillProcessing',
     description: 'No answer within OCART_ACCEPT_WAIT_MS: the accept goes on; poll `status_url`. A replay with the same key while it runs answers the same',
   },
 );
