@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { GatewayRegistry } from '../activities/gateways/registry.ts';
 import type { createSandboxGateway } from '../activities/gateways/sandbox.ts';
 import type { Db } from '../db/client.ts';
-import type { ApiConfig } from './config.ts';
+import type { ApiConfig, TrustProxy } from './config.ts';
 import { errorBody, installErrorHandler } from './errors.ts';
 import { registerAcceptAnswers } from './plugins/accept-answer.ts';
 import { registerConnectionDraining } from './plugins/draining.ts';
@@ -16,6 +16,7 @@ import { ApiLogController, registerAcceptLogContext } from './plugins/logging.ts
 import { registerCors } from './plugins/cors.ts';
 import { registerMetrics } from './plugins/metrics.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
+import { registerRateLimits } from './plugins/rate-limit.ts';
 import { acceptRoutes } from './routes/accept.ts';
 import { currencyRoutes } from './routes/currencies.ts';
 import { demoRoutes } from './routes/demo.ts';
@@ -44,6 +45,18 @@ function refuseBadUrl(err: FastifyError, request: FastifyRequest, reply: Fastify
   void reply.status(400).send(errorBody('invalid_request', 'the URL is not valid'));
 }
 
+/**
+ * OCART_TRUST_PROXY in Fastify's terms. A hop count becomes "trust the nearest N hops": Fastify
+ * 5.12 treats a bare number as trusting nothing (it cannot check the immediate peer), so the count
+ * is only as safe as the network: use it only when nothing but the load balancer reaches the API,
+ * and prefer the load balancer's addresses/CIDRs.
+ */
+function fastifyTrustProxy(trust: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust !== 'number') return trust;
+  const hops = trust;
+  return hops === 0 ? false : (_address, hop) => hop < hops;
+}
+
 export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: deps.config.bodyLimitBytes,
@@ -54,6 +67,9 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
     // Bad URLs (broken percent-encoding) get our error body and a log line like every other refusal.
     frameworkErrors: refuseBadUrl,
     logController: new ApiLogController(),
+    // Behind a load balancer, request.ip (and so every per-IP limit) is the buyer's address only when
+    // the proxy's X-Forwarded-For is trusted; from anyone else it is a header a client writes itself.
+    trustProxy: fastifyTrustProxy(deps.config.trustProxy),
     ...options,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // JSON only: a text/plain body is 415 unsupported_media_type, not a string for the schema to refuse.
@@ -66,6 +82,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   registerMetrics(app);
   registerCors(app, deps.config.allowedOrigins);
   registerConnectionDraining(app);
+  await registerRateLimits(app, deps.prisma);
   await app.register(healthRoutes, deps);
   await app.register(acceptRoutes, deps);
   await app.register(webhookRoutes, deps);

@@ -1,6 +1,7 @@
 /** Maps every error to a stable code and its status, through the one table in domain/errors.ts. */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { DomainError, type ErrorCode, ERROR_STATUS } from '../domain/errors.ts';
+import { acceptBindingsFromRaw } from './plugins/accept-answer.ts';
 
 export interface ErrorBody {
   status: 'rejected' | 'error';
@@ -38,8 +39,12 @@ export function installErrorHandler(app: FastifyInstance): void {
     const { code, message } = classifyError(err);
     const status = ERROR_STATUS[code];
     if (status >= 500) request.log.error({ err }, 'request failed');
-    // 5xx details stay in the logs.
-    reply.status(status).send(errorBody(code, status >= 500 ? 'something went wrong on our side' : message));
+    // Every refusal of an accept names it when its key is known (a valid X-Idempotency-Key, or the
+    // status route's id), whatever refused it: body validation, the token, the rate limiter.
+    const acceptId = acceptBindingsFromRaw(request.url, request.headers).accept_id;
+    // 5xx details stay in the logs; a temporary outage may say what it is.
+    const shown = status >= 500 && code !== 'temporarily_unavailable' ? 'something went wrong on our side' : message;
+    reply.status(status).send(errorBody(code, shown, acceptId));
   });
   app.setNotFoundHandler((_request, reply) => {
     reply.status(404).send(errorBody('not_found', 'no such route'));

@@ -27,10 +27,15 @@ export type StartAcceptResult =
   | { kind: 'answered'; reply: AcceptReply }
   | { kind: 'fingerprint_mismatch' }
   /** the workflow for this key has already closed: answer from the database */
-  | { kind: 'closed' };
+  | { kind: 'closed' }
+  /** no answer within the wait; the workflow runs (checked) and goes on: the buyer polls its status */
+  | { kind: 'processing' }
+  /** no answer within the wait, and no run for this key is known to exist (none yet, or Temporal cannot say) */
+  | { kind: 'not_started' };
 
 export interface AcceptFlows {
-  startOrJoin(input: AcceptInput): Promise<StartAcceptResult>;
+  /** Waits at most `waitMs` for the workflow's answer, so no buyer's socket is held longer. */
+  startOrJoin(input: AcceptInput, waitMs: number): Promise<StartAcceptResult>;
   status(acceptKey: string): Promise<AcceptStatus | null>;
   /** false when no running workflow has that id (finished, or never ours) */
   signalScaCompleted(acceptKey: string, signal: ScaCompletedSignal): Promise<boolean>;
@@ -44,7 +49,7 @@ export interface AcceptFlows {
 
 export function createAcceptFlows(client: Client, taskQueue: string): AcceptFlows {
   return {
-    async startOrJoin(input) {
+    async startOrJoin(input, waitMs) {
       // One round trip: start the workflow if needed and wait for its answer to the buyer.
       // Update ids are per call, so the workflow can tell a first call from its replays.
       const startWorkflowOperation = new WithStartWorkflowOperation(ACCEPT_WORKFLOW_TYPE, {
@@ -56,18 +61,50 @@ export function createAcceptFlows(client: Client, taskQueue: string): AcceptFlow
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         typedSearchAttributes: [{ key: searchAttributes.offerId, value: input.offerId }],
       });
+      // The call can be abandoned (below): its abort signal ends the gRPC calls it is waiting on.
+      const abandon = new AbortController();
+      const call = client
+        .withAbortSignal(abandon.signal, () =>
+          client.workflow.executeUpdateWithStart(acceptUpdate, {
+            updateId: randomUUID(),
+            args: [{ fingerprint: input.fingerprint }],
+            startWorkflowOperation,
+          }),
+        )
+        .then(
+          (reply): StartAcceptResult => ({ kind: 'answered', reply }),
+          (err: unknown): StartAcceptResult => {
+            if (err instanceof WorkflowUpdateFailedError && err.cause?.message === FINGERPRINT_MISMATCH) return { kind: 'fingerprint_mismatch' };
+            if (err instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'closed' };
+            if (isCompletedWorkflowError(err)) return { kind: 'closed' };
+            throw err;
+          },
+        );
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<'waited'>((resolve) => {
+        timer = setTimeout(() => resolve('waited'), waitMs);
+      });
       try {
-        const reply = await client.workflow.executeUpdateWithStart(acceptUpdate, {
-          updateId: randomUUID(),
-          args: [{ fingerprint: input.fingerprint }],
-          startWorkflowOperation,
-        });
-        return { kind: 'answered', reply };
-      } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError && err.cause?.message === FINGERPRINT_MISMATCH) return { kind: 'fingerprint_mismatch' };
-        if (err instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'closed' };
-        if (isCompletedWorkflowError(err)) return { kind: 'closed' };
-        throw err;
+        const first = await Promise.race([call, waited]);
+        if (first !== 'waited') return first;
+      } finally {
+        clearTimeout(timer);
+      }
+      // No answer in time. "Processing" is said only about a run that exists, so the buyer's poll
+      // finds it; the run goes on whatever happens to this call (it lives on the server, not in it).
+      try {
+        const described = await client.workflow.getHandle(input.acceptKey).describe();
+        if (described.status.name !== 'RUNNING') return await call; // it just finished: its answer is there
+        return { kind: 'processing' };
+      } catch {
+        // Not found, or Temporal cannot be asked: either way no run is known to us, and the buyer
+        // may retry with the same key (it joins whatever did start, or reads its record).
+        return { kind: 'not_started' };
+      } finally {
+        // Stop waiting on the update: an abandoned long poll would hold a connection stream for as
+        // long as the run takes. Its rejection is expected and handled.
+        abandon.abort();
+        call.catch(() => undefined);
       }
     },
 

@@ -38,6 +38,8 @@ export const ERROR_STATUS = {
   gateway_error: 502,
   gateway_not_configured: 503,
   service_unavailable: 503,
+  /** Temporal or the database could not be reached right now; `Retry-After` says when to ask again */
+  temporarily_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -131,6 +131,38 @@ async function runLevel(base: string, shop: Awaited<ReturnType<typeof seedShop>>
 }
 
 /**
+ * Forged accepts answered per second: a tampered token (a genuine token's signature changed) under
+ * a fresh key each time, from 32 concurrent clients for a few seconds. The API refuses these in
+ * process (401 token_signature_invalid) before its rate limiter, the database or Temporal; anything
+ * else it answers counts as an error.
+ */
+async function measureForgedRefusals(base: string, shop: Awaited<ReturnType<typeof seedShop>>, seconds = 4): Promise<{ per_s: number; count: number; errors: number }> {
+  let count = 0;
+  let errors = 0;
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (performance.now() < until) {
+        const { key, body } = shop.next();
+        const tampered = `${body.token.slice(0, -4)}${body.token.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+        const res = await fetch(`${base}/wp-json/ocart/v1/upsells/${shop.offerId}/accept`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-idempotency-key': key },
+          body: JSON.stringify({ ...body, token: tampered }),
+        });
+        const json = (await res.json()) as { code?: string };
+        if (res.status === 401 && json.code === 'token_signature_invalid') count++;
+        else errors++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  progress('forged accepts', count, count);
+  return { per_s: round(count / elapsed), count, errors };
+}
+
+/**
  * Where a full-stack accept's time goes, from the workflow histories of sampled accepts (medians),
  * counting only what happens before the update is answered: the server's hand-off of workflow tasks
  * to the worker, the workflow tasks themselves (the local activities, charge and write, run inside
@@ -295,6 +327,7 @@ async function main() {
   const floors: Array<Awaited<ReturnType<typeof measureFloor>>> = [];
   const breakdowns: Array<Record<string, number>> = [];
   let temporalFloor: Awaited<ReturnType<typeof measureTemporalFloor>> | null = null;
+  let forged: Awaited<ReturnType<typeof measureForgedRefusals>> | null = null;
   try {
     console.log(`bench: ${os.cpus().length} cores, gateway latencies ${LATENCIES.join(' and ')} ms, levels ${LEVELS.map((l) => `c=${l.concurrency}×${l.count}`).join(', ')}`);
     temporalFloor = await measureTemporalFloor(env.TEMPORAL_ADDRESS!);
@@ -310,6 +343,7 @@ async function main() {
         const shop = await seedShop(prisma, `l${latency}`);
         await prisma.$disconnect();
         await runLevel(base, shop, 8, WARMUP, `warm-up @${latency}ms`);
+        if (latency === 0) forged = await measureForgedRefusals(base, shop);
         for (const level of LEVELS) {
           const { samples, ...r } = await runLevel(base, shop, level.concurrency, level.count, `c=${level.concurrency} @${latency}ms`);
           levels.push({ gateway_latency_ms: latency, ...r });
@@ -336,6 +370,8 @@ async function main() {
     // An empty workflow through the same update-with-start: what Temporal alone costs here.
     temporal_floor: temporalFloor,
     breakdown_c1: breakdowns,
+    // Refused at the door (401 token_signature_invalid), 32 concurrent clients.
+    forged_refusals_per_s: forged?.per_s ?? null,
     targets: {
       p50_c1_le_25ms: c1.p50_ms <= 25,
       rps_c32_ge_200: c32.rps >= 200,

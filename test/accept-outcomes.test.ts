@@ -229,14 +229,16 @@ describe('idempotent replay', () => {
     const b = await readyToAccept(stack.app);
     const key = newKey();
     const first = await accept(stack.app, a.offer.id, key, a.body);
-    for (const [offerId, body] of [
-      [b.offer.id, b.body],
-      [a.offer.id, { ...a.body, cart_id: 'cart-other' }],
-      [a.offer.id, { ...a.body, token: b.token }],
+    // A request whose token does not fit its own offer and cart is refused at the door (403
+    // token_mismatch) before the key is looked at; a consistent one is told the key is taken.
+    for (const [offerId, body, status, code] of [
+      [b.offer.id, b.body, 422, 'idempotency_key_reused'],
+      [a.offer.id, { ...a.body, cart_id: 'cart-other' }, 403, 'token_mismatch'],
+      [a.offer.id, { ...a.body, token: b.token }, 403, 'token_mismatch'],
     ] as const) {
       const res = await accept(stack.app, offerId, key, body);
-      expect(res.statusCode).toBe(422);
-      expect(res.json()).toEqual({ status: 'rejected', code: 'idempotency_key_reused', accept_id: key, message: expect.any(String) });
+      expect(res.statusCode).toBe(status);
+      expect(res.json()).toEqual({ status: 'rejected', code, accept_id: key, message: expect.any(String) });
       expect(res.body).not.toContain(a.offer.id);
     }
     expect(await sandboxCharges(stack.prisma, key)).toHaveLength(1);

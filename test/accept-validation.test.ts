@@ -22,9 +22,11 @@ async function expectRejected(res: { statusCode: number; json(): any }, status: 
 
 describe('validation: offer', () => {
   it('offer missing -> 404 offer_not_found', async () => {
-    const { body } = await readyToAccept(stack.app);
+    // A genuine token for an offer that is gone (one for another offer is refused at the door: token_mismatch).
+    const order = await registerParentOrder(stack.app);
+    const { token } = signToken({ offerId: 'off_does_not_exist', orderId: order.externalId, cartId: order.cartId }, stack.config.tokenKeys, new Date(), 30);
     const key = newKey();
-    await expectRejected(await accept(stack.app, 'off_does_not_exist', key, body), 404, 'offer_not_found', key);
+    await expectRejected(await accept(stack.app, 'off_does_not_exist', key, { token, cart_id: order.cartId }), 404, 'offer_not_found', key);
   });
 
   it('offer inactive -> 422 offer_inactive', async () => {

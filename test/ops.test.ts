@@ -307,10 +307,11 @@ describe('accept bodies are sent exactly as the workflow wrote them (response sc
   });
 
   it('a rejected accept (validation in the worker) keeps its body too', async () => {
-    const { offer, order } = await readyToAccept(app);
+    // A parent not paid: a refusal only the worker can make (a forged token is refused at the API's door).
+    const { offer, body } = await readyToAccept(app, { status: 'pending' });
     const key = newKey();
-    const res = await accept(app, offer.id, key, { token: 'not-a-token', cart_id: order.cartId });
-    expect(res.json()).toMatchObject({ status: 'rejected', code: 'token_malformed', accept_id: key });
+    const res = await accept(app, offer.id, key, body);
+    expect(res.json()).toMatchObject({ status: 'rejected', code: 'parent_not_paid', accept_id: key });
     const record = await poll(() => prisma.accept.findUnique({ where: { idempotencyKey: key } }), (r) => Boolean(r?.response));
     expect(res.body).toBe(JSON.stringify(record?.response));
   });

@@ -32,6 +32,8 @@
   var PATH = '/wp-json/ocart/v1/upsells/';
   var FINAL = { succeeded: 1, declined: 1, rejected: 1, expired: 1 };
   var WITHDRAWN = { declined: 1, rejected: 1, expired: 1 };
+  // Answers that mean "not now" rather than "no": the status URL is polled again after Retry-After.
+  var TRY_LATER = { 429: 1, 503: 1 };
 
   var currentScript = document.currentScript;
   var scriptOrigin = '';
@@ -113,7 +115,12 @@
     parent_not_paid: 'This offer needs a paid order.',
     payment_method_unusable: 'Your saved payment method cannot be used for this offer.',
     currency_mismatch: 'This offer is not available in your order\u2019s currency.',
+    offer_changed: 'This offer has changed.',
+    offer_already_accepted: 'You already added this to your order.',
   };
+
+  /** Refusals a fresh page can cure: the shop mints a new token (at the new price) on reload. */
+  var RELOADABLE = { offer_changed: 1 };
 
   var DECLINE_TEXT = {
     authentication_failed: 'Your bank did not confirm the payment.',
@@ -368,10 +375,22 @@
     } else if (status === 'rejected') {
       this.withdraw();
       this.say('You have not been charged.', REJECTED_TEXT[body.code] || 'This offer could not be added to your order.');
+      if (RELOADABLE[body.code]) this.offerReload();
     } else if (status === 'error') {
       return this.showError(body);
     }
     this.setState(status, body);
+  };
+
+  /** A reload shows the offer as it is now; this key belonged to the old one, so it is forgotten. */
+  Upsell.prototype.offerReload = function () {
+    var self = this;
+    var reload = el('button', { type: 'button', class: 'ocart-upsell__reload', 'data-ocart-reload': '' }, 'Reload to see the offer');
+    reload.addEventListener('click', function () {
+      store.set(self.storeKey, null);
+      window.location.reload();
+    });
+    this.actions.appendChild(reload);
   };
 
   /** Something failed that may pass: a retry button that sends the same key again. */
@@ -481,6 +500,7 @@
     this.setState('busy');
     var first = await this.fetchStatus();
     if (first && first.http === 404) return this.notRecorded();
+    if (first && TRY_LATER[first.http]) return this.poll(first.retryAfterMs);
     if (first && first.body && typeof first.body.status === 'string') return this.handle(first.body, false);
     return this.poll();
   };
@@ -502,26 +522,33 @@
     try {
       var res = await fetch(this.statusUrl(), { headers: { Accept: 'application/json' }, credentials: 'omit', cache: 'no-store' });
       var body = await res.json().catch(function () { return null; });
-      return { http: res.status, body: body };
+      var retryAfter = Number(res.headers.get('Retry-After'));
+      return { http: res.status, body: body, retryAfterMs: retryAfter > 0 ? Math.min(retryAfter, 60) * 1000 : 0 };
     } catch (e) {
       return null;
     }
   };
 
-  Upsell.prototype.poll = async function () {
+  /** Polls the status URL until the accept is final. Keeps going through processing, requires_action,
+   *  network failures and "not now" answers (429, 503 temporarily_unavailable), waiting as long as
+   *  their Retry-After asks. */
+  Upsell.prototype.poll = async function (firstWaitMs) {
     var run = ++this.pollRun;
     var started = Date.now();
     var delay = 600;
+    var wait = Math.max(delay, firstWaitMs || 0);
     this.setBusy(true);
     while (run === this.pollRun) {
-      await sleep(delay);
+      await sleep(wait);
       if (run !== this.pollRun) return;
       delay = Math.min(Math.round(delay * 1.4), 4000);
+      wait = delay;
       var r = await this.fetchStatus();
       if (run !== this.pollRun) return;
       if (r && r.http === 404) return this.notRecorded();
+      if (r && TRY_LATER[r.http]) wait = Math.max(delay, r.retryAfterMs);
       var s = r && r.body && r.body.status;
-      if (s === 'processing' || s === 'requires_action' || !s || r.http === 429) {
+      if (s === 'processing' || s === 'requires_action' || !s || (r && TRY_LATER[r.http])) {
         if (Date.now() - started > this.cfg.pollTimeoutMs) return this.stillWaiting();
         continue;
       }

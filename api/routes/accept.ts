@@ -1,17 +1,18 @@
 /** The buyer-facing routes: accept an offer, and read an accept's state. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, statusForCode } from '../../domain/errors.ts';
 import { assertIdempotencyKey, requestFingerprint } from '../../domain/idempotency.ts';
 import { resolveReturnUrl } from '../../domain/return-url.ts';
-import type { AcceptState } from '../../workflows/messages.ts';
+import { verifyToken } from '../../domain/token.ts';
+import { type AcceptState, statusUrl } from '../../workflows/messages.ts';
 import { findAcceptRecord } from '../../db/accept-records.ts';
 import { acceptStateFromJson } from '../../db/json.ts';
 import { errorBody } from '../errors.ts';
 import type { AppDeps } from '../app.ts';
 import { errorRef, errorResponses } from '../plugins/openapi.ts';
-import { createWindowLimiter } from '../rate-limit.ts';
+import { enforce, perMinute } from '../plugins/rate-limit.ts';
 
 export const OFFER_ID = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 const CART_ID = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' });
@@ -78,6 +79,17 @@ const Expired = Type.Object(
   { title: 'AcceptExpired', description: 'The buyer did not finish authentication in time; the charge was cancelled' },
 );
 const Processing = Type.Object({ status: Type.Literal('processing'), accept_id: ACCEPT_ID }, { title: 'AcceptProcessing', description: 'Still running' });
+const Accepted = Type.Object(
+  {
+    status: Type.Literal('processing'),
+    accept_id: ACCEPT_ID,
+    status_url: Type.String({ description: 'Poll this (GET) for the outcome' }),
+  },
+  {
+    title: 'AcceptStillProcessing',
+    description: 'No answer within OCART_ACCEPT_WAIT_MS: the accept goes on; poll `status_url`. A replay with the same key while it runs answers the same',
+  },
+);
 
 /** Errors an accept (or its state) can carry; `rejected` and `error` bodies are the shared Error. */
 const ACCEPT_ERRORS = errorResponses(400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 500, 502, 503);
@@ -98,8 +110,14 @@ export function httpStatusFor(state: AcceptState): number {
     case 'declined':
       return 402;
     case 'rejected':
-    case 'error':
       return statusForCode(state.code);
+    case 'error': {
+      // An error is ours or the gateway's, never the buyer's: always a 5xx. The one table gives some
+      // codes a 4xx (currency_unsupported, when the gateway itself refuses the amount, is 422 as a
+      // refusal); as an error it is the gateway refusing our request: 502.
+      const status = statusForCode(state.code);
+      return status >= 500 ? status : 502;
+    }
   }
 }
 
@@ -114,9 +132,24 @@ function reused(reply: FastifyReply, acceptId: string) {
     .send(errorBody('idempotency_key_reused', 'this idempotency key was already used for a different request', acceptId));
 }
 
-export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, flows, config }) => {
-  const perIp = createWindowLimiter(config.rateLimit.perIpPerMinute, 60_000);
-  const perCart = createWindowLimiter(config.rateLimit.perCartPerMinute, 60_000);
+/** The accept goes on without us; the buyer polls its status URL. */
+function processing(reply: FastifyReply, acceptId: string, cartId: string) {
+  return reply.status(202).send({ status: 'processing', accept_id: acceptId, status_url: statusUrl(acceptId, cartId) });
+}
+
+/** Temporal or the database cannot answer now: 503 temporarily_unavailable, ask again shortly. */
+function unavailable(reply: FastifyReply, message: string): never {
+  reply.header('Retry-After', '2');
+  throw new DomainError('temporarily_unavailable', message);
+}
+
+/** Requests whose token verified but has expired: only a replay of a recorded accept can answer them. */
+const expiredTokens = new WeakSet<FastifyRequest>();
+
+export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, flows, config, clock }) => {
+  const limitIp = perMinute(app, config.rateLimit.perIpPerMinute, (request) => `accept-ip:${request.ip}`);
+  const limitCart = perMinute(app, config.rateLimit.perCartPerMinute, (request) => `accept-cart:${(request.body as { cart_id: string }).cart_id}`);
+  const limitStatus = perMinute(app, config.rateLimit.statusPerIpPerMinute, (request) => `status-ip:${request.ip}`);
 
   app.post(
     '/wp-json/ocart/v1/upsells/:offer_id/accept',
@@ -148,20 +181,33 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
           },
           { additionalProperties: false },
         ),
-        response: { 200: Succeeded, 202: RequiresAction, 402: PaymentRequired, ...ACCEPT_ERRORS },
+        response: {
+          200: Succeeded,
+          202: Type.Union([RequiresAction, Accepted], { description: 'The bank wants the buyer (requires_action), or no answer yet (processing): poll `status_url`' }),
+          402: PaymentRequired,
+          ...ACCEPT_ERRORS,
+        },
       },
       // The key is checked before the body, so a request without one is told so first.
       preValidation: async (request) => {
         assertIdempotencyKey(request.headers['x-idempotency-key'] as string | undefined);
       },
-      // Counted once the body is known, so a cart is limited wherever its requests come from.
-      preHandler: async (request, reply) => {
-        const wait = Math.max(perIp.hit(request.ip), perCart.hit(request.body.cart_id));
-        if (wait > 0) {
-          reply.header('Retry-After', String(wait));
-          throw new DomainError('rate_limited', `too many accepts; retry in ${wait} s`);
-        }
-      },
+      preHandler: [
+        // Refused at the door, in process: a token that is not ours (shape, HMAC, key id) or not for
+        // this offer and cart never reaches the rate limiter's store, the database or Temporal, so a
+        // flood of forged accepts costs a hash each. The workflow still checks everything again.
+        async (request) => {
+          try {
+            verifyToken(request.body.token, config.tokenKeys, clock(), { offerId: request.params.offer_id, cartId: request.body.cart_id });
+          } catch (err) {
+            // Expired but genuine: it may belong to a finished accept being replayed (the handler looks).
+            if (err instanceof DomainError && err.code === 'token_expired') expiredTokens.add(request);
+            else throw err;
+          }
+        },
+        // Counted once the body is known, so a cart is limited wherever its requests come from.
+        async (request, reply) => enforce(request, reply, [limitIp, limitCart]),
+      ],
     },
     async (request, reply) => {
       const key = assertIdempotencyKey(request.headers['x-idempotency-key']);
@@ -171,10 +217,22 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
 
       // A key seen before is answered from its record: days later, after Temporal forgot the run.
       // If the database is unreachable, go on: the workflow rides out the outage and answers.
+      let lookupFailed = false;
       const existing = await findAcceptRecord(prisma, key).catch((err: unknown) => {
         request.log.warn({ err }, 'accept record lookup failed; asking the workflow');
+        lookupFailed = true;
         return null;
       });
+      if (expiredTokens.has(request)) {
+        // Only the record can tell a replay from a late click; without it, say so rather than refuse.
+        if (lookupFailed) unavailable(reply, 'the accept record cannot be read right now');
+        // A replay "long after it has finished" answers the recorded body; anything else with an
+        // expired token is refused here, with nothing written and nothing started.
+        const recordedForExpired = existing && existing.fingerprint === fingerprint ? acceptStateFromJson(existing.response) : null;
+        if (recordedForExpired) return send(reply, recordedForExpired, true);
+        if (existing && existing.fingerprint === fingerprint && !existing.completed_at) return processing(reply, key, cartId);
+        throw new DomainError('token_expired', 'the token has expired');
+      }
       if (existing && existing.fingerprint !== fingerprint) return reused(reply, key);
       const recorded = acceptStateFromJson(existing?.response ?? null);
       if (recorded) return send(reply, recorded, true);
@@ -188,9 +246,13 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
         if (err instanceof DomainError) return send(reply, { status: 'rejected', accept_id: key, code: err.code, message: err.message }, false);
         throw err;
       }
-      const result = await flows.startOrJoin({ acceptKey: key, offerId, token, cartId, fingerprint, ...(returnUrl ? { returnUrl } : {}) });
+      const result = await flows.startOrJoin({ acceptKey: key, offerId, token, cartId, fingerprint, ...(returnUrl ? { returnUrl } : {}) }, config.acceptWaitMs);
       if (result.kind === 'fingerprint_mismatch') return reused(reply, key);
       if (result.kind === 'answered') return send(reply, result.reply.response, result.reply.replayed);
+      if (result.kind === 'processing') return processing(reply, key, cartId);
+      // Temporal did not start the run in time: nothing runs for this key that we know of. A retry
+      // with the same key is safe (it joins whatever did start).
+      if (result.kind === 'not_started') unavailable(reply, 'the accept could not be started yet; retry with the same key');
       // Closed between our read and the start: its record has the answer now.
       const record = await findAcceptRecord(prisma, key);
       if (record && record.fingerprint !== fingerprint) return reused(reply, key);
@@ -207,7 +269,8 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
         tags: ['buyer'],
         operationId: 'getAccept',
         summary: 'The current state of an accept',
-        description: 'The same shapes as the accept call; `processing` while the flow runs, `expired` after an SCA timeout. Another cart\'s accept answers 404.',
+        description:
+          'The same shapes as the accept call; `processing` while the flow runs, `expired` after an SCA timeout. Another cart\'s accept answers 404. When Temporal or the database cannot be reached: 503 `temporarily_unavailable` with `Retry-After` (keep polling), never 404.',
         params: Type.Object({ accept_id: Type.String({ maxLength: 255 }) }),
         querystring: Type.Object({ cart_id: CART_ID }),
         response: {
@@ -217,15 +280,28 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
           ...ACCEPT_ERRORS,
         },
       },
+      // Limited per IP too: each poll costs a database read and a Temporal query.
+      preHandler: async (request, reply) => enforce(request, reply, [limitStatus]),
     },
     async (request, reply) => {
       const key = request.params.accept_id;
       const cartId = request.query.cart_id;
-      const record = await findAcceptRecord(prisma, key);
+      // An outage is said as one (503, poll again), never as "no such accept", which would make the
+      // buyer's page give up on an accept that is still running.
+      const record = await findAcceptRecord(prisma, key).catch((err: unknown) => {
+        request.log.warn({ err }, 'accept record lookup failed');
+        return unavailable(reply, 'the accept cannot be read right now; ask again shortly');
+      });
       const stored = record ? acceptStateFromJson(record.state) : null;
       if (record && record.cart_id === cartId && record.completed_at && stored) return send(reply, stored, false);
       // Running (or still validating, before its record exists): the workflow knows its state and cart.
-      const live = record && record.cart_id !== cartId ? null : await flows.status(key).catch(() => null);
+      const live =
+        record && record.cart_id !== cartId
+          ? null
+          : await flows.status(key).catch((err: unknown) => {
+              request.log.warn({ err }, 'workflow status query failed');
+              return unavailable(reply, 'the accept cannot be read right now; ask again shortly');
+            });
       // Another cart's accept looks exactly like a missing one.
       if (live && live.cartId === cartId) return send(reply, live.state, false);
       if (record && record.cart_id === cartId) return send(reply, stored ?? { status: 'processing', accept_id: key }, false);

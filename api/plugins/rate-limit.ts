@@ -1,0 +1,99 @@
+/**
+ * Request limits shared by every API replica: the maintained @fastify/rate-limit plugin with its
+ * counters in PostgreSQL, so N replicas behind a load balancer enforce one limit, not N. Redis is not
+ * part of this service; the shop database already is.
+ *
+ * Fixed windows: one row per limited key (`accept-ip:…`, `accept-cart:…`, `status-ip:…`), one
+ * upsert … RETURNING per hit (the row lock makes concurrent hits from every replica count exactly).
+ * A key's window opens at its first hit and lasts timeWindow, as in the plugin's own LocalStore, timed
+ * by the database's clock, so replicas whose clocks drift still agree. Rows whose window ended are
+ * pruned now and then.
+ */
+import fastifyRateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Db } from '../../db/client.ts';
+import { DomainError } from '../../domain/errors.ts';
+
+/** One hit on `key` in its `windowMs` window: the hits so far in this window, and the ms until it resets. */
+export async function hitWindow(db: Db, key: string, windowMs: number): Promise<{ current: number; ttl: number }> {
+  // A row whose window has ended starts a new one with this hit.
+  const rows = await db.$queryRaw<{ hits: number; ttl_ms: number }[]>`
+    INSERT INTO rate_limits AS r (key, hits, resets_at)
+    VALUES (${key}, 1, now() + make_interval(secs => ${windowMs}::int / 1000.0))
+    ON CONFLICT (key) DO UPDATE
+      SET hits = CASE WHEN r.resets_at <= now() THEN 1 ELSE r.hits + 1 END,
+          resets_at = CASE WHEN r.resets_at <= now() THEN EXCLUDED.resets_at ELSE r.resets_at END
+    RETURNING hits, ceil(extract(epoch FROM resets_at - now()) * 1000)::int AS ttl_ms`;
+  const row = rows[0];
+  if (!row) throw new Error('rate limit upsert returned no row');
+  return { current: row.hits, ttl: Math.max(0, row.ttl_ms) };
+}
+
+const PRUNE_EVERY_MS = 60_000;
+
+/**
+ * The plugin's custom store interface (`incr`, `child`) on PostgreSQL. The plugin constructs the
+ * store itself, so the database is closed over here. Failures reach the caller (see `enforce`).
+ */
+export function pgRateLimitStore(db: Db, onPruneError: (err: unknown) => void): FastifyRateLimitStoreCtor {
+  let nextPrune = 0;
+  const prune = () => {
+    const now = Date.now();
+    if (now < nextPrune) return;
+    nextPrune = now + PRUNE_EVERY_MS;
+    // Off the request's path; every replica may prune, and deleting what another already deleted is harmless.
+    db.$executeRaw`DELETE FROM rate_limits WHERE resets_at < now() - interval '1 minute'`.catch(onPruneError);
+  };
+  class PgRateLimitStore implements FastifyRateLimitStore {
+    // The plugin passes the window (and the limit) with every hit: one store serves every limiter.
+    incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow?: number): void {
+      prune();
+      hitWindow(db, key, timeWindow ?? 60_000).then(
+        (result) => callback(null, result),
+        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+      );
+    }
+
+    child(): FastifyRateLimitStore {
+      return this;
+    }
+  }
+  return PgRateLimitStore;
+}
+
+export async function registerRateLimits(app: FastifyInstance, db: Db): Promise<void> {
+  // Not global: each limited route calls its limiters itself (`enforce`), at the point where its key
+  // is known and after the in-process refusals that must cost no database round trip.
+  await app.register(fastifyRateLimit, {
+    global: false,
+    store: pgRateLimitStore(db, (err) => app.log.warn({ err }, 'pruning old rate-limit windows failed')),
+  });
+}
+
+export type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
+
+/** A fixed one-minute window of `max` requests per key, the key made from the request. */
+export function perMinute(app: FastifyInstance, max: number, key: (request: FastifyRequest) => string): Limiter {
+  return app.createRateLimit({ max, timeWindow: 60_000, keyGenerator: key });
+}
+
+/**
+ * Counts the request on every limiter at once; over any limit: 429 rate_limited with Retry-After
+ * (the longest wait). When the database cannot count, the request goes on: accepts ride out a
+ * database outage in the workflow, and a limiter must not turn that outage into refusals.
+ */
+export async function enforce(request: FastifyRequest, reply: FastifyReply, limiters: Limiter[]): Promise<void> {
+  let results: Awaited<ReturnType<Limiter>>[];
+  try {
+    results = await Promise.all(limiters.map((limit) => limit(request)));
+  } catch (err) {
+    request.log.warn({ err }, 'rate limit store unavailable; request not counted');
+    return;
+  }
+  let wait = 0;
+  for (const r of results) if (!r.isAllowed && r.isExceeded) wait = Math.max(wait, r.ttlInSeconds, 1);
+  if (wait > 0) {
+    reply.header('Retry-After', String(wait));
+    throw new DomainError('rate_limited', `too many requests; retry in ${wait} s`);
+  }
+}
