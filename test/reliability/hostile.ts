@@ -911,7 +911,8 @@ export async function runLeakScan(stack: Stack): Promise<ScenarioResult> {
 
   const logLines: Record<string, number> = {};
   const redactedTokens: string[] = [];
-  for (const proc of ['api', 'worker'] as const) {
+  // Every process the suite ran: the first API and worker, and any replica a scenario started.
+  for (const proc of Object.keys(stack.logs)) {
     const lines = stack.logLines(proc);
     logLines[proc] = lines.length;
     lines.forEach((line, i) => {
