@@ -291,7 +291,8 @@ export class Stack {
         const base = bases[(attempts - 1) % bases.length] ?? this.base;
         const r = await this.accept(offerId, key, body, Math.max(1000, until - Date.now()), base);
         // A 5xx that carries the accept's own final answer is replayed as-is on every retry: stop.
-        if (r.status < 500 || Date.now() > until || isFinalAnswer(r.body)) return { ...r, attempts };
+        // "Still processing" (202) is not an answer yet: ask again with the same key.
+        if ((r.status < 500 && !isProcessing(r.status, r.body)) || Date.now() > until || isFinalAnswer(r.body)) return { ...r, attempts };
       } catch (err) {
         if (Date.now() > until) throw err;
       }
@@ -356,6 +357,15 @@ export async function sandboxTotals(stack: Stack, keys: string[]) {
   const orders = await stack.ordersFor(keys);
   const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   return { charges: sum(charges), orders: sum(orders), anomalies: checkOnePerKey(keys, charges, orders) };
+}
+
+function isProcessing(status: number, body: string): boolean {
+  if (status !== 202) return false;
+  try {
+    return (JSON.parse(body) as { status?: unknown }).status === 'processing';
+  } catch {
+    return false;
+  }
 }
 
 function isFinalAnswer(body: string): boolean {

@@ -56,10 +56,18 @@ async function waitClosed(stack: Stack, keys: readonly string[], ms: number): Pr
 export async function tenTabsOneCharge(stack: Stack): Promise<ScenarioResult> {
   const PARENTS = Number(process.env.REL_TABS_PARENTS ?? 6);
   const TABS = Number(process.env.REL_TABS_N ?? 10);
-  const buyers = await pool(Array.from({ length: PARENTS }), 6, () => stack.seedBuyer());
+  const seeded = await pool(Array.from({ length: PARENTS }), 6, () => stack.seedBuyer());
+  // The offer is made here with the shop's defaults (no per-order allowance of its own), so nothing
+  // the other scenarios' buyers are given can change what a parent may accept.
+  const buyers = await pool(seeded, 6, async (b) => {
+    const offer = await stack.shop('POST', `${V1}/offers`, { product_id: 'prod_hat', name: 'Hat', amount: 1500, currency: 'USD', active: true });
+    const offerId = String(offer.id);
+    return { ...b, offerId, token: () => signToken({ offerId, orderId: b.externalId, cartId: b.cartId }, REAL_KEYS, new Date(), 30).token };
+  });
   const tabs = buyers.map((b) => Array.from({ length: TABS }, () => ({ key: newKey('tabs'), body: { token: b.token(), cart_id: b.cartId } })));
+  // Every tab's page view minted its token before any tab clicked; then all click at once.
   const replies = await Promise.all(
-    buyers.map((b, i) => Promise.all(tabs[i]!.map((t) => stack.accept(b.offerId, t.key, t.body).then((r) => ({ ...r, key: t.key }))))),
+    buyers.map((b, i) => Promise.all(tabs[i]!.map((t) => stack.acceptUntilAnswered(b.offerId, t.key, t.body, 60_000).then((r) => ({ ...r, key: t.key }))))),
   );
   const allKeys = tabs.flat().map((t) => t.key);
   const charges = await stack.sandboxCharges(allKeys);

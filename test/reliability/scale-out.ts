@@ -109,7 +109,8 @@ export async function scaleOutKills(stack: Stack): Promise<ScenarioResult> {
 /**
  * A burst of accepts from one client IP, beyond the per-IP limit, spread round-robin over two API
  * replicas with that limit: the 429s begin at the configured total, not at twice it. The replicas
- * trust the proxy's X-Forwarded-For (OCART_TRUST_PROXY), and the burst comes from an address no
+ * trust X-Forwarded-For from a proxy on loopback (OCART_TRUST_PROXY=loopback, as behind a local
+ * balancer), and the burst comes from an address no
  * other scenario uses, so it starts from a clean count wherever the limiter keeps it.
  */
 export async function scaleOutRateLimit(stack: Stack): Promise<ScenarioResult> {
@@ -117,7 +118,7 @@ export async function scaleOutRateLimit(stack: Stack): Promise<ScenarioResult> {
   const BURST = 3 * LIMIT;
   const replicas: ExtraService[] = await stack.scaleOut({
     apis: 2,
-    apiEnv: { OCART_RATE_LIMIT_IP_PER_MIN: String(LIMIT), OCART_RATE_LIMIT_CART_PER_MIN: '1000000', OCART_TRUST_PROXY: 'true' },
+    apiEnv: { OCART_RATE_LIMIT_IP_PER_MIN: String(LIMIT), OCART_RATE_LIMIT_CART_PER_MIN: '1000000', OCART_TRUST_PROXY: 'loopback' },
   });
   const anomalies: string[] = [];
   try {
