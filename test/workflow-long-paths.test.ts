@@ -160,6 +160,13 @@ function mockActivities(key: string, overrides: Partial<Behaviour>) {
     async markEventFailed(eventId: string) {
       note('markEventFailed', [eventId]);
     },
+    // reconcileCharge's activities: acceptUpsell never calls them.
+    async inspectOrphanCharge(): Promise<never> {
+      throw new Error('not part of acceptUpsell');
+    },
+    async refundOrphanCharge(): Promise<never> {
+      throw new Error('not part of acceptUpsell');
+    },
   };
   const named = (name: ActivityName) => calls.filter((c) => c.name === name);
   return { activities, calls, named };

@@ -4,30 +4,41 @@
  */
 import Stripe from 'stripe';
 import { startStripeServer, type StripeTestServer } from '../gateways/stripe-server.ts';
-import { type ScenarioResult, type Stack, planAccepts, pool } from './harness.ts';
+import { type ScenarioResult, type Stack, planDistinctAccepts, pool } from './harness.ts';
+import { startStripeHoldProxy, type StripeHoldProxy } from './stripe-hold.ts';
+
+export const STRIPE_WEBHOOK_SECRET = 'whsec_reliability_0123456789';
 
 let server: StripeTestServer | null = null;
+let proxy: StripeHoldProxy | null = null;
 
-/** Starts the Stripe server once and points the worker (and API) at it. */
-export async function stripeStack(stack: Stack): Promise<{ server: StripeTestServer; sdk: Stripe }> {
-  if (!server) {
+/**
+ * Starts the Stripe server once and points the worker and API at it, through the hold proxy (which
+ * passes everything through until a scenario asks it to hold a create). Both processes restart, so
+ * the API verifies Stripe webhooks whichever scenario comes first.
+ */
+export async function stripeStack(stack: Stack): Promise<{ server: StripeTestServer; sdk: Stripe; proxy: StripeHoldProxy }> {
+  if (!server || !proxy) {
     server = await startStripeServer();
+    proxy = await startStripeHoldProxy(server.url);
     const env = {
       STRIPE_SECRET_KEY: server.secretKey,
-      STRIPE_WEBHOOK_SECRET: 'whsec_reliability_0123456789',
-      STRIPE_API_BASE: server.url,
+      STRIPE_WEBHOOK_SECRET,
+      STRIPE_API_BASE: proxy.url,
       STRIPE_TIMEOUT_MS: '2000',
     };
     stack.setWorkerEnv(env);
     stack.setApiEnv(env);
-    await stack.restartWorker();
+    await Promise.all([stack.restartWorker(), stack.restartApi()]);
   }
   const url = new URL(server.url);
-  return { server, sdk: new Stripe(server.secretKey, { host: url.hostname, port: Number(url.port), protocol: 'http', maxNetworkRetries: 2 }) };
+  return { server, proxy, sdk: new Stripe(server.secretKey, { host: url.hostname, port: Number(url.port), protocol: 'http', maxNetworkRetries: 2 }) };
 }
 
 export async function closeStripe(): Promise<void> {
+  await proxy?.close();
   await server?.close();
+  proxy = null;
   server = null;
 }
 
@@ -35,7 +46,8 @@ export async function stripeBuyers(stack: Stack, sdk: Stripe, n: number) {
   return pool(Array.from({ length: n }), 4, async () => {
     const customer = await sdk.customers.create({ email: 'buyer@example.com' });
     const method = await sdk.paymentMethods.attach('pm_card_visa', { customer: customer.id });
-    return stack.seedBuyer({ gateway: 'stripe', customerRef: customer.id, methodRef: method.id });
+    const buyer = await stack.seedBuyer({ gateway: 'stripe', customerRef: customer.id, methodRef: method.id });
+    return { ...buyer, customerRef: customer.id, methodRef: method.id };
   });
 }
 
@@ -68,7 +80,7 @@ export async function workerKilledMidCharge(stack: Stack): Promise<ScenarioResul
   const N = Number(process.env.REL_KILL_N ?? 30);
   const { server, sdk } = await stripeStack(stack);
   const buyers = await stripeBuyers(stack, sdk, 10);
-  const accepts = planAccepts(buyers, N, 'kill');
+  const accepts = await planDistinctAccepts(buyers, N, 'kill');
   const before = server.intentsCreated;
   server.delayMs = 1500;
   const answers = new Map<string, number>();
@@ -117,7 +129,7 @@ export async function gatewayFaults(stack: Stack): Promise<ScenarioResult> {
   const N = Number(process.env.REL_FAULTS_N ?? 60);
   const { server, sdk } = await stripeStack(stack);
   const buyers = await stripeBuyers(stack, sdk, 10);
-  const accepts = planAccepts(buyers, N, 'faults');
+  const accepts = await planDistinctAccepts(buyers, N, 'faults');
   const firstRequest = server.requests().length;
   server.chaos = { rate: 0.3, delayMs: 3000 };
   const answers = new Map<string, number>();

@@ -1,8 +1,11 @@
 /**
  * The reliability suite's stack: the Temporal dev server, a fresh PostgreSQL database, and the
- * worker and API as separate processes, which scenarios may kill, restart and starve.
+ * worker and API as separate processes, which scenarios may kill, restart and starve. scaleOut adds
+ * more API and worker processes on the same Temporal, task queue and database (a deployment with
+ * replicas); scaleIn stops them again.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { createPrisma, type Db } from '../../db/client.ts';
 import { signToken, parseSigningKeys } from '../../domain/token.ts';
@@ -28,21 +31,43 @@ export interface ScenarioResult {
   seconds?: number;
 }
 
+export type ServiceKind = 'api' | 'worker';
+
+/** One more API or worker process started by scaleOut: its log is `stack.logs[name]`. */
+export interface ExtraService {
+  name: string;
+  kind: ServiceKind;
+  proc: ServiceProcess;
+  /** the API's own http://127.0.0.1:<port> (empty for a worker) */
+  base: string;
+}
+
 export class Stack {
   api!: ServiceProcess;
   worker!: ServiceProcess;
   prisma!: Db;
   base = '';
-  logs = { api: [] as string[], worker: [] as string[] };
+  /** Output of each process by name: `api` and `worker` (across restarts), then `api-2`, `worker-2`, ... */
+  logs: { api: string[]; worker: string[]; [name: string]: string[] } = { api: [], worker: [] };
+  /** Processes started by scaleOut and not yet stopped. */
+  extras: ExtraService[] = [];
   private temporal!: RunningProcess;
+  private temporalAddress = '';
+  private client: Client | null = null;
+  private extraCount = { api: 1, worker: 1 };
 
   /** A service's log lines (non-empty), from a chunk index taken earlier as `logs[proc].length`. */
-  logLines(proc: 'api' | 'worker', fromChunk = 0): string[] {
-    return this.logs[proc]
+  logLines(proc: string, fromChunk = 0): string[] {
+    return (this.logs[proc] ?? [])
       .slice(fromChunk)
       .join('')
       .split('\n')
       .filter((l) => l.trim() !== '');
+  }
+
+  /** Where each process's log stands now, to read only what follows with logLines. */
+  logMark(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.logs).map(([name, chunks]) => [name, chunks.length]));
   }
   private db!: FreshDatabase;
   private env: NodeJS.ProcessEnv = {};
@@ -52,12 +77,13 @@ export class Stack {
     this.db = await createFreshDatabase('ocart_reliability');
     const temporalPort = await freePort();
     this.temporal = await startTemporalDevServer({ port: temporalPort, uiPort: await freePort(), dbFile: null, quiet: true });
+    this.temporalAddress = `127.0.0.1:${temporalPort}`;
     const port = await freePort();
     this.base = `http://127.0.0.1:${port}`;
     this.env = {
       ...process.env,
       DATABASE_URL: this.db.url,
-      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      TEMPORAL_ADDRESS: this.temporalAddress,
       TEMPORAL_TASK_QUEUE: 'ocart-reliability',
       OCART_API_KEY: API_KEY,
       OCART_TOKEN_SECRETS: TOKEN_SECRET,
@@ -89,14 +115,27 @@ export class Stack {
     this.env = { ...this.env, ...extra };
   }
 
+  /**
+   * Launches one API or worker process logging into `logs[name]`. The process is returned at once
+   * (so a failed start can still be stopped), with a promise that settles when it is ready.
+   */
+  private spawn(kind: ServiceKind, name: string, env: NodeJS.ProcessEnv): { proc: ServiceProcess; ready: Promise<void> } {
+    const log = (this.logs[name] ??= []);
+    const proc = launch(kind === 'api' ? 'api/main.ts' : 'worker/main.ts', env, (s) => log.push(s));
+    const ready = kind === 'api' ? waitForApi(`http://127.0.0.1:${env.PORT}`, proc) : waitForWorker(proc);
+    return { proc, ready };
+  }
+
   async startWorker(): Promise<void> {
-    this.worker = launch('worker/main.ts', this.workerEnv, (s) => this.logs.worker.push(s));
-    await waitForWorker(this.worker);
+    const { proc, ready } = this.spawn('worker', 'worker', this.workerEnv);
+    this.worker = proc;
+    await ready;
   }
 
   async startApi(): Promise<void> {
-    this.api = launch('api/main.ts', this.env, (s) => this.logs.api.push(s));
-    await waitForApi(this.base, this.api);
+    const { proc, ready } = this.spawn('api', 'api', this.env);
+    this.api = proc;
+    await ready;
   }
 
   async restartWorker(): Promise<void> {
@@ -104,7 +143,51 @@ export class Stack {
     await this.startWorker();
   }
 
+  async restartApi(): Promise<void> {
+    await this.api.stop();
+    await this.startApi();
+  }
+
+  /**
+   * Starts more API and worker processes beside the first ones, all at once: the same Temporal,
+   * task queue, database and settings (the public base URL stays the first API's, as behind a load
+   * balancer), each API on its own port. `apiEnv` is laid over the APIs' settings (a rate limit,
+   * say). Returns them in start order; each is also in `extras` until scaleIn stops it.
+   */
+  async scaleOut(o: { apis?: number; workers?: number; apiEnv?: NodeJS.ProcessEnv }): Promise<ExtraService[]> {
+    const planned: Array<{ kind: ServiceKind; env: NodeJS.ProcessEnv; base: string }> = [];
+    for (let i = 0; i < (o.apis ?? 0); i++) {
+      const port = await freePort();
+      planned.push({ kind: 'api', env: { ...this.env, ...o.apiEnv, PORT: String(port) }, base: `http://127.0.0.1:${port}` });
+    }
+    for (let i = 0; i < (o.workers ?? 0); i++) planned.push({ kind: 'worker', env: this.workerEnv, base: '' });
+    const started = planned.map(({ kind, env, base }) => {
+      const name = `${kind}-${++this.extraCount[kind]}`;
+      const { proc, ready } = this.spawn(kind, name, env);
+      const service: ExtraService = { name, kind, proc, base };
+      this.extras.push(service);
+      return { service, ready };
+    });
+    await Promise.all(started.map((s) => s.ready));
+    return started.map((s) => s.service);
+  }
+
+  /** Stops extra processes (all of them by default); one already killed just leaves the list. */
+  async scaleIn(services: readonly ExtraService[] = this.extras): Promise<void> {
+    const going = [...services];
+    this.extras = this.extras.filter((e) => !going.includes(e));
+    await Promise.all(going.map((e) => e.proc.stop().catch(() => undefined)));
+  }
+
+  /** A Temporal client on the stack's server, to see which workflows exist (connected once). */
+  async temporalClient(): Promise<Client> {
+    this.client ??= new Client({ connection: await Connection.connect({ address: this.temporalAddress }) });
+    return this.client;
+  }
+
   async stop(): Promise<void> {
+    await this.scaleIn();
+    await this.client?.connection.close().catch(() => undefined);
     await this.api?.stop().catch(() => undefined);
     await this.worker?.stop().catch(() => undefined);
     await this.prisma?.$disconnect().catch(() => undefined);
@@ -155,7 +238,7 @@ export class Stack {
   }
 
   /** A paid parent order and an offer; `token()` mints a fresh single-use token for it. */
-  async seedBuyer(o: { gateway?: string; methodRef?: string; customerRef?: string; currency?: string; email?: string; maxPerOrder?: number } = {}) {
+  async seedBuyer(o: { gateway?: string; methodRef?: string; customerRef?: string; currency?: string; email?: string } = {}) {
     const tag = randomBytes(5).toString('hex');
     const externalId = `rel-${tag}`;
     const cartId = `cart-${tag}`;
@@ -170,40 +253,46 @@ export class Stack {
       payment: { gateway: o.gateway ?? 'sandbox', customer_ref: o.customerRef ?? 'cus_rel', method_ref: o.methodRef ?? 'pm_card_visa' },
       line_items: [{ product_id: 'prod_boots', name: 'Boots', quantity: 1, unit_amount: 5000 }],
     });
-    // Most scenarios accept one buyer's offer many times over, each time with a new key and token:
-    // they test keys, faults and outages, so the once-per-order limit (scenario h and
-    // test/offer-once.test.ts test it) is raised out of their way unless asked for.
-    const offer = await this.shop('POST', '/wp-json/ocart/v1/offers', {
-      product_id: 'prod_socks', name: 'Socks', amount: 1500, currency, active: true, max_per_order: o.maxPerOrder ?? 1000,
-    });
-    const offerId = String(offer.id);
+    const newOffer = async () => {
+      const offer = await this.shop('POST', '/wp-json/ocart/v1/offers', { product_id: 'prod_socks', name: 'Socks', amount: 1500, currency, active: true });
+      const offerId = String(offer.id);
+      return { offerId, token: () => signToken({ offerId, orderId: externalId, cartId }, keys, new Date(), 30).token };
+    };
+    const first = await newOffer();
     return {
       externalId,
       cartId,
-      offerId,
-      token: () => signToken({ offerId, orderId: externalId, cartId }, keys, new Date(), 30).token,
+      ...first,
+      /** Another offer on the same parent order: one parent accepts each offer once. */
+      newOffer,
     };
   }
 
-  accept(offerId: string, key: string, body: unknown, timeoutMs = 120_000) {
-    return fetch(`${this.base}/wp-json/ocart/v1/upsells/${offerId}/accept`, {
+  /** One accept call, to the first API unless `base` names another (a replica from scaleOut). */
+  accept(offerId: string, key: string, body: unknown, timeoutMs = 120_000, base = this.base, headers: Record<string, string> = {}) {
+    return fetch(`${base}/wp-json/ocart/v1/upsells/${offerId}/accept`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-idempotency-key': key },
+      headers: { 'content-type': 'application/json', 'x-idempotency-key': key, ...headers },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     }).then(async (r) => ({ status: r.status, body: await r.text(), replayed: r.headers.get('idempotent-replayed') === 'true' }));
   }
 
-  /** Accepts like the storefront script: on a 5xx or a dropped connection, retry with the same key. */
-  async acceptUntilAnswered(offerId: string, key: string, body: unknown, deadlineMs = 120_000) {
+  /**
+   * Accepts like the storefront script: on a 5xx or a dropped connection, retry with the same key.
+   * With several `bases` (API replicas behind a round-robin balancer) each attempt goes to the next.
+   */
+  async acceptUntilAnswered(offerId: string, key: string, body: unknown, deadlineMs = 120_000, bases: readonly string[] = [this.base]) {
     const until = Date.now() + deadlineMs;
     let attempts = 0;
     for (;;) {
       attempts++;
       try {
-        const r = await this.accept(offerId, key, body, Math.max(1000, until - Date.now()));
+        const base = bases[(attempts - 1) % bases.length] ?? this.base;
+        const r = await this.accept(offerId, key, body, Math.max(1000, until - Date.now()), base);
         // A 5xx that carries the accept's own final answer is replayed as-is on every retry: stop.
-        if (r.status < 500 || Date.now() > until || isFinalAnswer(r.body)) return { ...r, attempts };
+        // "Still processing" (202) is not an answer yet: ask again with the same key.
+        if ((r.status < 500 && !isProcessing(r.status, r.body)) || Date.now() > until || isFinalAnswer(r.body)) return { ...r, attempts };
       } catch (err) {
         if (Date.now() > until) throw err;
       }
@@ -241,7 +330,20 @@ export interface PlannedAccept {
   body: { token: string; cart_id: string };
 }
 
-/** n accepts with fresh keys and tokens, spread over the buyers in turn. */
+/**
+ * n accepts with fresh keys and tokens, spread over the buyers in turn, each on an offer of its own
+ * (the buyer's first offer, then new ones): a parent order accepts each offer once, so repeating an
+ * offer would make every accept after the first a refusal rather than a charge.
+ */
+export async function planDistinctAccepts(buyers: readonly Buyer[], n: number, prefix: string): Promise<PlannedAccept[]> {
+  return pool(Array.from({ length: n }), 8, async (_, i) => {
+    const b = buyers[i % buyers.length]!;
+    const offer = i < buyers.length ? b : await b.newOffer();
+    return { key: newKey(prefix), offerId: offer.offerId, cartId: b.cartId, body: { token: offer.token(), cart_id: b.cartId } };
+  });
+}
+
+/** n accepts with fresh keys and tokens, spread over the buyers in turn (a buyer's offer repeats: see planDistinctAccepts). */
 export function planAccepts(buyers: readonly Buyer[], n: number, prefix: string): PlannedAccept[] {
   return Array.from({ length: n }, (_, i) => {
     const b = buyers[i % buyers.length]!;
@@ -255,6 +357,15 @@ export async function sandboxTotals(stack: Stack, keys: string[]) {
   const orders = await stack.ordersFor(keys);
   const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   return { charges: sum(charges), orders: sum(orders), anomalies: checkOnePerKey(keys, charges, orders) };
+}
+
+function isProcessing(status: number, body: string): boolean {
+  if (status !== 202) return false;
+  try {
+    return (JSON.parse(body) as { status?: unknown }).status === 'processing';
+  } catch {
+    return false;
+  }
 }
 
 function isFinalAnswer(body: string): boolean {
@@ -281,14 +392,14 @@ export function checkOnePerKey(keys: string[], charges: Map<string, number>, ord
   return anomalies;
 }
 
-export async function pool<T, R>(items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function pool<T, R>(items: T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, items.length) }, async () => {
       while (next < items.length) {
         const i = next++;
-        out[i] = await fn(items[i]!);
+        out[i] = await fn(items[i]!, i);
       }
     }),
   );

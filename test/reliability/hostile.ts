@@ -911,7 +911,8 @@ export async function runLeakScan(stack: Stack): Promise<ScenarioResult> {
 
   const logLines: Record<string, number> = {};
   const redactedTokens: string[] = [];
-  for (const proc of ['api', 'worker'] as const) {
+  // Every process the suite ran: the first API and worker, and any replica a scenario started.
+  for (const proc of Object.keys(stack.logs)) {
     const lines = stack.logLines(proc);
     logLines[proc] = lines.length;
     lines.forEach((line, i) => {
@@ -944,7 +945,11 @@ export async function runLeakScan(stack: Stack): Promise<ScenarioResult> {
       ? `${redactedTokens.length} log lines had a token blanked by the log scrubber (something tried to log one), e.g. ${redactedTokens.slice(0, 3).join(' | ')}`
       : 'no log line had a token blanked by the log scrubber (nothing tried to log one)',
   );
-  notes.unshift(`scanned ${rows} rows in ${tables.length} tables, ${logLines.api ?? 0} API and ${logLines.worker ?? 0} worker log lines`);
+  const replicaLines = Object.entries(logLines).filter(([name]) => name !== 'api' && name !== 'worker');
+  notes.unshift(
+    `scanned ${rows} rows in ${tables.length} tables, ${logLines.api ?? 0} API and ${logLines.worker ?? 0} worker log lines` +
+      (replicaLines.length ? `, and ${replicaLines.map(([name, n]) => `${n} of ${name}`).join(', ')}` : ''),
+  );
 
   return {
     scenario: '(g) no secrets, card data or tokens in the database or the logs',

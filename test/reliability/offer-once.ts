@@ -10,7 +10,7 @@ const BUYERS = Number(process.env.REL_ONCE_BUYERS ?? 20);
 const TABS = Number(process.env.REL_ONCE_TABS ?? 10);
 
 export async function offerOncePerOrder(stack: Stack): Promise<ScenarioResult> {
-  const buyers = await pool(Array.from({ length: BUYERS }), 5, () => stack.seedBuyer({ maxPerOrder: 1 }));
+  const buyers = await pool(Array.from({ length: BUYERS }), 5, () => stack.seedBuyer());
   const anomalies: string[] = [];
   let requests = 0;
   let completed = 0;

@@ -1,7 +1,8 @@
 /**
  * npm run test:reliability: faults, storms and hostile input on the real stack. Prints a table of
  * figures, writes reports/reliability.json, and exits non-zero on any anomaly.
- *   REL_ONLY=a,d   run only some scenarios
+ *   REL_ONLY=a,d              run only some scenarios (by id)
+ *   tsx run.ts ten-tabs d     the same, ids as arguments
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { ROOT } from '../../scripts/lib/services.ts';
@@ -10,6 +11,8 @@ import { closeStripe, gatewayFaults, workerKilledMidCharge } from './gateway-fau
 import { runHostileCatalog, runLeakScan } from './hostile.ts';
 import { offerOncePerOrder } from './offer-once.ts';
 import { apiRestartDuringSca, databaseOutage, duplicateStorm } from './scenarios.ts';
+import { forgedTokenFlood, lateWebhookAfterClose, stripeCreateDuringVoid } from './money-safety.ts';
+import { scaleOutKills, scaleOutRateLimit } from './scale-out.ts';
 
 type Scenario = { id: string; run: (stack: Stack) => Promise<ScenarioResult> };
 
@@ -19,8 +22,15 @@ const SCENARIOS: Scenario[] = [
   { id: 'c', run: gatewayFaults },
   { id: 'd', run: databaseOutage },
   { id: 'e', run: apiRestartDuringSca },
-  // Before the hostile catalog and the leak scan, so the scan covers its rows and logs too.
+  // Money safety, round 2 (one line each, so scenarios added elsewhere merge beside them).
+  // One offer, one charge per parent order: twenty buyers, ten tabs each.
   { id: 'h', run: offerOncePerOrder },
+  { id: 'forged-flood', run: forgedTokenFlood },
+  { id: 'stripe-void', run: stripeCreateDuringVoid },
+  { id: 'late-webhook', run: lateWebhookAfterClose },
+  { id: 'scale-out-kills', run: scaleOutKills },
+  { id: 'scale-out-rate-limit', run: scaleOutRateLimit },
+  // Hostile input, then the leak scan over everything the others wrote and logged: keep them last.
   { id: 'f', run: runHostileCatalog },
   { id: 'g', run: runLeakScan },
 ];
@@ -34,10 +44,11 @@ function table(results: ScenarioResult[]): string {
 }
 
 /** The services' error lines since a mark, newest last, at most 20, each cut to 400 characters. */
-function errorLines(stack: Stack, mark: { api: number; worker: number }): string[] {
-  const lines = (['api', 'worker'] as const).flatMap((name) =>
+function errorLines(stack: Stack, mark: Record<string, number>): string[] {
+  // Every process, the replicas a scenario started (and perhaps killed) included.
+  const lines = Object.keys(stack.logs).flatMap((name) =>
     stack
-      .logLines(name, mark[name])
+      .logLines(name, mark[name] ?? 0)
       .filter((l) => /"level":"(error|fatal)"/.test(l))
       .map((l) => `${name}: ${l.slice(0, 400)}`),
   );
@@ -45,7 +56,10 @@ function errorLines(stack: Stack, mark: { api: number; worker: number }): string
 }
 
 async function main(): Promise<void> {
-  const only = process.env.REL_ONLY?.split(',').map((s) => s.trim());
+  const picked = [...(process.env.REL_ONLY?.split(',') ?? []), ...process.argv.slice(2)].map((s) => s.trim()).filter(Boolean);
+  const only = picked.length ? picked : null;
+  const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
+  if (unknown.length) throw new Error(`no scenario ${unknown.join(', ')}; the scenarios are ${SCENARIOS.map((s) => s.id).join(', ')}`);
   const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id));
   const stack = new Stack();
   const results: ScenarioResult[] = [];
@@ -58,7 +72,7 @@ async function main(): Promise<void> {
       if (stillPending > 0) console.log(`reliability: ${stillPending} events still waiting for delivery before (${s.id})`);
       console.log(`reliability: running (${s.id})...`);
       const t0 = Date.now();
-      const logMark = { api: stack.logs.api.length, worker: stack.logs.worker.length };
+      const logMark = stack.logMark();
       let r: ScenarioResult;
       try {
         r = await s.run(stack);
@@ -80,11 +94,12 @@ async function main(): Promise<void> {
   console.log(`\n${table(results)}\n`);
   const anomalies = results.reduce((n, r) => n + r.anomalies.length, 0);
   mkdirSync(`${ROOT}reports`, { recursive: true });
+  const reportFile = 'reports/reliability.json';
   writeFileSync(
-    `${ROOT}reports/reliability.json`,
+    `${ROOT}${reportFile}`,
     `${JSON.stringify({ generated_at: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), anomalies, scenarios: results }, null, 2)}\n`,
   );
-  console.log(`wrote reports/reliability.json; ${anomalies} anomalies in ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(`wrote ${reportFile}; ${anomalies} anomalies in ${Math.round((Date.now() - started) / 1000)} s`);
   console.log(`reliability: ${results.length - results.filter((r) => r.anomalies.length).length} passed, ${results.filter((r) => r.anomalies.length).length} failed`);
   // Exit now: the stopped services' sockets and the gateway test servers must not keep us waiting.
   process.exit(anomalies > 0 ? 1 : 0);

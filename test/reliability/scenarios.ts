@@ -1,6 +1,6 @@
 /** Fault scenarios (a)-(e): each drives the real stack and counts charges at the gateway and orders written. */
 import { countAtStripe, ordersAndAnswers, stripeBuyers, stripeStack } from './gateway-faults.ts';
-import { type ScenarioResult, type Stack, planAccepts, pool, sandboxTotals } from './harness.ts';
+import { type ScenarioResult, type Stack, planDistinctAccepts, pool, sandboxTotals } from './harness.ts';
 
 const N_STORM = Number(process.env.REL_STORM_N ?? 200);
 const K_STORM = Number(process.env.REL_STORM_K ?? 5);
@@ -8,7 +8,7 @@ const K_STORM = Number(process.env.REL_STORM_K ?? 5);
 /** (a) N distinct accepts, each sent K times at once: N charges, N orders, identical responses per key. */
 export async function duplicateStorm(stack: Stack): Promise<ScenarioResult> {
   const buyers = await pool(Array.from({ length: 20 }), 5, () => stack.seedBuyer());
-  const accepts = planAccepts(buyers, N_STORM, 'storm');
+  const accepts = await planDistinctAccepts(buyers, N_STORM, 'storm');
   const anomalies: string[] = [];
   let requests = 0;
   let completed = 0;
@@ -39,12 +39,12 @@ export async function databaseOutage(stack: Stack): Promise<ScenarioResult> {
   const M = Number(process.env.REL_OUTAGE_STRIPE_N ?? 10);
   const OUTAGE_MS = Number(process.env.REL_OUTAGE_MS ?? 6000);
   const buyers = await pool(Array.from({ length: 8 }), 4, () => stack.seedBuyer());
-  const accepts = planAccepts(buyers, N, 'outage');
+  const accepts = await planDistinctAccepts(buyers, N, 'outage');
   // Stripe charges answered while the database is down: their order writes are sure to meet the
   // outage after the money moved (the sandbox keeps its ledger in our database, so its charges
   // stop with it). Each must wait the outage out and end with its order, not a refund.
   const { server, sdk } = await stripeStack(stack);
-  const stripeAccepts = planAccepts(await stripeBuyers(stack, sdk, 4), M, 'outage-stripe');
+  const stripeAccepts = await planDistinctAccepts(await stripeBuyers(stack, sdk, 4), M, 'outage-stripe');
   const anomalies: string[] = [];
   const answers = new Map<string, number>();
   let requests = 0;
@@ -104,7 +104,7 @@ export async function databaseOutage(stack: Stack): Promise<ScenarioResult> {
 export async function apiRestartDuringSca(stack: Stack): Promise<ScenarioResult> {
   const N = Number(process.env.REL_SCA_N ?? 20);
   const buyers = await pool(Array.from({ length: N }), 5, () => stack.seedBuyer({ methodRef: 'pm_card_authenticationRequired' }));
-  const accepts = planAccepts(buyers, N, 'sca');
+  const accepts = await planDistinctAccepts(buyers, N, 'sca');
   const anomalies: string[] = [];
   let requests = 0;
   const pending: Array<{ key: string; cartId: string; chargeId: string }> = [];
