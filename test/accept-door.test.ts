@@ -10,6 +10,8 @@ import type { FastifyInstance } from 'fastify';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { createGatewayRegistry } from '../activities/gateways/registry.ts';
 import { buildApp } from '../api/app.ts';
+import { httpStatusFor } from '../api/routes/accept.ts';
+import { ERROR_STATUS } from '../domain/errors.ts';
 import { connectClient, createAcceptFlows } from '../api/temporal.ts';
 import { createPrisma } from '../db/client.ts';
 import { signToken } from '../domain/token.ts';
@@ -139,7 +141,15 @@ describe('item 12: contract consistency', () => {
     expect(unnamed.json().accept_id).toBeUndefined();
   });
 
-  it('status: error always comes with a 5xx: the gateway refusing the amount (Stripe, KWD 1.234) is 502, not 422', async () => {
+  it('status: error always comes with a 5xx, whatever its code: every code of the table, as an error, maps to 500 or above', () => {
+    for (const code of Object.keys(ERROR_STATUS)) {
+      expect(httpStatusFor({ status: 'error', accept_id: 'k', code, message: 'm' }), code).toBeGreaterThanOrEqual(500);
+    }
+    // The same codes as refusals keep their own status (currency_unsupported is 422 as a refusal).
+    expect(httpStatusFor({ status: 'rejected', accept_id: 'k', code: 'currency_unsupported', message: 'm' })).toBe(422);
+  });
+
+  it('an amount the gateway cannot take (Stripe, KWD 1.234) is refused before any charge: 422 currency_unsupported, the same on the status route', async () => {
     const sdk = new Stripe(stripe.secretKey, { host: new URL(stripe.url).hostname, port: new URL(stripe.url).port, protocol: 'http', maxNetworkRetries: 0 });
     const customer = await sdk.customers.create({ email: 'buyer@example.com' });
     const method = await sdk.paymentMethods.attach('pm_card_visa', { customer: customer.id });
@@ -150,15 +160,14 @@ describe('item 12: contract consistency', () => {
     );
     const key = newKey();
     const res = await accept(stack.app, offer.id, key, body);
-    expect(res.json()).toMatchObject({ status: 'error', code: 'currency_unsupported', accept_id: key });
-    expect(res.statusCode).toBe(502);
+    expect(res.json()).toMatchObject({ status: 'rejected', code: 'currency_unsupported', accept_id: key });
+    expect(res.statusCode).toBe(422);
     expect(stripe.intentsFor(key)).toHaveLength(0);
-    // The status route maps the recorded state the same way.
     const status = await poll(
       () => stack.app.inject({ method: 'GET', url: statusUrl(key, order.cartId) }),
-      (r) => r.json().status === 'error',
+      (r) => r.json().status === 'rejected',
     );
-    expect(status.statusCode).toBe(502);
+    expect(status.statusCode).toBe(422);
   });
 });
 

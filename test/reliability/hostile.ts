@@ -339,6 +339,9 @@ export function hostileCases(f: Fixture): HostileCase[] {
 
   /** Refused by the HTTP layer: no workflow, no record. */
   const http400 = (name: string, req: RawRequest, status: number, code: string) => cases.push({ name, request: req, status, code });
+  /** Refused at the API's door (token shape, signature, key id, expiry, offer and cart): no workflow, no record. */
+  const door = (name: string, offerId: string, token: string, cartId: string, status: number, code: string) =>
+    http400(name, acceptReq(acceptPath(offerId), key(name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)), JSON.stringify({ token, cart_id: cartId })), status, code);
   /** Refused by the workflow's validation: a record with status rejected (or declined). */
   const refused = (name: string, offerId: string, token: string, cartId: string, status: number, code: string, allowed?: HostileCase['allowed']) => {
     const k = key(name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40));
@@ -412,10 +415,10 @@ export function hostileCases(f: Fixture): HostileCase[] {
   http400('key: SQL OR 1=1', acceptReq(acceptPath(a.offerId), SQL_OR, bodyA()), 400, 'idempotency_key_invalid');
   http400('key: SQL DROP TABLE', acceptReq(acceptPath(a.offerId), SQL_DROP, bodyA()), 400, 'idempotency_key_invalid');
 
-  // --- tokens (refused by the workflow; each leaves a rejected record)
+  // --- tokens: checked at the door (no workflow, no record), except a replayed one, which the workflow refuses
   const subjA = { offerId: a.offerId, orderId: a.externalId, cartId: a.cartId };
-  refused('token: forged (wrong secret)', a.offerId, sign(subjA, new Date(), 30, parseSigningKeys(`rel:${'0'.repeat(64)}`)), a.cartId, 401, 'token_signature_invalid');
-  refused('token: expired', a.offerId, sign(subjA, new Date(Date.now() - 2 * 3600_000), 30), a.cartId, 410, 'token_expired');
+  door('token: forged (wrong secret)', a.offerId, sign(subjA, new Date(), 30, parseSigningKeys(`rel:${'0'.repeat(64)}`)), a.cartId, 401, 'token_signature_invalid');
+  door('token: expired', a.offerId, sign(subjA, new Date(Date.now() - 2 * 3600_000), 30), a.cartId, 410, 'token_expired');
   refused('token: replayed (burned by another accept)', a.offerId, f.legitToken, a.cartId, 409, 'token_replayed');
   {
     // Claims changed (expiry pushed out by a day), original signature kept.
@@ -425,15 +428,15 @@ export function hostileCases(f: Fixture): HostileCase[] {
     claims.exp += 86_400;
     const tampered = `${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
     tokensSent.add(tampered);
-    refused('token: tampered claims (exp +1 day)', a.offerId, tampered, a.cartId, 401, 'token_signature_invalid');
+    door('token: tampered claims (exp +1 day)', a.offerId, tampered, a.cartId, 401, 'token_signature_invalid');
     // The first signature character carries six real bits (the last one partly padding).
     const flipped = `${payload}.${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
     tokensSent.add(flipped);
-    refused('token: tampered signature (one char)', a.offerId, flipped, a.cartId, 401, 'token_signature_invalid');
+    door('token: tampered signature (one char)', a.offerId, flipped, a.cartId, 401, 'token_signature_invalid');
   }
-  refused('token: issued for another offer', a.offerId, sign({ offerId: f.b.offerId, orderId: f.b.externalId, cartId: f.b.cartId }), a.cartId, 403, 'token_mismatch');
-  refused('token: issued for another cart', a.offerId, sign({ ...subjA, cartId: f.b.cartId }), a.cartId, 403, 'token_mismatch');
-  refused(
+  door('token: issued for another offer', a.offerId, sign({ offerId: f.b.offerId, orderId: f.b.externalId, cartId: f.b.cartId }), a.cartId, 403, 'token_mismatch');
+  door('token: issued for another cart', a.offerId, sign({ ...subjA, cartId: f.b.cartId }), a.cartId, 403, 'token_mismatch');
+  door(
     'token: unknown kid (real secret)',
     a.offerId,
     sign(subjA, new Date(), 30, parseSigningKeys(`old2019:${TOKEN_SECRET.split(':')[1]!}`)),
@@ -441,10 +444,10 @@ export function hostileCases(f: Fixture): HostileCase[] {
     401,
     'token_signature_invalid',
   );
-  refused('token: garbage (not base64url)', a.offerId, '%%% not a token !!!', a.cartId, 400, 'token_malformed');
-  refused('token: base64url but not claims', a.offerId, `${Buffer.from('{"hello":"world"}').toString('base64url')}.${'A'.repeat(43)}`, a.cartId, 400, 'token_malformed');
-  refused('token: SQL OR 1=1', a.offerId, SQL_OR, a.cartId, 400, 'token_malformed');
-  refused('token: SQL DROP TABLE', a.offerId, SQL_DROP, a.cartId, 400, 'token_malformed');
+  door('token: garbage (not base64url)', a.offerId, '%%% not a token !!!', a.cartId, 400, 'token_malformed');
+  door('token: base64url but not claims', a.offerId, `${Buffer.from('{"hello":"world"}').toString('base64url')}.${'A'.repeat(43)}`, a.cartId, 400, 'token_malformed');
+  door('token: SQL OR 1=1', a.offerId, SQL_OR, a.cartId, 400, 'token_malformed');
+  door('token: SQL DROP TABLE', a.offerId, SQL_DROP, a.cartId, 400, 'token_malformed');
   http400('token: 10k chars', acceptReq(acceptPath(a.offerId), key('tlong'), bodyA(LONG)), 400, 'invalid_request');
 
   // --- business rules (validly signed tokens for parents or offers that must be refused)
