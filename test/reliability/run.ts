@@ -9,6 +9,7 @@ import { type ScenarioResult, Stack } from './harness.ts';
 import { closeStripe, gatewayFaults, workerKilledMidCharge } from './gateway-faults.ts';
 import { runHostileCatalog, runLeakScan } from './hostile.ts';
 import { apiRestartDuringSca, databaseOutage, duplicateStorm } from './scenarios.ts';
+import { workerKilledInFirstTask } from './crash-gaps.ts';
 
 type Scenario = { id: string; run: (stack: Stack) => Promise<ScenarioResult> };
 
@@ -19,6 +20,8 @@ const SCENARIOS: Scenario[] = [
   { id: 'd', run: databaseOutage },
   { id: 'e', run: apiRestartDuringSca },
   { id: 'f', run: runHostileCatalog },
+  // Before the leak scan, so that it also reads the rows this one writes.
+  { id: 'v', run: workerKilledInFirstTask },
   { id: 'g', run: runLeakScan },
 ];
 
