@@ -223,6 +223,7 @@ async function measureFloor(databaseUrl: string, latencyMs: number, tag: string)
   };
   for (let i = 0; i < 20; i++) await one();
   const latencies: number[] = [];
+  const cpuBefore = cpuMs(process.pid);
   const started = performance.now();
   for (let i = 0; i < FLOOR_COUNT; i++) {
     const t0 = performance.now();
@@ -231,10 +232,12 @@ async function measureFloor(databaseUrl: string, latencyMs: number, tag: string)
     progress(`floor @${latencyMs}ms`, i + 1, FLOOR_COUNT);
   }
   const elapsed = (performance.now() - started) / 1000;
+  // This process's CPU per accept: the activities' own work (and the database client), no Temporal.
+  const cpuPerAccept = round((cpuMs(process.pid) - cpuBefore) / FLOOR_COUNT);
   await prisma.$disconnect();
   const sorted = latencies.sort((a, b) => a - b);
   const stepP50 = Object.fromEntries(Object.entries(steps).map(([k, v]) => [`${k}_p50_ms`, round(pct(v.slice(20).sort((a, b) => a - b), 50))]));
-  return { gateway_latency_ms: latencyMs, p50_ms: round(pct(sorted, 50)), p95_ms: round(pct(sorted, 95)), rps: round(FLOOR_COUNT / elapsed), steps: stepP50 };
+  return { gateway_latency_ms: latencyMs, p50_ms: round(pct(sorted, 50)), p95_ms: round(pct(sorted, 95)), rps: round(FLOOR_COUNT / elapsed), cpu_ms_per_accept: cpuPerAccept, steps: stepP50 };
 }
 
 /** One Temporal floor: its c=1 latency, its c=32 throughput and tail, and server + worker CPU per workflow at c=32. */
@@ -411,7 +414,7 @@ async function main() {
       `${String(l.gateway_latency_ms).padStart(10)}  ${String(l.concurrency).padStart(11)}  ${String(l.count).padStart(5)}  ${l.p50_ms.toFixed(1).padStart(7)}  ${l.p95_ms.toFixed(1).padStart(7)}  ${l.p99_ms.toFixed(1).padStart(7)}  ${l.rps.toFixed(1).padStart(7)}  ${String(l.errors).padStart(6)}  ${l.cpu_ms_per_accept.server}, ${l.cpu_ms_per_accept.worker}, ${l.cpu_ms_per_accept.api}`,
     );
   }
-  for (const f of floors) console.log(`floor (in-process) @${f.gateway_latency_ms}ms gateway: p50 ${f.p50_ms} ms, ${f.rps} accepts/s`);
+  for (const f of floors) console.log(`floor (in-process) @${f.gateway_latency_ms}ms gateway: p50 ${f.p50_ms} ms, ${f.rps} accepts/s, CPU ${f.cpu_ms_per_accept} ms per accept`);
   for (const f of floors) console.log(`  floor steps @${f.gateway_latency_ms}ms (p50): ${Object.entries(f.steps).map(([k, v]) => `${k.replace('_p50_ms', '')} ${v} ms`).join(', ')}`);
   for (const b of breakdowns) console.log(`  full stack @${b.gateway_latency_ms}ms, c=1 (p50): ${Object.entries(b).filter(([k]) => k !== 'gateway_latency_ms').map(([k, v]) => `${k} ${v}`).join(', ')}`);
   for (const [name, f] of Object.entries({ 'empty workflow': workflowFloors!.empty_workflow, 'three local activities': three })) {
