@@ -61,18 +61,23 @@ function panel(o: {
   }
   out.push(`<text x="${x0 - 45}" y="${y0 + PANEL.h / 2}" font-size="12" transform="rotate(-90 ${x0 - 45} ${y0 + PANEL.h / 2})" text-anchor="middle">${esc(o.unit)}</text>`);
   o.concurrencies.forEach((c, i) => out.push(`<text x="${x(i)}" y="${y0 + PANEL.h + 18}" text-anchor="middle" font-size="12">c=${c}</text>`));
-  for (const f of o.floors) {
+  o.floors.forEach((f, i) => {
     out.push(`<line x1="${x0}" x2="${x0 + PANEL.w}" y1="${y(f.value).toFixed(1)}" y2="${y(f.value).toFixed(1)}" stroke="${f.color}" stroke-dasharray="6 4" stroke-width="1.5"/>`);
-    out.push(`<text x="${x0 + PANEL.w - 4}" y="${(y(f.value) - 4).toFixed(1)}" text-anchor="end" font-size="11" fill="${f.color}">${esc(f.label)} ${fmt(f.value)}</text>`);
-  }
+    // Labels alternate right and left, so that floors close together stay readable.
+    const right = i % 2 === 0;
+    out.push(
+      `<text x="${right ? x0 + PANEL.w - 4 : x0 + 4}" y="${(y(f.value) - 4).toFixed(1)}" text-anchor="${right ? 'end' : 'start'}" font-size="11" fill="${f.color}">${esc(f.label)} ${fmt(f.value)}</text>`,
+    );
+  });
   for (const s of o.series) {
     const pts = s.values.map((v, i) => (v === undefined || !Number.isFinite(v) ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`)).filter((p): p is string => p !== null);
     out.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
     for (const p of pts) out.push(`<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="3" fill="${s.color}"/>`);
   }
+  const perRow = o.series.length > 2 ? 3 : 2;
   o.series.forEach((s, i) => {
-    const ly = y0 + PANEL.h + 40 + Math.floor(i / 3) * 16;
-    const lx = x0 + (i % 3) * 135;
+    const ly = y0 + PANEL.h + 40 + Math.floor(i / perRow) * 16;
+    const lx = x0 + (i % perRow) * (PANEL.w / perRow);
     out.push(`<line x1="${lx}" x2="${lx + 20}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
     out.push(`<text x="${lx + 25}" y="${ly}" font-size="11">${esc(s.label)}</text>`);
   });
