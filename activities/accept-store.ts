@@ -126,15 +126,19 @@ export async function releaseOfferClaim(db: Db, acceptKey: string): Promise<void
     WHERE accept_key = ${acceptKey} AND NOT EXISTS (SELECT 1 FROM payments WHERE idempotency_key = ${acceptKey})`;
 }
 
-/** The accept record as validation leaves it; a retry finds its own row and updates it. */
-export async function upsertValidatedAccept(db: Db, input: AcceptInput, plan: Pick<AcceptPlan, 'parentOrderId' | 'gateway' | 'amount'>): Promise<void> {
+/**
+ * The accept record as validation leaves it, holding the validated plan (recorded-plan.ts reads it
+ * back on a re-run); a retry finds its own row and updates it, and the first plan recorded stays.
+ */
+export async function upsertValidatedAccept(db: Db, input: AcceptInput, plan: AcceptPlan): Promise<void> {
   await db.$executeRaw`
-    INSERT INTO accepts (idempotency_key, fingerprint, offer_id, cart_id, parent_order_id, status, gateway, amount, currency, updated_at)
+    INSERT INTO accepts (idempotency_key, fingerprint, offer_id, cart_id, parent_order_id, status, gateway, amount, currency, validated_plan, updated_at)
     VALUES (${input.acceptKey}, ${input.fingerprint}, ${input.offerId}, ${input.cartId}, ${plan.parentOrderId}, 'processing',
-            ${plan.gateway}, ${plan.amount.value}, ${plan.amount.currency}, now())
+            ${plan.gateway}, ${plan.amount.value}, ${plan.amount.currency}, ${JSON.stringify(plan)}::jsonb, now())
     ON CONFLICT (idempotency_key) DO UPDATE
       SET parent_order_id = EXCLUDED.parent_order_id, gateway = EXCLUDED.gateway,
-          amount = EXCLUDED.amount, currency = EXCLUDED.currency, updated_at = now()`;
+          amount = EXCLUDED.amount, currency = EXCLUDED.currency,
+          validated_plan = COALESCE(accepts.validated_plan, EXCLUDED.validated_plan), updated_at = now()`;
 }
 
 /**

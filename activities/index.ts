@@ -23,6 +23,7 @@ import {
 import type { GatewayRegistry } from './gateways/registry.ts';
 import { deliverOutboxEvent, markOutboxEventFailed } from './event-delivery.ts';
 import { OrderWriteRefusedError, recordAcceptOutcome, releaseOfferClaim, writeUpsellOrder } from './accept-store.ts';
+import { findRecordedPlan, markMethodChecked } from './recorded-plan.ts';
 import { FAILURE, type AcceptPlan, type ChargeResult, type PreparedAccept } from './types.ts';
 import { validateAcceptRequest } from './validation.ts';
 
@@ -103,12 +104,17 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     /**
-     * Steps 1-4 in one activity, so one round trip through Temporal: validate (and burn the jti,
+     * Steps 1-4 in one activity (a local one in the accept's first workflow task): validate (and burn the jti,
      * keyed by this accept, so a retry is not refused by its own burn), price the offer, resolve
      * the gateway, then ask the gateway whether the saved method can be charged.
      */
     async prepareAccept(input: AcceptInput): Promise<PreparedAccept> {
-      const plan = await mapFailures(() => validateAcceptRequest({ prisma, gateways, tokenKeys: deps.tokenKeys, now: clock() }, input));
+      // A re-run (the worker died after this activity, perhaps after the charge) gets the plan its
+      // first run recorded: no second look at the token's expiry, the price or the offer, and, once
+      // the method check passed, no second check either. Nothing is charged before both are recorded.
+      const recorded = await findRecordedPlan(prisma, input);
+      if (recorded?.methodChecked) return { plan: recorded.plan, methodDeclined: null };
+      const plan = recorded?.plan ?? (await mapFailures(() => validateAcceptRequest({ prisma, gateways, tokenKeys: deps.tokenKeys, now: clock() }, input)));
       try {
         await gatewayFor(plan).checkPaymentMethod({
           customerRef: plan.customerRef,
@@ -117,6 +123,7 @@ export function createActivities(deps: ActivityDeps) {
           amount: plan.amount.value,
           currency: plan.amount.currency,
         });
+        await markMethodChecked(prisma, plan.acceptKey);
         return { plan, methodDeclined: null };
       } catch (err) {
         if (err instanceof GatewayDeclineError) {

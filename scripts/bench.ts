@@ -1,12 +1,15 @@
 /**
  * npm run bench: accept latency and throughput on the full stack (API and worker as separate
- * processes, the Temporal dev server, PostgreSQL, the sandbox gateway), against the in-process
- * floor (the same activity sequence called directly, no Temporal, no HTTP).
+ * processes, the Temporal dev server, PostgreSQL, the sandbox gateway), against floors measured in
+ * the same run on the same server settings: the in-process floor (the same activity sequence called
+ * directly, no Temporal, no HTTP), an empty workflow, and a workflow of three no-op local activities
+ * (the accept's happy-path shape), both by update-with-start. CPU per accept (server and worker)
+ * is read from /proc before and after each level.
  *
  *   BENCH_LATENCY_MS   simulated gateway latency for the second pass (default 50; 0 skips it)
  *   BENCH_SCALE        multiplies the request counts (default 1)
  *   DATABASE_URL       use this database instead of a fresh one on 127.0.0.1:5432
- * Writes reports/bench.json.
+ * Writes reports/bench.json and reports/bench.svg.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,8 +23,10 @@ import { requestFingerprint } from '../domain/idempotency.ts';
 import { parseSigningKeys, signToken } from '../domain/token.ts';
 import { createFreshDatabase } from './lib/fresh-db.ts';
 import { freePort } from './lib/ports.ts';
+import { benchSvg } from './lib/bench-svg.ts';
+import { cpuMs } from './lib/proc-cpu.ts';
 import { launch, ROOT, waitForApi, waitForWorker } from './lib/services.ts';
-import { startTemporalDevServer } from './lib/temporal-dev.ts';
+import { ONE_SHARD_DYNAMIC_CONFIG, startTemporalDevServer } from './lib/temporal-dev.ts';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const SLOW_MS = Number(process.env.BENCH_LATENCY_MS ?? 50);
@@ -49,6 +54,24 @@ interface LevelResult {
   mean_ms: number;
   rps: number;
   errors: number;
+  /** CPU ms per accept during this level: the Temporal server, the worker, the API */
+  cpu_ms_per_accept: { server: number; worker: number; api: number };
+}
+
+/** CPU of the processes an accept runs through, read from /proc around a measurement. */
+interface CpuPids {
+  server?: number;
+  worker?: number;
+  api?: number;
+}
+function cpuPerItem(pids: CpuPids) {
+  const read = () => ({ server: cpuMs(pids.server), worker: cpuMs(pids.worker), api: cpuMs(pids.api) });
+  const before = read();
+  return (count: number) => {
+    const after = read();
+    const per = (k: keyof typeof before) => (Number.isFinite(after[k] - before[k]) ? round((after[k] - before[k]) / count) : 0);
+    return { server: per('server'), worker: per('worker'), api: per('api') };
+  };
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
@@ -91,7 +114,8 @@ async function seedShop(prisma: Db, tag: string) {
   };
 }
 
-async function runLevel(base: string, shop: Awaited<ReturnType<typeof seedShop>>, concurrency: number, count: number, label: string) {
+async function runLevel(base: string, shop: Awaited<ReturnType<typeof seedShop>>, concurrency: number, count: number, label: string, pids: CpuPids = {}) {
+  const cpu = cpuPerItem(pids);
   const latencies: number[] = [];
   const samples: Array<{ key: string; ms: number }> = [];
   let errors = 0;
@@ -116,6 +140,7 @@ async function runLevel(base: string, shop: Awaited<ReturnType<typeof seedShop>>
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
   const elapsed = (performance.now() - started) / 1000;
+  const cpuPerAccept = cpu(count);
   const sorted = [...latencies].sort((a, b) => a - b);
   return {
     concurrency,
@@ -126,6 +151,7 @@ async function runLevel(base: string, shop: Awaited<ReturnType<typeof seedShop>>
     mean_ms: round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
     rps: round(count / elapsed),
     errors,
+    cpu_ms_per_accept: cpuPerAccept,
     samples,
   };
 }
@@ -231,6 +257,7 @@ async function measureFloor(databaseUrl: string, latencyMs: number, tag: string)
   };
   for (let i = 0; i < 20; i++) await one();
   const latencies: number[] = [];
+  const cpuBefore = cpuMs(process.pid);
   const started = performance.now();
   for (let i = 0; i < FLOOR_COUNT; i++) {
     const t0 = performance.now();
@@ -239,66 +266,87 @@ async function measureFloor(databaseUrl: string, latencyMs: number, tag: string)
     progress(`floor @${latencyMs}ms`, i + 1, FLOOR_COUNT);
   }
   const elapsed = (performance.now() - started) / 1000;
+  // This process's CPU per accept: the activities' own work (and the database client), no Temporal.
+  const cpuPerAccept = round((cpuMs(process.pid) - cpuBefore) / FLOOR_COUNT);
   await prisma.$disconnect();
   const sorted = latencies.sort((a, b) => a - b);
   const stepP50 = Object.fromEntries(Object.entries(steps).map(([k, v]) => [`${k}_p50_ms`, round(pct(v.slice(20).sort((a, b) => a - b), 50))]));
-  return { gateway_latency_ms: latencyMs, p50_ms: round(pct(sorted, 50)), p95_ms: round(pct(sorted, 95)), rps: round(FLOOR_COUNT / elapsed), steps: stepP50 };
+  return { gateway_latency_ms: latencyMs, p50_ms: round(pct(sorted, 50)), p95_ms: round(pct(sorted, 95)), rps: round(FLOOR_COUNT / elapsed), cpu_ms_per_accept: cpuPerAccept, steps: stepP50 };
+}
+
+/** One Temporal floor: its c=1 latency, its c=32 throughput and tail, and server + worker CPU per workflow at c=32. */
+export interface WorkflowFloor {
+  c1_p50_ms: number;
+  c1_p95_ms: number;
+  c32_rps: number;
+  c32_p50_ms: number;
+  c32_p99_ms: number;
+  /** server + worker CPU per workflow at c=32 */
+  cpu_ms_per_wf: number;
+  cpu_ms_per_wf_split: { server: number; worker: number };
 }
 
 /**
- * The orchestrator's floor: an empty workflow answered by update-with-start on the same dev
- * server, through a worker in this process. No database, no gateway, no HTTP.
+ * The orchestrator's floors, on the same dev server: an empty workflow, and one that runs three
+ * no-op local activities in its first task (the accept's happy-path shape), each answered by
+ * update-with-start, through a worker in its own process (its CPU read apart). No database, no
+ * gateway, no HTTP.
  */
-async function measureTemporalFloor(address: string): Promise<{ c1_p50_ms: number; c1_p95_ms: number; c32_rps: number; c32_p50_ms: number }> {
-  const { DefaultLogger, NativeConnection, Runtime, Worker } = await import('@temporalio/worker');
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+async function measureWorkflowFloors(address: string, serverPid: number | undefined): Promise<{ empty_workflow: WorkflowFloor; three_local_activities: WorkflowFloor }> {
   const { WithStartWorkflowOperation } = await import('@temporalio/client');
   const { emptyUpdate } = await import('./lib/bench-empty-workflow.ts');
-  const taskQueue = `bench-empty-${randomBytes(4).toString('hex')}`;
-  const nativeConnection = await NativeConnection.connect({ address });
-  const worker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue,
-    workflowsPath: new URL('./lib/bench-empty-workflow.ts', import.meta.url).pathname,
-  });
+  const taskQueue = `bench-floor-${randomBytes(4).toString('hex')}`;
+  const worker = launch('scripts/lib/bench-floor-worker.ts', { ...process.env, TEMPORAL_ADDRESS: address, BENCH_FLOOR_TASK_QUEUE: taskQueue });
+  await waitForWorker(worker);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
-  const once = async () => {
-    const op = new WithStartWorkflowOperation('benchEmpty', { workflowId: `empty-${randomUUID()}`, taskQueue, workflowIdConflictPolicy: 'USE_EXISTING' });
-    const t0 = performance.now();
-    await client.workflow.executeUpdateWithStart(emptyUpdate, { startWorkflowOperation: op });
-    return performance.now() - t0;
-  };
-  const running = worker.run();
-  try {
+  const pids = { server: serverPid, worker: worker.child.pid };
+  const measure = async (workflowType: 'benchEmpty' | 'benchThreeLocal'): Promise<WorkflowFloor> => {
+    const once = async () => {
+      const op = new WithStartWorkflowOperation(workflowType, { workflowId: `floor-${randomUUID()}`, taskQueue, workflowIdConflictPolicy: 'USE_EXISTING' });
+      const t0 = performance.now();
+      await client.workflow.executeUpdateWithStart(emptyUpdate, { startWorkflowOperation: op });
+      return performance.now() - t0;
+    };
     const n1 = Math.round(100 * SCALE);
     for (let i = 0; i < 10; i++) await once();
     const c1: number[] = [];
     for (let i = 0; i < n1; i++) {
       c1.push(await once());
-      progress('temporal floor c=1', i + 1, n1);
+      progress(`${workflowType} c=1`, i + 1, n1);
     }
     const n32 = Math.round(400 * SCALE);
     const c32: number[] = [];
     let next = 0;
+    const cpu = cpuPerItem(pids);
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: 32 }, async () => {
         while (next++ < n32) {
           c32.push(await once());
-          progress('temporal floor c=32', c32.length, n32);
+          progress(`${workflowType} c=32`, c32.length, n32);
         }
       }),
     );
     const elapsed = (performance.now() - t0) / 1000;
+    const split = cpu(n32);
     c1.sort((a, b) => a - b);
     c32.sort((a, b) => a - b);
-    return { c1_p50_ms: round(pct(c1, 50)), c1_p95_ms: round(pct(c1, 95)), c32_rps: round(n32 / elapsed), c32_p50_ms: round(pct(c32, 50)) };
+    return {
+      c1_p50_ms: round(pct(c1, 50)),
+      c1_p95_ms: round(pct(c1, 95)),
+      c32_rps: round(n32 / elapsed),
+      c32_p50_ms: round(pct(c32, 50)),
+      c32_p99_ms: round(pct(c32, 99)),
+      cpu_ms_per_wf: round(split.server + split.worker),
+      cpu_ms_per_wf_split: { server: split.server, worker: split.worker },
+    };
+  };
+  try {
+    return { empty_workflow: await measure('benchEmpty'), three_local_activities: await measure('benchThreeLocal') };
   } finally {
-    worker.shutdown();
-    await running;
+    await worker.stop();
     await connection.close();
-    await nativeConnection.close();
   }
 }
 
@@ -326,11 +374,11 @@ async function main() {
   const levels: LevelResult[] = [];
   const floors: Array<Awaited<ReturnType<typeof measureFloor>>> = [];
   const breakdowns: Array<Record<string, number>> = [];
-  let temporalFloor: Awaited<ReturnType<typeof measureTemporalFloor>> | null = null;
   let forged: Awaited<ReturnType<typeof measureForgedRefusals>> | null = null;
+  let workflowFloors: Awaited<ReturnType<typeof measureWorkflowFloors>> | null = null;
   try {
     console.log(`bench: ${os.cpus().length} cores, gateway latencies ${LATENCIES.join(' and ')} ms, levels ${LEVELS.map((l) => `c=${l.concurrency}×${l.count}`).join(', ')}`);
-    temporalFloor = await measureTemporalFloor(env.TEMPORAL_ADDRESS!);
+    workflowFloors = await measureWorkflowFloors(env.TEMPORAL_ADDRESS!, temporal.child.pid);
     for (const latency of LATENCIES) {
       floors.push(await measureFloor(databaseUrl, latency, `floor${latency}`));
       // info: readiness waits for the worker's start line; it logs nothing per accept at this level.
@@ -345,7 +393,8 @@ async function main() {
         await runLevel(base, shop, 8, WARMUP, `warm-up @${latency}ms`);
         if (latency === 0) forged = await measureForgedRefusals(base, shop);
         for (const level of LEVELS) {
-          const { samples, ...r } = await runLevel(base, shop, level.concurrency, level.count, `c=${level.concurrency} @${latency}ms`);
+          const pids = { server: temporal.child.pid, worker: worker.child.pid, api: api.child.pid };
+          const { samples, ...r } = await runLevel(base, shop, level.concurrency, level.count, `c=${level.concurrency} @${latency}ms`, pids);
           levels.push({ gateway_latency_ms: latency, ...r });
           if (level.concurrency === 1) breakdowns.push({ gateway_latency_ms: latency, ...(await breakdown(env.TEMPORAL_ADDRESS!, samples)) });
         }
@@ -362,45 +411,72 @@ async function main() {
   const floor0 = floors.find((f) => f.gateway_latency_ms === 0)!;
   const c1 = levels.find((l) => l.gateway_latency_ms === 0 && l.concurrency === 1)!;
   const c32 = levels.find((l) => l.gateway_latency_ms === 0 && l.concurrency === 32)!;
+  const three = workflowFloors!.three_local_activities;
+  const cpuPerAccept = { server: c32.cpu_ms_per_accept.server, worker: c32.cpu_ms_per_accept.worker };
   const report = {
     levels,
+    // Every floor comes from this run, on this server with the same settings.
+    server_settings: { dynamic_config: ONE_SHARD_DYNAMIC_CONFIG, persistence: 'in-memory SQLite (dev server default)' },
     floor: { p50_ms: floor0.p50_ms, rps: floor0.rps },
-    floors,
+    floors: {
+      /** the activity sequence called directly in one process: no Temporal, no HTTP */
+      in_process: floors,
+      /** an empty workflow by update-with-start: what Temporal alone costs here */
+      empty_workflow: workflowFloors!.empty_workflow,
+      /** three no-op local activities in the first workflow task: the accept's happy-path shape, without its work */
+      three_local_activities: three,
+    },
     ratio_p50: round(c1.p50_ms / floor0.p50_ms),
-    // An empty workflow through the same update-with-start: what Temporal alone costs here.
-    temporal_floor: temporalFloor,
+    ratios: { c1_p50_vs_3la: round(c1.p50_ms / three.c1_p50_ms), c32_rps_vs_3la: round(c32.rps / three.c32_rps) },
+    c32_p99_ms: c32.p99_ms,
+    /** server and worker CPU per accept at c=32 (gateway 0 ms), from /proc */
+    cpu_ms_per_accept: cpuPerAccept,
+    cpu_vs_3la: round((cpuPerAccept.server + cpuPerAccept.worker) / three.cpu_ms_per_wf),
     breakdown_c1: breakdowns,
     // Refused at the door (401 token_signature_invalid), 32 concurrent clients.
     forged_refusals_per_s: forged?.per_s ?? null,
     targets: {
-      p50_c1_le_25ms: c1.p50_ms <= 25,
-      rps_c32_ge_200: c32.rps >= 200,
-      p99_c32_le_250ms: c32.p99_ms <= 250,
-      ratio_p50_le_3: c1.p50_ms / floor0.p50_ms <= 3,
+      c1_p50_le_1_5x_3la: c1.p50_ms <= 1.5 * three.c1_p50_ms,
+      c32_rps_ge_80pct_3la: c32.rps >= 0.8 * three.c32_rps,
+      c32_p99_le_1500ms: c32.p99_ms <= 1500,
+      cpu_le_1_25x_3la: cpuPerAccept.server + cpuPerAccept.worker <= 1.25 * three.cpu_ms_per_wf,
     },
     machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
     generated_at: new Date().toISOString(),
   };
-  console.log('\ngateway_ms  concurrency  count   p50_ms   p95_ms   p99_ms      rps  errors');
+  console.log('\ngateway_ms  concurrency  count   p50_ms   p95_ms   p99_ms      rps  errors  cpu ms/accept (server, worker, api)');
   for (const l of levels) {
     console.log(
-      `${String(l.gateway_latency_ms).padStart(10)}  ${String(l.concurrency).padStart(11)}  ${String(l.count).padStart(5)}  ${l.p50_ms.toFixed(1).padStart(7)}  ${l.p95_ms.toFixed(1).padStart(7)}  ${l.p99_ms.toFixed(1).padStart(7)}  ${l.rps.toFixed(1).padStart(7)}  ${String(l.errors).padStart(6)}`,
+      `${String(l.gateway_latency_ms).padStart(10)}  ${String(l.concurrency).padStart(11)}  ${String(l.count).padStart(5)}  ${l.p50_ms.toFixed(1).padStart(7)}  ${l.p95_ms.toFixed(1).padStart(7)}  ${l.p99_ms.toFixed(1).padStart(7)}  ${l.rps.toFixed(1).padStart(7)}  ${String(l.errors).padStart(6)}  ${l.cpu_ms_per_accept.server}, ${l.cpu_ms_per_accept.worker}, ${l.cpu_ms_per_accept.api}`,
     );
   }
-  for (const f of floors) console.log(`floor (in-process) @${f.gateway_latency_ms}ms gateway: p50 ${f.p50_ms} ms, ${f.rps} accepts/s`);
+  for (const f of floors) console.log(`floor (in-process) @${f.gateway_latency_ms}ms gateway: p50 ${f.p50_ms} ms, ${f.rps} accepts/s, CPU ${f.cpu_ms_per_accept} ms per accept`);
   for (const f of floors) console.log(`  floor steps @${f.gateway_latency_ms}ms (p50): ${Object.entries(f.steps).map(([k, v]) => `${k.replace('_p50_ms', '')} ${v} ms`).join(', ')}`);
   for (const b of breakdowns) console.log(`  full stack @${b.gateway_latency_ms}ms, c=1 (p50): ${Object.entries(b).filter(([k]) => k !== 'gateway_latency_ms').map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  console.log(`full stack / floor, p50 at c=1: ${report.ratio_p50}×`);
-  if (temporalFloor) {
+  for (const [name, f] of Object.entries({ 'empty workflow': workflowFloors!.empty_workflow, 'three local activities': three })) {
     console.log(
-      `temporal floor (an empty workflow by update-with-start, same server): c=1 p50 ${temporalFloor.c1_p50_ms} ms (p95 ${temporalFloor.c1_p95_ms}), ` +
-        `c=32 ${temporalFloor.c32_rps} workflows/s (p50 ${temporalFloor.c32_p50_ms} ms)`,
+      `floor (${name}, update-with-start, same server): c=1 p50 ${f.c1_p50_ms} ms (p95 ${f.c1_p95_ms}), c=32 ${f.c32_rps}/s (p50 ${f.c32_p50_ms}, p99 ${f.c32_p99_ms} ms), ` +
+        `CPU ${f.cpu_ms_per_wf} ms per workflow (server ${f.cpu_ms_per_wf_split.server}, worker ${f.cpu_ms_per_wf_split.worker})`,
     );
   }
+  console.log(
+    `service vs three-local-activity floor: c=1 p50 ${report.ratios.c1_p50_vs_3la}×, c=32 throughput ${report.ratios.c32_rps_vs_3la}×, ` +
+      `CPU ${report.cpu_vs_3la}× (server ${cpuPerAccept.server} + worker ${cpuPerAccept.worker} ms per accept); c=32 p99 ${c32.p99_ms} ms`,
+  );
   console.log(`targets: ${JSON.stringify(report.targets)}`);
   mkdirSync(`${ROOT}reports`, { recursive: true });
   writeFileSync(`${ROOT}reports/bench.json`, `${JSON.stringify(report, null, 2)}\n`);
-  console.log('wrote reports/bench.json');
+  const svg = benchSvg(
+    levels,
+    [
+      { label: 'floor: 3 local activities', color: '#9467bd', c1_p50_ms: three.c1_p50_ms, c32_rps: three.c32_rps },
+      { label: 'floor: empty workflow', color: '#8c564b', c1_p50_ms: workflowFloors!.empty_workflow.c1_p50_ms, c32_rps: workflowFloors!.empty_workflow.c32_rps },
+      { label: 'floor: in-process', color: '#7f7f7f', c1_p50_ms: floor0.p50_ms, c32_rps: NaN },
+    ],
+    `OCart accept, full stack vs floors of the same run (${os.cpus().length} cores, ${report.generated_at.slice(0, 16)}Z, ${ONE_SHARD_DYNAMIC_CONFIG.join(' ')})`,
+  );
+  writeFileSync(`${ROOT}reports/bench.svg`, svg);
+  console.log('wrote reports/bench.json and reports/bench.svg');
   if (levels.some((l) => l.errors > 0)) process.exitCode = 1;
 }
 

@@ -1,10 +1,14 @@
 /**
  * acceptUpsell replays its histories: those of today's runs (succeeded, declined, SCA approved,
- * rejected), and the histories committed under test/replay-histories/, recorded from the first
- * shape to ship. A change to the workflow that would break runs already in flight after a
- * deploy (a renamed activity, a new step without patched()) fails here, not in production.
- * Record new fixtures only together with a deliberate, versioned change:
- *   RECORD_REPLAY_HISTORIES=1 node_modules/.bin/vitest run test/replay.test.ts
+ * rejected), and the histories committed under test/replay-histories/: `<name>.binpb` recorded from
+ * the first shape to ship (validation a regular activity), `local-prepare-<name>.binpb` from the
+ * shape after patch 'prepare-accept-local-activity' (validation a local activity in the first task).
+ * A change to the workflow that would break runs already in flight after a deploy (a renamed
+ * activity, a new step without patched()) fails here, not in production. Record new fixtures only
+ * together with a deliberate, versioned change, under a new prefix:
+ *   RECORD_REPLAY_HISTORIES=<prefix> node_modules/.bin/vitest run test/replay.test.ts
+ * Failure stack traces are dropped from recorded fixtures: they name the recording machine's paths,
+ * and replay does not read them.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +31,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
+
+/** Drops every failure's stack trace (in place), however deep it is nested in the history. */
+function dropStackTraces(value: unknown, seen = new Set<unknown>()): void {
+  if (!value || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'stackTrace' && typeof v === 'string') Reflect.set(value, k, '');
+    else dropStackTraces(v, seen);
+  }
+}
 
 /** Replays each history; the failures, by workflow id (empty when every one replays). */
 async function replayFailures(histories: HistoryAndWorkflowId[]): Promise<string[]> {
@@ -68,15 +82,18 @@ describe('workflow replay', () => {
         // Binary protobuf, encoded and decoded by the proto package the worker itself uses (the JSON
         // helpers in @temporalio/common bring a second protobufjs copy that cannot read these types).
         mkdirSync(FIXTURES, { recursive: true });
-        writeFileSync(`${FIXTURES}${name}.binpb`, History.encode(history).finish());
+        const recorded = History.decode(History.encode(history).finish());
+        dropStackTraces(recorded);
+        writeFileSync(`${FIXTURES}${process.env.RECORD_REPLAY_HISTORIES}-${name}.binpb`, History.encode(recorded).finish());
       }
     }
     expect(await replayFailures(histories)).toEqual([]);
   });
 
-  it('the committed histories of the shipped shape replay on today\'s code', async () => {
+  it('the committed histories of both shipped shapes replay on today\'s code', async () => {
     const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.binpb'));
-    expect(files.sort()).toEqual(['declined.binpb', 'rejected.binpb', 'sca-approved.binpb', 'succeeded.binpb']);
+    const names = ['declined', 'rejected', 'sca-approved', 'succeeded'];
+    expect(files.sort()).toEqual([...names.map((n) => `${n}.binpb`), ...names.map((n) => `local-prepare-${n}.binpb`)].sort());
     const histories = files.map((f) => ({ workflowId: `fixture-${f.replace(/\.binpb$/, '')}`, history: History.decode(readFileSync(`${FIXTURES}${f}`)) }));
     expect(await replayFailures(histories)).toEqual([]);
   });

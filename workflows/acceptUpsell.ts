@@ -9,6 +9,7 @@ import {
   allHandlersFinished,
   condition,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -37,20 +38,22 @@ type Activities = ReturnType<typeof createActivities>;
 /** How long an expired, uncancellable charge is watched for a late completion. */
 const LATE_COMPLETION_WINDOW_MS = 24 * 60 * 60 * 1000;
 
-// Validation and the payment-method check are one regular activity: its result (the plan, the
-// price, the check) is in history before any money moves, so a crash can never make a re-run
-// refuse an accept that was already charged (a token that expired meanwhile, a changed offer).
-// One activity, not two: each regular activity costs a round trip through the server.
-const checks = proxyActivities<Activities>({
-  startToCloseTimeout: '20 seconds',
-  retry: {
-    initialInterval: '100 ms',
-    backoffCoefficient: 2,
-    maximumInterval: '2 seconds',
-    maximumAttempts: 25,
-    nonRetryableErrorTypes: [FAILURE.rejected, FAILURE.gatewayRefused],
-  },
-});
+// Validation and the payment-method check: one activity, prepareAccept. Since the patch below it is
+// a local activity, so validation, the charge and the order write all run in the accept's first
+// workflow task, with no round trip through the server between them. A worker crash re-runs that
+// whole task; prepareAccept then returns the plan its first success recorded in PostgreSQL
+// (activities/recorded-plan.ts) and never re-checks expiry or price, so a re-run cannot refuse an
+// accept that was already charged. Runs recorded before the patch keep the regular activity.
+const PREPARE_IN_FIRST_TASK = 'prepare-accept-local-activity';
+const checkRetry = {
+  initialInterval: '100 ms',
+  backoffCoefficient: 2,
+  maximumInterval: '2 seconds',
+  maximumAttempts: 25,
+  nonRetryableErrorTypes: [FAILURE.rejected, FAILURE.gatewayRefused],
+};
+const checks = proxyActivities<Activities>({ startToCloseTimeout: '20 seconds', retry: checkRetry });
+const localChecks = proxyLocalActivities<Activities>({ startToCloseTimeout: '20 seconds', retry: checkRetry });
 
 // Charging and writing the order run as local activities, back to back in one workflow task with
 // no server round trip per step. That is safe because both are idempotent under re-execution: the
@@ -174,7 +177,7 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
   // the saved method on the gateway side.
   let prepared: PreparedAccept;
   try {
-    prepared = await checks.prepareAccept(input);
+    prepared = patched(PREPARE_IN_FIRST_TASK) ? await localChecks.prepareAccept(input) : await checks.prepareAccept(input);
   } catch (err) {
     const f = applicationFailure(err);
     if (f?.type === FAILURE.rejected) return finish(failureResponse(key, 'rejected', f.message, String(f.details?.[0] ?? '')), null);

@@ -14,10 +14,16 @@ export interface ServiceProcess {
   output(): string;
 }
 
-export function launch(entry: 'worker/main.ts' | 'api/main.ts', env: NodeJS.ProcessEnv, logFile?: (chunk: string) => void): ServiceProcess {
+export function launch(
+  entry: 'worker/main.ts' | 'api/main.ts' | 'scripts/lib/bench-floor-worker.ts',
+  env: NodeJS.ProcessEnv,
+  logFile?: (chunk: string) => void,
+  /** extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=…'] (not allowed in NODE_OPTIONS) */
+  nodeArgs: string[] = [],
+): ServiceProcess {
   // node itself with tsx as an import hook: one process, so a signal (SIGKILL above all) reaches the
   // service and not a wrapper that would leave it running.
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   const keep = (b: Buffer) => {
     const s = b.toString();

@@ -13,6 +13,7 @@ import { offerOncePerOrder } from './offer-once.ts';
 import { apiRestartDuringSca, databaseOutage, duplicateStorm } from './scenarios.ts';
 import { forgedTokenFlood, lateWebhookAfterClose, stripeCreateDuringVoid } from './money-safety.ts';
 import { scaleOutKills, scaleOutRateLimit } from './scale-out.ts';
+import { workerKilledInFirstTask } from './crash-gaps.ts';
 
 type Scenario = { id: string; run: (stack: Stack) => Promise<ScenarioResult> };
 
@@ -30,6 +31,8 @@ const SCENARIOS: Scenario[] = [
   { id: 'late-webhook', run: lateWebhookAfterClose },
   { id: 'scale-out-kills', run: scaleOutKills },
   { id: 'scale-out-rate-limit', run: scaleOutRateLimit },
+  // The worker killed inside the accept's first workflow task (validation | charge | order write).
+  { id: 'v', run: workerKilledInFirstTask },
   // Hostile input, then the leak scan over everything the others wrote and logged: keep them last.
   { id: 'f', run: runHostileCatalog },
   { id: 'g', run: runLeakScan },

@@ -1,0 +1,30 @@
+/**
+ * The validated plan as recorded at validation's first success (upsertValidatedAccept), read back
+ * when the accept's first workflow task runs again. Validation, the method check and the charge run
+ * as local activities in one workflow task, so a worker that dies after the charge makes the whole
+ * task run again: it must charge and write with the plan it charged with, never re-check a token
+ * that has expired since, or a price that has changed since, and refuse an accept that was charged.
+ */
+import type { Db } from '../db/client.ts';
+import type { AcceptInput } from '../workflows/messages.ts';
+import type { AcceptPlan } from './types.ts';
+
+export interface RecordedPlan {
+  plan: AcceptPlan;
+  /** the gateway accepted the saved method for this plan (a charge may have followed) */
+  methodChecked: boolean;
+}
+
+/** This accept's recorded plan, or null before validation first succeeded. Same key and same request only. */
+export async function findRecordedPlan(db: Db, input: Pick<AcceptInput, 'acceptKey' | 'fingerprint'>): Promise<RecordedPlan | null> {
+  const rows = await db.$queryRaw<Array<{ validated_plan: AcceptPlan; method_checked: boolean }>>`
+    SELECT validated_plan, method_checked_at IS NOT NULL AS method_checked FROM accepts
+    WHERE idempotency_key = ${input.acceptKey} AND fingerprint = ${input.fingerprint} AND validated_plan IS NOT NULL`;
+  const r = rows[0];
+  return r ? { plan: r.validated_plan, methodChecked: r.method_checked } : null;
+}
+
+/** Recorded before the charge can start: a re-run after it skips the check as well. */
+export async function markMethodChecked(db: Db, acceptKey: string): Promise<void> {
+  await db.$executeRaw`UPDATE accepts SET method_checked_at = now() WHERE idempotency_key = ${acceptKey} AND method_checked_at IS NULL`;
+}
