@@ -1,7 +1,7 @@
 import pg from 'pg';
 
 // adapter-pg 6.19 cannot decode PostgreSQL's `name` type (OID 19), which the migration engine reads
-// from the catalog (prisma/orm#27403). `name` is text on the wire, so report it as text (OID 25).
+// from the catalog (a known Prisma adapter limitation). `name` is text on the wire, so report it as text (OID 25).
 const NAME_OID = 19;
 const TEXT_OID = 25;
 

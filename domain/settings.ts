@@ -1,6 +1,6 @@
 import { DomainError } from './errors.ts';
 
-/** The ocart_settings keys from the OCart doc, plus the SCA wait timeout (issue 4). */
+/** The ocart_settings keys from the OCart doc, plus the SCA wait timeout. */
 export interface UpsellSettings {
   'upsells.one_click_token_ttl_min': number;
   'upsells.sca_modal_enabled': boolean;

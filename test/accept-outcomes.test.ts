@@ -1,4 +1,4 @@
-/** Issue 3: outcome dispatch, order strategies, compensation, the event, idempotent replay, settings. */
+/** Outcome dispatch, order strategies, compensation, the event, idempotent replay, settings. */
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

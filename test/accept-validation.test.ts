@@ -1,4 +1,4 @@
-/** Issue 3, validation: every refusal has its own code and status, and nothing is charged. */
+/** Validation: every refusal has its own code and status, and nothing is charged. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../domain/token.ts';
 import { expectNothingCharged, sandboxCharges } from './helpers/assertions.ts';

@@ -1,5 +1,5 @@
 /**
- * Issue 9: configuration is read once per process and fails fast, with a sentence that names the
+ * Configuration is read once per process and fails fast, with a sentence that names the
  * variable. Production refuses to start without its secrets, or with the sandbox gateway on.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Money safety, round 2, items 4 and 5: merge is decided when the order is written (the parent row
+ * Merge is decided when the order is written (the parent row
  * locked), and the shop's PUT of an order never erases a merge. The worker and the API share a clock
  * the test moves, so "75 s after payment" is real to the order write without waiting 75 s.
  */

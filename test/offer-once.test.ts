@@ -1,5 +1,5 @@
 /**
- * Money safety, round 2, item 1: one offer, one charge per parent order. A second tab mints a second
+ * One offer, one charge per parent order. A second tab mints a second
  * token and accepts under a second key; the offer_claims unique constraint refuses it before any
  * money moves (409 offer_already_accepted). Charges are counted in the sandbox gateway's own ledger.
  */

@@ -1,5 +1,5 @@
 /**
- * Money safety, round 2, item 2: the price the buyer saw is the price charged. The token carries the
+ * The price the buyer saw is the price charged. The token carries the
  * offer's amount and currency at mint time; an accept after the offer was repriced (or its currency
  * changed) is refused with 409 offer_changed and nothing is charged.
  */

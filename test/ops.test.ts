@@ -1,5 +1,5 @@
 /**
- * Issue 9, operations: the OpenAPI document and Swagger UI, metrics (API, worker and the Temporal
+ * Operations: the OpenAPI document and Swagger UI, metrics (API, worker and the Temporal
  * SDK's), structured logs without secrets, Temporal visibility queries, and the two production
  * entrypoints starting, serving and shutting down gracefully.
  *
@@ -123,7 +123,7 @@ async function acceptOne(parent: Parameters<typeof readyToAccept>[1] = {}) {
   return { ...ready, key, res };
 }
 
-/** The shop-backend routes (bearer key): API.md's, and the event subscribers this service adds. */
+/** The shop-backend routes (bearer key): the documented contract's (docs/api.md), and the event subscribers this service adds. */
 const SHOP_ROUTES: Array<[string, string]> = [
   ['put', '/wp-json/ocart/v1/orders/{external_id}'],
   ['get', '/wp-json/ocart/v1/orders/{external_id}'],
@@ -191,7 +191,7 @@ describe('OpenAPI document and Swagger UI', () => {
     walk(doc);
   });
 
-  it('every route of the contract (API.md) is documented with request, response and error schemas', () => {
+  it('every route of the contract (docs/api.md) is documented with request, response and error schemas', () => {
     const contract: Array<[string, string]> = [
       ['post', '/wp-json/ocart/v1/upsells/{offer_id}/accept'],
       ['get', '/wp-json/ocart/v1/upsells/accepts/{accept_id}'],

@@ -1,5 +1,5 @@
 /**
- * Issue 4: the Stripe gateway and the SCA/3DS path. The adapter runs on the official SDK against a
+ * The Stripe gateway and the SCA/3DS path. The adapter runs on the official SDK against a
  * Stripe-compatible server (test/gateways/stripe-server.ts) whose objects come from Stripe's own
  * fixtures; the accepts run through the real stack (Fastify, Temporal dev server, PostgreSQL).
  * Charges are counted at that server, rows in the database.

@@ -1,5 +1,5 @@
 /**
- * Issue 6: the drop-in script on the demo thank-you page, in real headless Chromium, against the
+ * The drop-in script on the demo thank-you page, in real headless Chromium, against the
  * API on a real port and the real stack (Temporal dev server, PostgreSQL, sandbox gateway).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Money safety, round 2: one offer accepted from ten tabs at once, a flood of forged accepts beside
+ * Money safety under attack and faults: a flood of forged accepts beside
  * real ones, a Stripe create still in flight when the accept voids, and a success webhook for an
  * accept that has already closed. Each counts what a user would: answers, charges at the gateway,
  * orders and accept records written, workflows started.

@@ -23,7 +23,7 @@ const SCENARIOS: Scenario[] = [
   { id: 'c', run: gatewayFaults },
   { id: 'd', run: databaseOutage },
   { id: 'e', run: apiRestartDuringSca },
-  // Money safety, round 2 (one line each, so scenarios added elsewhere merge beside them).
+  // Money safety: one offer once, forged floods, voids in flight, late webhooks, scale-out.
   // One offer, one charge per parent order: twenty buyers, ten tabs each.
   { id: 'h', run: offerOncePerOrder },
   { id: 'forged-flood', run: forgedTokenFlood },
