@@ -86,7 +86,8 @@ async function sendAll(stack: Stack, accepts: PlannedAccept[], answers: Map<stri
 
 /** Gap 1: validated (plan recorded; half of them method-checked too), nothing charged yet. Sandbox gateway. */
 async function killBeforeCharge(stack: Stack, n: number) {
-  const buyers = await pool(Array.from({ length: 5 }), 5, () => stack.seedBuyer({ gateway: 'sandbox', methodRef: 'pm_card_visa' }));
+  // One parent per accept: a parent takes an offer once (offer_already_accepted otherwise).
+  const buyers = await pool(Array.from({ length: n }), 5, () => stack.seedBuyer({ gateway: 'sandbox', methodRef: 'pm_card_visa' }));
   // Every sandbox call waits 2 s before it does anything: the check, then the charge.
   stack.setWorkerEnv({ SANDBOX_LATENCY_MS: '2000' });
   await stack.restartWorker();
@@ -137,7 +138,7 @@ async function killBeforeCharge(stack: Stack, n: number) {
 /** Gap 2: charged at Stripe (answers held back), order not written. */
 async function killAfterCharge(stack: Stack, n: number) {
   const { server, sdk } = await stripeStack(stack);
-  const buyers = await stripeBuyers(stack, sdk, 5);
+  const buyers = await stripeBuyers(stack, sdk, n);
   const { accepts, expiresAt } = shortLivedAccepts(buyers, n, 'gap-charged');
   const keys = accepts.map((a) => a.key);
   const before = server.intentsCreated;

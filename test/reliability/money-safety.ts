@@ -282,7 +282,8 @@ export async function stripeCreateDuringVoid(stack: Stack): Promise<ScenarioResu
 }
 
 /**
- * An accept whose create never got through closes (gateway_error, nothing found to void); then a
+ * An accept whose creates failed answers gateway_error and, once Stripe answers again, closes (its
+ * void step repeats the create and refunds or cancels what it made); then a
  * charge for it succeeds at Stripe after all (made here, through the SDK, as the late create would
  * be) and Stripe sends its signed payment_intent.succeeded. The service must reconcile: the charge
  * is refunded (or cancelled), never acknowledged and forgotten.
@@ -304,11 +305,13 @@ export async function lateWebhookAfterClose(stack: Stack): Promise<ScenarioResul
       requests += r.attempts;
       answers.set(a.key, `${r.status} ${codeOf(r.body)}`);
     });
-    const running = await waitClosed(stack, keys, 60_000);
-    if (running.length) anomalies.push(`${running.length} accepts had not closed before their late charge: ${running.join(', ')}`);
   } finally {
+    // The outage ends once the buyers have their answers: the void step, which repeats the same
+    // create until Stripe answers it, can then see what exists under the key and close the accept.
     proxy.clear(keys);
   }
+  const running = await waitClosed(stack, keys, 60_000);
+  if (running.length) anomalies.push(`${running.length} accepts had not closed before their late charge: ${running.join(', ')}`);
   const made = await pool(accepts, N, async (a, i) => {
     const b = buyers[i]!;
     return sdk.paymentIntents.create(
@@ -317,6 +320,8 @@ export async function lateWebhookAfterClose(stack: Stack): Promise<ScenarioResul
         currency: 'usd',
         customer: b.customerRef,
         payment_method: b.methodRef,
+        // Made the way the adapter makes it: Stripe refuses a confirmed create without return_url.
+        return_url: 'https://shop.example/thank-you',
         off_session: true,
         confirm: true,
         metadata: { workflow_id: a.key, offer_id: a.offerId, parent_order_id: b.externalId },
