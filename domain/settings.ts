@@ -49,7 +49,7 @@ export function parseSettingsPatch(patch: Record<string, unknown>): Partial<Upse
     if (!check(value)) throw new DomainError('setting_invalid', `setting "${key}" must be ${rule}`);
     out[key] = value;
   }
-  return out as Partial<UpsellSettings>;
+  return out;
 }
 
 /** Stored rows over the defaults; a stored value that no longer validates falls back to its default. */

@@ -97,7 +97,7 @@ function isClaims(value: unknown): value is TokenClaims {
   const c = value as Record<string, unknown>;
   return (
     c.v === 1 &&
-    ['kid', 'off', 'ord', 'cart', 'jti'].every((k) => typeof c[k] === 'string' && (c[k] as string).length > 0) &&
+    ['kid', 'off', 'ord', 'cart', 'jti'].every((k) => typeof c[k] === 'string' && (c[k]).length > 0) &&
     Number.isSafeInteger(c.iat) &&
     Number.isSafeInteger(c.exp) &&
     // The price comes whole or not at all.

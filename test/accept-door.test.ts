@@ -172,7 +172,7 @@ describe('contract consistency', () => {
 });
 
 describe('the status route says an outage, never 404', () => {
-  async function appWith(parts: { databaseUrl?: string; closedTemporal?: boolean }): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  async function appWith(parts: { databaseUrl?: string; closedTemporal?: boolean }): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
     const prisma = createPrisma(parts.databaseUrl ?? stack.config.databaseUrl, 1);
     const client = parts.closedTemporal ? await connectClient(stack.config.temporal) : stack.client;
     if (parts.closedTemporal) await client.connection.close();

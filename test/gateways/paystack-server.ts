@@ -25,6 +25,13 @@ import { parse as parseYaml } from 'yaml';
 
 type Json = Record<string, unknown>;
 
+/** A JSON value as text the way String() prints it, objects as JSON rather than '[object Object]'. */
+function text(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
 function isRecord(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -76,7 +83,7 @@ function typeOf(value: unknown): string {
 function validate(doc: Json, schemaNode: unknown, value: unknown, at: string, out: string[], strict: boolean): void {
   const schema = deref(doc, schemaNode);
   if (value === null) {
-    if (schema.nullable !== true && schema.type !== undefined) out.push(`${at}: null where the document wants ${String(schema.type)}`);
+    if (schema.nullable !== true && schema.type !== undefined) out.push(`${at}: null where the document wants ${text(schema.type)}`);
     return;
   }
   if (Array.isArray(schema.allOf)) for (const part of schema.allOf) validate(doc, part, value, at, out, strict);
@@ -160,7 +167,7 @@ function matchOperation(doc: Json, method: string, pathname: string): MatchedOpe
     const item = paths[c.specPath];
     const operation = isRecord(item) ? item[method.toLowerCase()] : undefined;
     if (isRecord(operation)) {
-      return { specPath: c.specPath, operationId: String(operation.operationId ?? ''), operation, pathParams: c.params };
+      return { specPath: c.specPath, operationId: text(operation.operationId), operation, pathParams: c.params };
     }
   }
   return `${method} ${pathname}: not in Paystack's document (it has ${candidates.map((c) => c.specPath).join(', ')} here, but not for ${method})`;
@@ -425,8 +432,8 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
   }
 
   function chargeAuthorization(body: Json): Reply {
-    const code = String(body.authorization_code ?? '');
-    const email = String(body.email ?? '');
+    const code = text(body.authorization_code);
+    const email = text(body.email);
     const currency = typeof body.currency === 'string' ? body.currency : 'NGN';
     const reference = typeof body.reference === 'string' ? body.reference : `T${nextId}`;
     if (!/^[A-Za-z0-9.=-]+$/.test(reference)) {
@@ -476,7 +483,7 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
   }
 
   function refundCreate(body: Json): Reply {
-    const key = String(body.transaction ?? '');
+    const key = text(body.transaction);
     const tx = transactions.get(key) ?? [...transactions.values()].find((t) => String(t.id) === key);
     if (!tx) return { status: 404, body: { status: false, message: 'Transaction not found' } };
     if (tx.status === 'reversed') return badRequest('Transaction has been fully reversed');

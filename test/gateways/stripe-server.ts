@@ -267,7 +267,7 @@ function canonical(value: unknown): unknown {
   return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
 }
 
-const str = (params: Json, name: string): string | undefined => (typeof params[name] === 'string' ? (params[name] as string) : undefined);
+const str = (params: Json, name: string): string | undefined => (typeof params[name] === 'string' ? (params[name]) : undefined);
 
 function strings(value: unknown): Record<string, string> {
   if (!isRecord(value)) return {};

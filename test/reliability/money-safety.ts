@@ -15,7 +15,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function codeOf(body: string): string {
   try {
     const json = JSON.parse(body) as { code?: unknown; status?: unknown };
-    return String(json.code ?? json.status ?? '');
+    const code = json.code ?? json.status;
+    return typeof code === 'string' ? code : code === undefined || code === null ? '' : JSON.stringify(code);
   } catch {
     return body.slice(0, 40);
   }

@@ -140,7 +140,7 @@ export async function apiRestartDuringSca(stack: Stack): Promise<ScenarioResult>
         return;
       }
       if (s.json.status !== 'requires_action' && s.json.status !== 'processing') {
-        anomalies.push(`${p.key}: ended ${s.json.status}`);
+        anomalies.push(`${p.key}: ended ${JSON.stringify(s.json.status)}`);
         return;
       }
       if (Date.now() > until) {
