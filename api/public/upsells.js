@@ -77,7 +77,7 @@
   // ---- money: integer minor units, formatted by the currency's ISO 4217 exponent ------------------
   // The service's own table (domain/money.ts, from the maintained ISO 4217 list), written in here
   // when the script is served, so the page and the service never disagree about a currency.
-  var CURRENCY_DIGITS = /*OCART_CURRENCY_DIGITS*/{};
+  var CURRENCY_DIGITS = /*OCART_CURRENCY_DIGITS*/ {};
 
   function exponent(currency) {
     var code = String(currency || '').toUpperCase();
