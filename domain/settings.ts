@@ -21,7 +21,10 @@ export const DEFAULT_SETTINGS: Readonly<UpsellSettings> = Object.freeze({
 });
 
 type Check = (value: unknown) => boolean;
-const positiveMinutes = (max: number): Check => (v) => typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= max;
+const positiveMinutes =
+  (max: number): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= max;
 
 const CHECKS: Record<SettingKey, { check: Check; rule: string }> = {
   'upsells.one_click_token_ttl_min': { check: positiveMinutes(1440), rule: 'a number of minutes, above 0 and at most 1440' },

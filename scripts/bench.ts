@@ -91,7 +91,14 @@ async function seedShop(prisma: Db, tag: string) {
     const id = `ord_bench_${tag}_${i}`;
     await prisma.order.create({
       data: {
-        id, externalId, cartId, status: 'paid', currency: 'USD', totalAmount: 5000, paidAt: new Date(), customerEmail: 'bench@example.com',
+        id,
+        externalId,
+        cartId,
+        status: 'paid',
+        currency: 'USD',
+        totalAmount: 5000,
+        paidAt: new Date(),
+        customerEmail: 'bench@example.com',
         lineItems: { create: { id: `li_${tag}_${i}`, productId: 'prod_boots', name: 'Boots', quantity: 1, unitAmount: 5000 } },
         savedPaymentMethod: { create: { gateway: 'sandbox', customerRef: 'cus_bench', methodRef: 'pm_card_visa' } },
       },
@@ -232,7 +239,17 @@ async function breakdown(temporalAddress: string, samples: Array<{ key: string; 
     parts.http_and_update_round_trip_ms.push(ms - ((lastWftDone ? t(lastWftDone) : started) - started));
   }
   await connection.close();
-  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, round(pct(v.sort((a, b) => a - b), 50))]));
+  return Object.fromEntries(
+    Object.entries(parts).map(([k, v]) => [
+      k,
+      round(
+        pct(
+          v.sort((a, b) => a - b),
+          50,
+        ),
+      ),
+    ]),
+  );
 }
 
 /** The same activity sequence in one process: validate, check method, charge, write order + outbox. */
@@ -271,8 +288,25 @@ async function measureFloor(databaseUrl: string, latencyMs: number, tag: string)
   const cpuPerAccept = round((cpuMs(process.pid) - cpuBefore) / FLOOR_COUNT);
   await prisma.$disconnect();
   const sorted = latencies.sort((a, b) => a - b);
-  const stepP50 = Object.fromEntries(Object.entries(steps).map(([k, v]) => [`${k}_p50_ms`, round(pct(v.slice(20).sort((a, b) => a - b), 50))]));
-  return { gateway_latency_ms: latencyMs, p50_ms: round(pct(sorted, 50)), p95_ms: round(pct(sorted, 95)), rps: round(FLOOR_COUNT / elapsed), cpu_ms_per_accept: cpuPerAccept, steps: stepP50 };
+  const stepP50 = Object.fromEntries(
+    Object.entries(steps).map(([k, v]) => [
+      `${k}_p50_ms`,
+      round(
+        pct(
+          v.slice(20).sort((a, b) => a - b),
+          50,
+        ),
+      ),
+    ]),
+  );
+  return {
+    gateway_latency_ms: latencyMs,
+    p50_ms: round(pct(sorted, 50)),
+    p95_ms: round(pct(sorted, 95)),
+    rps: round(FLOOR_COUNT / elapsed),
+    cpu_ms_per_accept: cpuPerAccept,
+    steps: stepP50,
+  };
 }
 
 /** One Temporal floor: its c=1 latency, its c=32 throughput and tail, and server + worker CPU per workflow at c=32. */
@@ -442,7 +476,13 @@ async function main() {
       c32_p99_le_1500ms: c32.p99_ms <= 1500,
       cpu_le_1_25x_3la: cpuPerAccept.server + cpuPerAccept.worker <= 1.25 * three.cpu_ms_per_wf,
     },
-    machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+    machine: {
+      cpus: os.cpus().length,
+      cpu_model: os.cpus()[0]?.model,
+      memory_gb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+    },
     generated_at: new Date().toISOString(),
   };
   console.log('\ngateway_ms  concurrency  count   p50_ms   p95_ms   p99_ms      rps  errors  cpu ms/accept (server, worker, api)');
@@ -452,8 +492,19 @@ async function main() {
     );
   }
   for (const f of floors) console.log(`floor (in-process) @${f.gateway_latency_ms}ms gateway: p50 ${f.p50_ms} ms, ${f.rps} accepts/s, CPU ${f.cpu_ms_per_accept} ms per accept`);
-  for (const f of floors) console.log(`  floor steps @${f.gateway_latency_ms}ms (p50): ${Object.entries(f.steps).map(([k, v]) => `${k.replace('_p50_ms', '')} ${v} ms`).join(', ')}`);
-  for (const b of breakdowns) console.log(`  full stack @${b.gateway_latency_ms}ms, c=1 (p50): ${Object.entries(b).filter(([k]) => k !== 'gateway_latency_ms').map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const f of floors)
+    console.log(
+      `  floor steps @${f.gateway_latency_ms}ms (p50): ${Object.entries(f.steps)
+        .map(([k, v]) => `${k.replace('_p50_ms', '')} ${v} ms`)
+        .join(', ')}`,
+    );
+  for (const b of breakdowns)
+    console.log(
+      `  full stack @${b.gateway_latency_ms}ms, c=1 (p50): ${Object.entries(b)
+        .filter(([k]) => k !== 'gateway_latency_ms')
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
   for (const [name, f] of Object.entries({ 'empty workflow': workflowFloors.empty_workflow, 'three local activities': three })) {
     console.log(
       `floor (${name}, update-with-start, same server): c=1 p50 ${f.c1_p50_ms} ms (p95 ${f.c1_p95_ms}), c=32 ${f.c32_rps}/s (p50 ${f.c32_p50_ms}, p99 ${f.c32_p99_ms} ms), ` +

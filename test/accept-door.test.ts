@@ -105,7 +105,10 @@ describe('refused at the door', () => {
     const key = newKey();
     const first = await accept(stack.app, offer.id, key, body);
     expect(first.statusCode, first.body).toBe(200);
-    await poll(() => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }), (r) => r.completedAt !== null);
+    await poll(
+      () => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }),
+      (r) => r.completedAt !== null,
+    );
     clockOffsetMs = 31 * MINUTE; // past the token's 30-minute lifetime
     try {
       const late = newKey();
@@ -185,7 +188,13 @@ describe('the status route says an outage, never 404', () => {
       clock: () => new Date(),
     });
     await app.ready();
-    return { app, close: async () => { await app.close(); await prisma.$disconnect(); } };
+    return {
+      app,
+      close: async () => {
+        await app.close();
+        await prisma.$disconnect();
+      },
+    };
   }
 
   it('the database unreachable: 503 temporarily_unavailable with Retry-After', async () => {

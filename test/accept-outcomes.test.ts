@@ -17,8 +17,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const statusOf = (key: string, cartId: string) =>
-  stack.app.inject({ method: 'GET', url: `/wp-json/ocart/v1/upsells/accepts/${key}?cart_id=${cartId}` });
+const statusOf = (key: string, cartId: string) => stack.app.inject({ method: 'GET', url: `/wp-json/ocart/v1/upsells/accepts/${key}?cart_id=${cartId}` });
 
 async function patchSettings(patch: Record<string, unknown>) {
   const res = await stack.app.inject({ method: 'PATCH', url: '/wp-json/ocart/v1/settings', headers: auth, payload: patch });
@@ -39,7 +38,10 @@ describe('outcome dispatch', () => {
       expect(res.json()).toMatchObject({ status: 'declined', accept_id: key, code });
       expect(await stack.prisma.payment.count({ where: { idempotencyKey: key } })).toBe(0);
       // The buyer is answered first; the record follows a moment later.
-      const record = await poll(() => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }), (r) => r.status !== 'processing');
+      const record = await poll(
+        () => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }),
+        (r) => r.status !== 'processing',
+      );
       expect(record).toMatchObject({ status: 'declined', errorCode: code });
       expect(record.response).toEqual(res.json());
     }
@@ -64,7 +66,10 @@ describe('outcome dispatch', () => {
     const approve = await stack.app.inject({ method: 'POST', url: `/sandbox/authenticate/${chargeId}`, payload: { result: 'approve' } });
     expect(approve.json()).toMatchObject({ status: 'succeeded', webhook_status: 200 });
 
-    const done = await poll(() => statusOf(key, order.cartId), (r) => r.json().status !== 'requires_action');
+    const done = await poll(
+      () => statusOf(key, order.cartId),
+      (r) => r.json().status !== 'requires_action',
+    );
     expect(done.statusCode).toBe(200);
     expect(done.json()).toMatchObject({ status: 'succeeded', parent_order: { external_id: order.externalId }, order: { kind: 'child' } });
     expect(await sandboxCharges(stack.prisma, key)).toHaveLength(1);
@@ -81,7 +86,10 @@ describe('outcome dispatch', () => {
     const json = (await accept(stack.app, offer.id, key, body)).json();
     const chargeId = json.action.client_secret.replace(/_secret$/, '');
     await stack.app.inject({ method: 'POST', url: `/sandbox/authenticate/${chargeId}`, payload: { result: 'fail' } });
-    const done = await poll(() => statusOf(key, order.cartId), (r) => r.json().status !== 'requires_action');
+    const done = await poll(
+      () => statusOf(key, order.cartId),
+      (r) => r.json().status !== 'requires_action',
+    );
     expect(done.statusCode).toBe(402);
     expect(done.json()).toMatchObject({ status: 'declined', code: 'authentication_failed' });
     expect(await stack.prisma.payment.count({ where: { idempotencyKey: key } })).toBe(0);
@@ -157,7 +165,10 @@ describe('never a charge without an order', () => {
       const [charge] = await sandboxCharges(stack.prisma, key);
       expect(charge?.status).toBe('refunded');
       expect(await stack.prisma.order.count({ where: { parentId: order.id } })).toBe(0);
-      const record = await poll(() => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }), (r) => r.status !== 'processing');
+      const record = await poll(
+        () => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }),
+        (r) => r.status !== 'processing',
+      );
       expect(record).toMatchObject({ status: 'error', errorCode: 'internal_error', gatewayRef: charge!.id });
     } finally {
       await stack.prisma.$executeRawUnsafe(`DROP TRIGGER IF EXISTS refuse_compensation_test ON payments`);
@@ -333,8 +344,13 @@ describe('shop API', () => {
       url: '/wp-json/ocart/v1/orders/wc-card-data',
       headers: auth,
       payload: {
-        cart_id: 'c1', status: 'paid', currency: 'USD', total: 100, paid_at: new Date().toISOString(),
-        payment: { gateway: 'sandbox', method_ref: '4242424242424242' }, line_items: [],
+        cart_id: 'c1',
+        status: 'paid',
+        currency: 'USD',
+        total: 100,
+        paid_at: new Date().toISOString(),
+        payment: { gateway: 'sandbox', method_ref: '4242424242424242' },
+        line_items: [],
       },
     });
     expect(res.statusCode).toBe(422);
@@ -360,7 +376,10 @@ describe('accept records', () => {
     const { offer, body } = await readyToAccept(stack.app);
     const key = newKey();
     const first = await accept(stack.app, offer.id, key, body);
-    const done = await poll(() => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }), (r) => r.completedAt !== null);
+    const done = await poll(
+      () => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }),
+      (r) => r.completedAt !== null,
+    );
     expect(done.status).toBe('succeeded');
     const input = { acceptKey: key, fingerprint: done.fingerprint, offerId: offer.id, cartId: done.cartId };
     await recordAcceptOutcome(stack.prisma, input, { status: 'rejected', accept_id: key, code: 'token_expired', message: 'late' }, null, new Date());

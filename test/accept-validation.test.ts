@@ -103,7 +103,12 @@ describe('validation: token', () => {
 
   it('bad signature -> 401 token_signature_invalid', async () => {
     const { offer, order, body } = await readyToAccept(stack.app);
-    const forged = signToken({ offerId: offer.id, orderId: order.externalId, cartId: order.cartId }, [{ kid: 'k2026', secret: 'attacker-guess-0123456789abcdefghijk' }], new Date(), 30);
+    const forged = signToken(
+      { offerId: offer.id, orderId: order.externalId, cartId: order.cartId },
+      [{ kid: 'k2026', secret: 'attacker-guess-0123456789abcdefghijk' }],
+      new Date(),
+      30,
+    );
     const key = newKey();
     await expectRejected(await accept(stack.app, offer.id, key, { ...body, token: forged.token }), 401, 'token_signature_invalid', key);
   });

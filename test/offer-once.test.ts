@@ -103,7 +103,10 @@ describe('one offer, one charge per parent order', () => {
     const declined = await accept(stack.app, offer.id, declinedKey, body);
     expect(declined.statusCode).toBe(402);
     // The claim is given back when the outcome is recorded, just after the buyer is answered.
-    await poll(() => stack.prisma.offerClaim.count({ where: { acceptKey: declinedKey } }), (n) => n === 0);
+    await poll(
+      () => stack.prisma.offerClaim.count({ where: { acceptKey: declinedKey } }),
+      (n) => n === 0,
+    );
     expect(await stack.prisma.offerClaim.count({ where: { acceptKey: declinedKey } })).toBe(0);
 
     await registerParentOrder(stack.app, { externalId: order.externalId, cartId: order.cartId, methodRef: 'pm_card_visa' });
@@ -163,9 +166,7 @@ describe('one offer, one charge per parent order', () => {
     const { order, offer, body } = await readyToAccept(stack.app);
     const key = newKey();
     await accept(stack.app, offer.id, key, body);
-    const err = await stack.prisma.offerClaim
-      .create({ data: { acceptKey: newKey(), parentOrderId: order.id, offerId: offer.id, slot: 1 } })
-      .catch((e: unknown) => e);
+    const err = await stack.prisma.offerClaim.create({ data: { acceptKey: newKey(), parentOrderId: order.id, offerId: offer.id, slot: 1 } }).catch((e: unknown) => e);
     expect(isUniqueViolation(err)).toBe(true);
   });
 

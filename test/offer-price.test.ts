@@ -25,7 +25,7 @@ async function changeOffer(offerId: string, patch: Record<string, unknown>) {
 const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
 
 describe('the price the buyer saw is the price charged', () => {
-  it('the mint answer and the token carry the offer\'s amount and currency', async () => {
+  it("the mint answer and the token carry the offer's amount and currency", async () => {
     const { order, offer } = await readyToAccept(stack.app, {}, { amount: 1500, currency: 'USD' });
     const res = await stack.app.inject({
       method: 'POST',

@@ -207,8 +207,14 @@ describe('OpenAPI document and Swagger UI', () => {
     for (const [method, path] of contract.filter(([, p]) => p.startsWith('/wp-json') && !p.endsWith('.js'))) {
       const responses = doc.paths[path][method].responses as Record<string, any>;
       const statuses = Object.keys(responses).map(Number);
-      expect(statuses.some((s) => s >= 200 && s < 300 && responses[s].content), `${method} ${path} documents its success body`).toBe(true);
-      expect(statuses.some((s) => s >= 400), `${method} ${path} documents its errors`).toBe(true);
+      expect(
+        statuses.some((s) => s >= 200 && s < 300 && responses[s].content),
+        `${method} ${path} documents its success body`,
+      ).toBe(true);
+      expect(
+        statuses.some((s) => s >= 400),
+        `${method} ${path} documents its errors`,
+      ).toBe(true);
       if (['post', 'put', 'patch'].includes(method)) expect(doc.paths[path][method].requestBody, `${method} ${path} documents its body`).toBeDefined();
     }
   });
@@ -284,7 +290,11 @@ describe('OpenAPI document and Swagger UI', () => {
     check('get', '/wp-json/ocart/v1/settings', settings);
     const documented = doc.paths['/wp-json/ocart/v1/settings'].get.responses['200'].content['application/json'].schema.properties;
     expect(Object.keys(documented).sort()).toEqual([...SETTING_KEYS].sort());
-    check('post', '/wp-json/ocart/v1/webhooks/{gateway}', await app.inject({ method: 'POST', url: '/wp-json/ocart/v1/webhooks/sandbox', payload: '{}', headers: { 'content-type': 'application/json' } }));
+    check(
+      'post',
+      '/wp-json/ocart/v1/webhooks/{gateway}',
+      await app.inject({ method: 'POST', url: '/wp-json/ocart/v1/webhooks/sandbox', payload: '{}', headers: { 'content-type': 'application/json' } }),
+    );
     check('get', '/readyz', await app.inject({ method: 'GET', url: '/readyz' }));
   });
 });
@@ -298,7 +308,10 @@ describe('accept bodies are sent exactly as the workflow wrote them (response sc
     const { res, key, offer, body } = await acceptOne({ methodRef });
     expect(res.statusCode).toBe(http);
     expect(res.json().status).toBe(status);
-    const record = await poll(() => prisma.accept.findUnique({ where: { idempotencyKey: key } }), (r) => Boolean(r?.response));
+    const record = await poll(
+      () => prisma.accept.findUnique({ where: { idempotencyKey: key } }),
+      (r) => Boolean(r?.response),
+    );
     expect(res.body).toBe(JSON.stringify(record?.response));
     const replay = await accept(app, offer.id, key, body);
     expect(replay.headers['idempotent-replayed']).toBe('true');
@@ -312,7 +325,10 @@ describe('accept bodies are sent exactly as the workflow wrote them (response sc
     const key = newKey();
     const res = await accept(app, offer.id, key, body);
     expect(res.json()).toMatchObject({ status: 'rejected', code: 'parent_not_paid', accept_id: key });
-    const record = await poll(() => prisma.accept.findUnique({ where: { idempotencyKey: key } }), (r) => Boolean(r?.response));
+    const record = await poll(
+      () => prisma.accept.findUnique({ where: { idempotencyKey: key } }),
+      (r) => Boolean(r?.response),
+    );
     expect(res.body).toBe(JSON.stringify(record?.response));
   });
 
@@ -393,7 +409,10 @@ describe('metrics', () => {
       },
     };
     const gateways = instrumentGateways(createGatewayRegistry([flaky]), metrics);
-    const refused = await gateways.byName('flaky').refund('sbx_missing', 100, `refund-${uid()}`).catch((err: unknown) => err);
+    const refused = await gateways
+      .byName('flaky')
+      .refund('sbx_missing', 100, `refund-${uid()}`)
+      .catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(GatewayRefusedError);
     await expect(gateways.byName('flaky').confirmCharge('sbx_1')).rejects.toBeInstanceOf(GatewayTransientError);
     expect(await gateways.forOrder({ savedPaymentMethod: { gateway: 'flaky' } }).findCharge({ idempotencyKey: `none-${uid()}` } as ChargeRequest)).toBeNull();
@@ -478,7 +497,11 @@ describe('logs', () => {
     expect(all).not.toContain(token);
     for (const secret of secretValues(config)) expect(all).not.toContain(secret);
     // The webpack report of the workflow bundle is demoted to debug.
-    expect(parsed(workerLines).filter((l) => typeof l.msg === 'string' && /webpack [\d.]+ compiled/.test(l.msg)).every((l) => l.level === 'debug')).toBe(true);
+    expect(
+      parsed(workerLines)
+        .filter((l) => typeof l.msg === 'string' && /webpack [\d.]+ compiled/.test(l.msg))
+        .every((l) => l.level === 'debug'),
+    ).toBe(true);
   });
 });
 

@@ -52,7 +52,7 @@ async function replayFailures(histories: HistoryAndWorkflowId[]): Promise<string
 }
 
 describe('workflow replay', () => {
-  it('today\'s runs replay on today\'s code: succeeded, declined, SCA approved, rejected', async () => {
+  it("today's runs replay on today's code: succeeded, declined, SCA approved, rejected", async () => {
     const runs: Array<{ name: string; key: string }> = [];
     const start = async (name: string, methodRef: string, parentStatus: 'paid' | 'pending' = 'paid') => {
       const { offer, body } = await readyToAccept(stack.app, { methodRef, status: parentStatus });
@@ -90,7 +90,7 @@ describe('workflow replay', () => {
     expect(await replayFailures(histories)).toEqual([]);
   });
 
-  it('the committed histories of both shipped shapes replay on today\'s code', async () => {
+  it("the committed histories of both shipped shapes replay on today's code", async () => {
     const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.binpb'));
     const names = ['declined', 'rejected', 'sca-approved', 'succeeded'];
     expect(files.sort()).toEqual([...names.map((n) => `${n}.binpb`), ...names.map((n) => `local-prepare-${n}.binpb`)].sort());

@@ -150,8 +150,7 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
     response ??= r;
     state = r;
   };
-  const setOutcome = (outcome: string) =>
-    upsertSearchAttributes([{ key: searchAttributes.upsellOutcome, value: outcome }]);
+  const setOutcome = (outcome: string) => upsertSearchAttributes([{ key: searchAttributes.upsellOutcome, value: outcome }]);
   const finish = async (final: AcceptResponse, chargeRef: string | null, alreadyRecorded = false): Promise<AcceptState> => {
     answer(final);
     setOutcome(final.status);

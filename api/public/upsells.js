@@ -70,7 +70,11 @@
     var b = c.getRandomValues(new Uint8Array(16));
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join('');
+    var h = Array.prototype.map
+      .call(b, function (x) {
+        return (x + 0x100).toString(16).slice(1);
+      })
+      .join('');
     return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
   }
 
@@ -126,12 +130,17 @@
   };
 
   function sleep(ms) {
-    return new Promise(function (r) { setTimeout(r, ms); });
+    return new Promise(function (r) {
+      setTimeout(r, ms);
+    });
   }
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
-    if (attrs) Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (attrs)
+      Object.keys(attrs).forEach(function (k) {
+        node.setAttribute(k, attrs[k]);
+      });
     if (text !== undefined) node.textContent = text;
     return node;
   }
@@ -311,7 +320,9 @@
         credentials: 'omit',
         cache: 'no-store',
       });
-      body = await res.json().catch(function () { return null; });
+      body = await res.json().catch(function () {
+        return null;
+      });
     } catch {
       return this.showError({ status: 'error', code: 'network_error', message: 'We could not reach the shop.' });
     }
@@ -356,18 +367,12 @@
       this.withdraw();
       var ref = (body.order && (body.order.external_id || body.order.id)) || body.accept_id;
       var amount = formatMoney(body.amount, this.cfg.locale);
-      this.say(
-        (amount ? amount + ' was charged to your saved payment method' : 'Charged to your saved payment method') + ' \u2014 order ' + ref + '.',
-        'Added to your order.',
-      );
+      this.say((amount ? amount + ' was charged to your saved payment method' : 'Charged to your saved payment method') + ' \u2014 order ' + ref + '.', 'Added to your order.');
       this.root.setAttribute('data-order-ref', ref);
     } else if (status === 'declined') {
       this.withdraw();
       var why = DECLINE_TEXT[body.code] || body.message || '';
-      this.say(
-        (why ? why + ' ' : '') + 'You have not been charged, and this offer has been withdrawn.',
-        'Payment declined.',
-      );
+      this.say((why ? why + ' ' : '') + 'You have not been charged, and this offer has been withdrawn.', 'Payment declined.');
     } else if (status === 'expired') {
       this.withdraw();
       this.say('The payment was not confirmed in time. You have not been charged, and this offer has been withdrawn.', 'Offer expired.');
@@ -520,7 +525,9 @@
   Upsell.prototype.fetchStatus = async function () {
     try {
       var res = await fetch(this.statusUrl(), { headers: { Accept: 'application/json' }, credentials: 'omit', cache: 'no-store' });
-      var body = await res.json().catch(function () { return null; });
+      var body = await res.json().catch(function () {
+        return null;
+      });
       var retryAfter = Number(res.headers.get('Retry-After'));
       return { http: res.status, body: body, retryAfterMs: retryAfter > 0 ? Math.min(retryAfter, 60) * 1000 : 0 };
     } catch {
@@ -562,7 +569,9 @@
     this.say('We are still waiting for the payment to be confirmed.');
     var again = el('button', { type: 'button', class: 'ocart-upsell__retry', 'data-ocart-check': '' }, 'Check again');
     var self = this;
-    again.addEventListener('click', function () { self.resume(); });
+    again.addEventListener('click', function () {
+      self.resume();
+    });
     this.actions.appendChild(again);
     this.setState('waiting');
   };
@@ -581,7 +590,9 @@
 
   function init(scope, options) {
     var nodes = (scope || document).querySelectorAll('[data-ocart-upsell]');
-    Array.prototype.forEach.call(nodes, function (n) { mount(n, options); });
+    Array.prototype.forEach.call(nodes, function (n) {
+      mount(n, options);
+    });
   }
 
   // Back-button returns can restore this page from the back/forward cache mid-redirect: re-check.
@@ -594,6 +605,9 @@
 
   window.OCartUpsells = { version: VERSION, init: init, mount: mount, formatMoney: formatMoney };
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { init(); });
+  if (document.readyState === 'loading')
+    document.addEventListener('DOMContentLoaded', function () {
+      init();
+    });
   else init();
 })();

@@ -151,10 +151,12 @@ function matchOperation(doc: Json, method: string, pathname: string): MatchedOpe
   const candidates: Array<{ specPath: string; params: Record<string, string>; templated: number }> = [];
   for (const specPath of Object.keys(paths)) {
     const names: string[] = [];
-    const pattern = specPath.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '{' || c === '}' ? c : `\\${c}`)).replace(/\{([^}]+)\}/g, (_m, name: string) => {
-      names.push(name);
-      return '([^/]+)';
-    });
+    const pattern = specPath
+      .replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '{' || c === '}' ? c : `\\${c}`))
+      .replace(/\{([^}]+)\}/g, (_m, name: string) => {
+        names.push(name);
+        return '([^/]+)';
+      });
     const m = new RegExp(`^${pattern}$`).exec(pathname);
     if (!m) continue;
     const params: Record<string, string> = {};
@@ -465,7 +467,8 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
       amount: Number(body.amount),
       currency,
       status: auth.outcome === 'paused' ? 'ongoing' : auth.outcome,
-      gatewayResponse: auth.outcome === 'success' ? 'Approved' : auth.outcome === 'paused' ? 'Transaction is paused for customer authorization' : (auth.gatewayResponse ?? 'Declined'),
+      gatewayResponse:
+        auth.outcome === 'success' ? 'Approved' : auth.outcome === 'paused' ? 'Transaction is paused for customer authorization' : (auth.gatewayResponse ?? 'Declined'),
       paused: auth.outcome === 'paused',
       metadataRaw,
       metadata,

@@ -89,7 +89,10 @@ describe('token: HMAC-SHA256-signed and short-lived', () => {
       return `${payload}.${createHmac('sha256', keys[0]!.secret).update(payload).digest('base64url')}`;
     };
     for (const extra of [{ amt: 1500 }, { cur: 'USD' }, { amt: '1500', cur: 'USD' }, { amt: 1.5, cur: 'USD' }, { amt: -1, cur: 'USD' }, { amt: 1500, cur: 'usd' }]) {
-      expect(codeOf(() => verifyToken(signWith(extra), keys, now, subject)), JSON.stringify(extra)).toBe('token_malformed');
+      expect(
+        codeOf(() => verifyToken(signWith(extra), keys, now, subject)),
+        JSON.stringify(extra),
+      ).toBe('token_malformed');
     }
     expect(verifyToken(signWith({ amt: 1500, cur: 'USD' }), keys, now, subject)).toMatchObject({ amt: 1500, cur: 'USD' });
   });
