@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 echo "==> type check"
 node_modules/.bin/tsc -p .
+echo "==> lint"
+node_modules/.bin/eslint . && node_modules/.bin/prettier --check .
 echo "==> tests (vitest)"
 node_modules/.bin/vitest run "$@"
 echo "==> browser tests (headless Chromium)"; bash scripts/install-browser.sh && node_modules/.bin/vitest run --config vitest.browser.config.ts
