@@ -343,6 +343,24 @@ describe('accept bodies are sent exactly as the workflow wrote them (response sc
   });
 });
 
+describe('shop routes send only what their response schemas declare', () => {
+  it('a new event subscriber comes back as id, url and active: the secret and creation time stored on its row are not sent', async () => {
+    const secret = `whsec_${uid()}_0123456789abcdef`;
+    const res = await app.inject({ method: 'POST', url: '/wp-json/ocart/v1/event-subscribers', headers: auth, payload: { url: 'https://shop.example/hooks/ocart', secret } });
+    const id = res.json<{ id?: string }>().id ?? '';
+    try {
+      expect(res.statusCode, res.body).toBe(201);
+      expect(Object.keys(res.json<Record<string, unknown>>()).sort()).toEqual(['active', 'id', 'url']);
+      expect(res.body).not.toContain(secret);
+      // Stored all the same: the schema left it out of the answer, not out of the database.
+      expect((await prisma.eventSubscriber.findUniqueOrThrow({ where: { id } })).secret).toBe(secret);
+    } finally {
+      // No deliveries to an address that does not exist for the accepts of the tests after this one.
+      await prisma.eventSubscriber.deleteMany({ where: { id } });
+    }
+  });
+});
+
 describe('metrics', () => {
   const apiMetrics = async () => (await app.inject({ method: 'GET', url: '/metrics' })).body;
   const workerMetrics = async () => (await fetch(`http://127.0.0.1:${workerMetricsServer.port}/metrics`)).text();

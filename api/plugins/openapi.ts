@@ -69,7 +69,6 @@ export function errorResponses(...statuses: number[]): Record<number, TSchema> {
 }
 
 export async function registerOpenApi(app: FastifyInstance, o: { publicBaseUrl: string }): Promise<void> {
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -11,6 +11,7 @@ import { findAcceptRecord } from '../../db/accept-records.ts';
 import { acceptStateFromJson } from '../../db/json.ts';
 import { errorBody } from '../errors.ts';
 import type { AppDeps } from '../app.ts';
+import { recordedBodySerializer } from '../plugins/accept-answer.ts';
 import { errorRef, errorResponses } from '../plugins/openapi.ts';
 import { enforce, perMinute } from '../plugins/rate-limit.ts';
 
@@ -186,6 +187,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
           ...ACCEPT_ERRORS,
         },
       },
+      serializerCompiler: recordedBodySerializer,
       // The key is checked before the body, so a request without one is told so first.
       preValidation: async (request) => {
         assertIdempotencyKey(request.headers['x-idempotency-key']);
@@ -278,6 +280,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
           ...ACCEPT_ERRORS,
         },
       },
+      serializerCompiler: recordedBodySerializer,
       // Limited per IP too: each poll costs a database read and a Temporal query.
       preHandler: async (request, reply) => enforce(request, reply, [limitStatus]),
     },
