@@ -77,6 +77,7 @@ const browserGlobals = Object.fromEntries(
     'Request',
     'requestAnimationFrame',
     'Node',
+    'HTMLScriptElement',
   ].map((name) => [name, 'readonly']),
 );
 
@@ -99,7 +100,11 @@ export default tseslint.config(
     files: ['**/*.ts'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        // The storefront script's declarations belong to tsconfig.browser.json, which the project service does not look for.
+        projectService: { allowDefaultProject: ['api/public/*.d.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       // Off: Fastify plugins and hooks, Prisma's adapter factory and activity/gateway implementations are async by contract, awaiting or not.
