@@ -114,19 +114,6 @@ export default tseslint.config(
     },
   },
   {
-    // To be fixed: the tests read HTTP bodies through `res.json()`, typed `any`; these rules stay warnings
-    // there until each read names its type (`res.json<T>()`). Everywhere else they are errors.
-    files: ['test/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-unsafe-member-access': 'warn',
-      '@typescript-eslint/no-unsafe-assignment': 'warn',
-      '@typescript-eslint/no-unsafe-argument': 'warn',
-      '@typescript-eslint/no-unsafe-return': 'warn',
-      '@typescript-eslint/no-unsafe-call': 'warn',
-      '@typescript-eslint/no-explicit-any': 'warn',
-    },
-  },
-  {
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -141,7 +141,7 @@ describe('contract consistency', () => {
     expect(res.json()).toMatchObject({ status: 'rejected', code: 'invalid_request', accept_id: key });
     const unnamed = await accept(stack.app, 'off_any', 'bad key!', { token: 'x' });
     expect(unnamed.json()).toMatchObject({ code: 'idempotency_key_invalid' });
-    expect(unnamed.json().accept_id).toBeUndefined();
+    expect(unnamed.json<{ accept_id?: string }>().accept_id).toBeUndefined();
   });
 
   it('status: error always comes with a 5xx, whatever its code: every code of the table, as an error, maps to 500 or above', () => {
@@ -168,7 +168,7 @@ describe('contract consistency', () => {
     expect(stripe.intentsFor(key)).toHaveLength(0);
     const status = await poll(
       () => stack.app.inject({ method: 'GET', url: statusUrl(key, order.cartId) }),
-      (r) => r.json().status === 'rejected',
+      (r) => r.json<{ status: string }>().status === 'rejected',
     );
     expect(status.statusCode).toBe(422);
   });
@@ -248,13 +248,13 @@ describe('no socket held for long', () => {
     expect(replay.statusCode, replay.body).toBe(202);
     expect(replay.json()).toMatchObject({ status: 'processing', accept_id: key });
 
-    const running = await slow.app.inject({ method: 'GET', url: res.json().status_url });
+    const running = await slow.app.inject({ method: 'GET', url: res.json<{ status_url: string }>().status_url });
     expect(running.statusCode).toBe(200);
     expect(running.json()).toMatchObject({ status: 'processing', accept_id: key });
 
     const done = await poll(
-      () => slow.app.inject({ method: 'GET', url: res.json().status_url }),
-      (r) => r.json().status === 'succeeded',
+      () => slow.app.inject({ method: 'GET', url: res.json<{ status_url: string }>().status_url }),
+      (r) => r.json<{ status: string }>().status === 'succeeded',
       30_000,
     );
     expect(done.json()).toMatchObject({ status: 'succeeded', accept_id: key });

@@ -29,7 +29,7 @@ async function acceptAwaitingSca(offerId: string, body: Record<string, unknown>)
   const key = newKey();
   const res = await accept(stack.app, offerId, key, body);
   expect(res.statusCode, res.body).toBe(202);
-  return { key, chargeId: String(res.json().action.client_secret).replace(/_secret$/, '') };
+  return { key, chargeId: String(res.json<{ action: { client_secret: string } }>().action.client_secret).replace(/_secret$/, '') };
 }
 
 async function approveSca(chargeId: string, key: string, cartId: string) {
@@ -37,10 +37,10 @@ async function approveSca(chargeId: string, key: string, cartId: string) {
   expect(approve.json()).toMatchObject({ status: 'succeeded' });
   const done = await poll(
     () => statusOf(key, cartId),
-    (r) => r.json().status !== 'requires_action' && r.json().status !== 'processing',
+    (r) => r.json<{ status: string }>().status !== 'requires_action' && r.json<{ status: string }>().status !== 'processing',
   );
   expect(done.statusCode, done.body).toBe(200);
-  return done.json();
+  return done.json<{ order: { id: string } }>();
 }
 
 async function eventData(key: string) {

@@ -11,6 +11,7 @@ import type { ChargeRequest } from '../activities/gateways/gateway.ts';
 import { buyerMessage } from '../domain/buyer-messages.ts';
 import { gatewayChargeKey } from '../domain/idempotency.ts';
 import { reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
+import type { reconcileCharge } from '../workflows/reconcileCharge.ts';
 import { DEFAULT_EMAIL, startPaystackServer, type PaystackTestServer, type RecordedRequest } from './gateways/paystack-server.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
 import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
@@ -100,7 +101,7 @@ describe('Paystack through the accept flow', () => {
 
     const res = await accept(stack.app, offer.id, key, body);
     expect(res.statusCode, res.body).toBe(200);
-    const json = res.json();
+    const json = res.json<{ order: { id: string } }>();
     expect(json).toMatchObject({ status: 'succeeded', accept_id: key, amount: { value: AMOUNT, currency: 'NGN' }, order: { kind: 'child' } });
     await expectOrder(key, json.order.id, order.id);
 
@@ -114,6 +115,7 @@ describe('Paystack through the accept flow', () => {
       amount: AMOUNT,
       currency: 'NGN',
       reference,
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers (expect.any, expect.stringContaining) as any
       metadata: expect.any(String),
     });
     expect(JSON.parse(String((charge!.body as { metadata: unknown }).metadata))).toEqual({
@@ -159,7 +161,7 @@ describe('Paystack through the accept flow', () => {
       accept_id: key,
       action: { type: 'redirect', gateway: 'paystack', redirect_url: `${server.url}/checkout/resume/${tx.id}` },
     });
-    expect(res.json().action).not.toHaveProperty('client_secret');
+    expect(res.json<{ action: Record<string, unknown> }>().action).not.toHaveProperty('client_secret');
 
     // A validly signed event is only a hint: while Paystack still says "ongoing", nothing is written.
     const earlyBody = server.webhookBody(reference);
@@ -178,10 +180,10 @@ describe('Paystack through the accept flow', () => {
 
     const done = await pollUntil(
       () => status(key, order.cartId),
-      (r) => r.json().status === 'succeeded',
+      (r) => r.json<{ status: string }>().status === 'succeeded',
     );
     expect(done.statusCode, done.body).toBe(200);
-    await expectOrder(key, done.json().order.id, order.id);
+    await expectOrder(key, done.json<{ order: { id: string } }>().order.id, order.id);
     expect(chargeRequests(reference)).toHaveLength(1);
     expect(server.transactionsFor(key)).toHaveLength(1);
   });
@@ -222,7 +224,7 @@ describe('Paystack through the accept flow', () => {
 
     const res = await accept(stack.app, offer.id, key, body);
     expect(res.statusCode, res.body).toBe(200);
-    await expectOrder(key, res.json().order.id, order.id);
+    await expectOrder(key, res.json<{ order: { id: string } }>().order.id, order.id);
     expect(server.chargeCount).toBe(before + 1);
     expect(server.transactionsFor(key)).toHaveLength(1);
     // Temporal sent the same reference again; when the first went through, Paystack refused it
@@ -247,7 +249,7 @@ describe('Paystack through the accept flow', () => {
 
     const res = await accept(stack.app, offer.id, key, body);
     expect(res.statusCode, res.body).toBe(200);
-    await expectOrder(key, res.json().order.id, order.id);
+    await expectOrder(key, res.json<{ order: { id: string } }>().order.id, order.id);
     expect(server.chargeCount).toBe(before);
     expect(chargeRequests(reference).map((r) => r.status)).toEqual([400]);
     expect(verifyRequests(reference)).toHaveLength(1);
@@ -330,7 +332,7 @@ describe('Paystack through the accept flow', () => {
     const hook = await postWebhook(hookBody, server.sign(hookBody));
     expect(hook.statusCode, hook.body).toBe(200);
     expect(hook.json()).toEqual({ received: true, handled: true });
-    const result = await stack.client.workflow.getHandle(reconcileWorkflowId('paystack', reference)).result();
+    const result = await stack.client.workflow.getHandle<typeof reconcileCharge>(reconcileWorkflowId('paystack', reference)).result();
     expect(result).toMatchObject({ outcome: 'refunded' });
     expect(server.transactions.get(reference)?.status).toBe('reversed');
     expect(server.refunds.filter((r) => r.reference === reference)).toEqual([expect.objectContaining({ amount: AMOUNT })]);
@@ -356,7 +358,7 @@ describe('Paystack through the accept flow', () => {
     const hookBody = server.webhookBody(reference);
     const hook = await postWebhook(hookBody, server.sign(hookBody));
     expect(hook.json()).toEqual({ received: true, handled: true });
-    expect(await stack.client.workflow.getHandle(reconcileWorkflowId('paystack', reference)).result()).toEqual({ outcome: 'has_order' });
+    expect(await stack.client.workflow.getHandle<typeof reconcileCharge>(reconcileWorkflowId('paystack', reference)).result()).toEqual({ outcome: 'has_order' });
     expect(server.refunds.filter((r) => r.reference === reference)).toHaveLength(0);
     expect(server.transactions.get(reference)?.status).toBe('success');
   });
@@ -378,6 +380,7 @@ describe('Paystack through the accept flow', () => {
     );
     expect(refunded).toBe('reversed');
     expect(server.refunds.filter((r) => r.reference === reference)).toEqual([
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers (expect.any, expect.stringContaining) as any
       expect.objectContaining({ amount: AMOUNT, merchantNote: expect.stringContaining(`${reference}-refund`) }),
     ]);
     expect(server.transactionsFor(key)).toHaveLength(1);
@@ -386,7 +389,7 @@ describe('Paystack through the accept flow', () => {
 
   it('a paused charge the buyer never finishes ends expired: Paystack has no cancel, so it stays pending there', async () => {
     const settings = await stack.app.inject({ method: 'GET', url: '/wp-json/ocart/v1/settings', headers: auth });
-    const previous = settings.json()['upsells.sca_timeout_min'];
+    const previous = settings.json<Record<string, unknown>>()['upsells.sca_timeout_min'];
     const patch = (minutes: unknown) => stack.app.inject({ method: 'PATCH', url: '/wp-json/ocart/v1/settings', headers: auth, payload: { 'upsells.sca_timeout_min': minutes } });
     expect((await patch(0.05)).statusCode).toBe(200); // 3 seconds
     try {
@@ -399,7 +402,7 @@ describe('Paystack through the accept flow', () => {
 
       const ended = await pollUntil(
         () => status(key, order.cartId),
-        (r) => r.json().status === 'expired',
+        (r) => r.json<{ status: string }>().status === 'expired',
       );
       expect(ended.statusCode, ended.body).toBe(200);
       expect(ended.json()).toMatchObject({ status: 'expired', code: 'authentication_timeout' });
@@ -449,6 +452,7 @@ describe('the Paystack adapter on its own', () => {
   it('cancelCharge cannot cancel a paused charge: it answers requires_action as Paystack still has it', async () => {
     const key = newKey();
     const paused = await gateway().chargeOffSession(request(key, { methodRef: 'AUTH_paused' }));
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers (expect.any, expect.stringContaining) as any
     expect(paused).toMatchObject({ status: 'requires_action', action: { redirectUrl: expect.stringContaining('/checkout/resume/') } });
     expect(await gateway().cancelCharge(gatewayChargeKey(key))).toMatchObject({ status: 'requires_action' });
     server.settle(gatewayChargeKey(key), 'abandoned');

@@ -67,7 +67,7 @@ describe('workflow replay', () => {
     expect((await start('rejected', 'pm_card_visa', 'pending')).statusCode).toBe(409);
     const sca = await start('sca-approved', 'pm_card_authenticationRequired');
     expect(sca.statusCode).toBe(202);
-    const chargeId = String(sca.json().action.client_secret).replace(/_secret$/, '');
+    const chargeId = String(sca.json<{ action: { client_secret: string } }>().action.client_secret).replace(/_secret$/, '');
     const approve = await stack.app.inject({ method: 'POST', url: `/sandbox/authenticate/${chargeId}`, payload: { result: 'approve' } });
     expect(approve.statusCode).toBe(200);
 

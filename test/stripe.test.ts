@@ -30,6 +30,7 @@ import { gatewayChargeKey } from '../domain/idempotency.ts';
 import { waitFor } from '../scripts/lib/ports.ts';
 import { statusUrl } from '../workflows/messages.ts';
 import { reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
+import type { reconcileCharge } from '../workflows/reconcileCharge.ts';
 import { startStripeServer, stripeFixturesPath, type StripeTestServer } from './gateways/stripe-server.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
 import { newKey, startTestStack, type TestStack, uid } from './helpers/stack.ts';
@@ -51,7 +52,7 @@ function signed(event: object, secret = WEBHOOK_SECRET): { payload: string; sign
 
 describe('Stripe outcome mapping (plain functions)', () => {
   // Stripe's own example PaymentIntent, with the fields each case is about laid over it.
-  const example: Stripe.PaymentIntent = JSON.parse(readFileSync(stripeFixturesPath(), 'utf8')).resources.payment_intent;
+  const example = (JSON.parse(readFileSync(stripeFixturesPath(), 'utf8')) as { resources: { payment_intent: Stripe.PaymentIntent } }).resources.payment_intent;
   const intent = (over: Partial<Stripe.PaymentIntent>): Stripe.PaymentIntent => ({
     ...example,
     id: 'pi_1',
@@ -167,7 +168,7 @@ describe('Stripe outcome mapping (plain functions)', () => {
 
   it('only payment_intent.succeeded and payment_intent.payment_failed for our own intents signal an accept', () => {
     const event = (type: string, metadata: Record<string, string>): Stripe.Event =>
-      JSON.parse(JSON.stringify({ id: 'evt_1', object: 'event', type, data: { object: intent({ metadata }) } }));
+      JSON.parse(JSON.stringify({ id: 'evt_1', object: 'event', type, data: { object: intent({ metadata }) } })) as Stripe.Event;
     const ours = { workflow_id: 'key-123456', offer_id: 'off_1', parent_order_id: 'wc-1' };
     expect(webhookEventFrom(event('payment_intent.succeeded', ours))).toEqual({
       acceptKey: 'key-123456',
@@ -407,7 +408,7 @@ describe('Stripe accepts through the whole stack', () => {
     await waitFor(
       async () => {
         last = await status(key, cartId);
-        return last.json().status === wanted;
+        return last.json<{ status: string }>().status === wanted;
       },
       timeoutMs,
       `accept ${key} to become ${wanted}`,
@@ -623,7 +624,7 @@ describe('Stripe accepts through the whole stack', () => {
     const late = await postWebhook(payload, signature);
     expect(late.statusCode).toBe(200);
     expect(late.json()).toEqual({ received: true, handled: true });
-    const reconciled = await stack.client.workflow.getHandle(reconcileWorkflowId('stripe', intent!.id)).result();
+    const reconciled = await stack.client.workflow.getHandle<typeof reconcileCharge>(reconcileWorkflowId('stripe', intent!.id)).result();
     expect(reconciled).toEqual({ outcome: 'has_order' });
     expect(server.refundsCreated).toBe(refundsBefore);
     expect(server.intent(intent!.id).amountRefunded).toBe(0);
@@ -746,7 +747,7 @@ describe('Stripe accepts through the whole stack', () => {
     const hook = await postWebhook(payload, signature);
     expect(hook.statusCode, hook.body).toBe(200);
     expect(hook.json()).toEqual({ received: true, handled: true });
-    const result = await stack.client.workflow.getHandle(reconcileWorkflowId('stripe', orphan.id)).result();
+    const result = await stack.client.workflow.getHandle<typeof reconcileCharge>(reconcileWorkflowId('stripe', orphan.id)).result();
     expect(result).toMatchObject({ outcome: 'refunded' });
     expect(server.intent(orphan.id).amountRefunded).toBe(1500);
     expect(server.refundsCreated).toBe(refundsBefore + 1);
@@ -767,7 +768,7 @@ describe('Stripe accepts through the whole stack', () => {
     const modalRes = await withSettings({ 'upsells.sca_modal_enabled': true }, () => accept(stack.app, modal.offer.id, modal.key, modal.body));
     const [modalIntent] = server.intentsFor(modal.key);
     expect(modalRes.statusCode).toBe(202);
-    expect(modalRes.json().action).toMatchObject({ type: 'modal', gateway: 'stripe', client_secret: modalIntent?.clientSecret });
+    expect(modalRes.json<{ action: Record<string, unknown> }>().action).toMatchObject({ type: 'modal', gateway: 'stripe', client_secret: modalIntent?.clientSecret });
 
     const redirect = await ready('pm_card_authenticationRequired');
     const redirectRes = await withSettings({ 'upsells.sca_modal_enabled': false }, () => accept(stack.app, redirect.offer.id, redirect.key, redirect.body));
@@ -775,7 +776,7 @@ describe('Stripe accepts through the whole stack', () => {
     expect(redirectRes.statusCode).toBe(202);
     const bankPage = (redirectIntent?.nextAction?.redirect_to_url as { url?: string } | undefined)?.url;
     expect(bankPage).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/redirect\/authenticate\/pi_/);
-    expect(redirectRes.json().action).toMatchObject({ type: 'redirect', gateway: 'stripe', redirect_url: bankPage });
+    expect(redirectRes.json<{ action: Record<string, unknown> }>().action).toMatchObject({ type: 'redirect', gateway: 'stripe', redirect_url: bankPage });
     expect(redirectIntent?.returnUrl).toBe(`${stack.config.publicBaseUrl}${statusUrl(redirect.key, redirect.order.cartId)}`);
   });
 

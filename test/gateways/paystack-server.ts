@@ -177,8 +177,8 @@ function matchOperation(doc: Json, method: string, pathname: string): MatchedOpe
 
 function parametersOf(doc: Json, specPath: string, operation: Json): Json[] {
   const item = deref(doc, isRecord(doc.paths) ? doc.paths[specPath] : undefined);
-  const shared = Array.isArray(item.parameters) ? item.parameters : [];
-  const own = Array.isArray(operation.parameters) ? operation.parameters : [];
+  const shared: unknown[] = Array.isArray(item.parameters) ? item.parameters : [];
+  const own: unknown[] = Array.isArray(operation.parameters) ? operation.parameters : [];
   return [...shared, ...own].map((p) => deref(doc, p));
 }
 

@@ -39,7 +39,7 @@ export async function registerParentOrder(app: FastifyInstance, o: ParentOrderOp
     },
   });
   expect(res.statusCode, res.body).toBe(200);
-  return { externalId, cartId, id: res.json().id as string };
+  return { externalId, cartId, id: res.json<{ id: string }>().id };
 }
 
 export interface OfferOptions {
