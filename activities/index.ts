@@ -12,14 +12,7 @@ import type { AcceptInput, AcceptResponse } from '../workflows/messages.ts';
 import { statusUrl } from '../workflows/messages.ts';
 import type { ReconcileInput } from '../workflows/reconcile-messages.ts';
 import { buyerMessage } from '../domain/buyer-messages.ts';
-import {
-  GatewayCurrencyError,
-  GatewayDeclineError,
-  GatewayRefusedError,
-  GatewayTransientError,
-  redactGatewayText,
-  type ChargeRequest,
-} from './gateways/gateway.ts';
+import { GatewayCurrencyError, GatewayDeclineError, GatewayRefusedError, GatewayTransientError, redactGatewayText, type ChargeRequest } from './gateways/gateway.ts';
 import type { GatewayRegistry } from './gateways/registry.ts';
 import { deliverOutboxEvent, markOutboxEventFailed } from './event-delivery.ts';
 import { OrderWriteRefusedError, recordAcceptOutcome, releaseOfferClaim, writeUpsellOrder } from './accept-store.ts';

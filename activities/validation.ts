@@ -23,11 +23,7 @@ export async function validateAcceptRequest(ctx: ValidationContext, input: Accep
   const { prisma, now } = ctx;
   // The signature is checked before any database read.
   const claims = verifyToken(input.token, ctx.tokenKeys, now, {});
-  const [settings, offer, parent] = await Promise.all([
-    loadSettings(prisma),
-    findOffer(prisma, input.offerId),
-    findParentOrder(prisma, claims.ord),
-  ]);
+  const [settings, offer, parent] = await Promise.all([loadSettings(prisma), findOffer(prisma, input.offerId), findParentOrder(prisma, claims.ord)]);
   if (!offer) throw new DomainError('offer_not_found', 'no such offer');
   assertTokenSubject(claims, { offerId: input.offerId, cartId: input.cartId });
 

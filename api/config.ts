@@ -45,7 +45,10 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
 
 /** `https://shop.example,https://www.shop.example`: exact origins, no wildcards, no paths. */
 function parseOrigins(raw: string | undefined): string[] {
-  const origins = (raw ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const origins = (raw ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const o of origins) {
     let url: URL;
     try {
@@ -77,7 +80,10 @@ export function parseTrustProxy(raw: string | undefined): TrustProxy {
     if (hops > 32) throw new ConfigError(`OCART_TRUST_PROXY: a hop count must be from 0 to 32, got "${raw}"`);
     return hops;
   }
-  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   for (const e of entries) {
     if (PROXY_NAMES.has(e)) continue;
     const [address, prefix, extra] = e.split('/');

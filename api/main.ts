@@ -18,10 +18,7 @@ async function main(): Promise<void> {
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
   const client = await connectClient(config.temporal);
   const { registry: gateways, sandbox } = buildGateways(config.gateways, { prisma, publicBaseUrl: config.publicBaseUrl });
-  const app = await buildApp(
-    { config, prisma, flows: createAcceptFlows(client, config.temporal.taskQueue), gateways, sandbox, clock: () => new Date() },
-    { loggerInstance: log },
-  );
+  const app = await buildApp({ config, prisma, flows: createAcceptFlows(client, config.temporal.taskQueue), gateways, sandbox, clock: () => new Date() }, { loggerInstance: log });
 
   closeWithGrace(
     {

@@ -30,7 +30,7 @@ export function parseEligibility(raw: unknown): EligibilityRules {
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
       throw new DomainError('invalid_request', `${name} must be a list of product ids`);
     }
-    return v as string[];
+    return v;
   };
   const min = r.min_parent_total;
   if (min !== undefined && !(Number.isSafeInteger(min) && (min as number) >= 0)) {

@@ -13,7 +13,9 @@ export function assertIdempotencyKey(key: string | undefined): string {
 
 /** What makes two accepts "the same request": same offer, token and cart. */
 export function requestFingerprint(offerId: string, token: string, cartId: string): string {
-  return createHash('sha256').update(JSON.stringify([offerId, token, cartId])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([offerId, token, cartId]))
+    .digest('hex');
 }
 
 /**

@@ -45,7 +45,9 @@ export function formatMoney({ value, currency }: Money): string {
   const exp = currencyExponent(currency);
   if (exp === 0) return `${value} ${currency}`;
   const sign = value < 0 ? '-' : '';
-  const abs = Math.abs(value).toString().padStart(exp + 1, '0');
+  const abs = Math.abs(value)
+    .toString()
+    .padStart(exp + 1, '0');
   return `${sign}${abs.slice(0, -exp)}.${abs.slice(-exp)} ${currency}`;
 }
 

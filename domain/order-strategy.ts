@@ -32,8 +32,7 @@ export function chooseOrderStrategy(
   parentPaidAt: Date,
   now: Date,
 ): StrategyChoice {
-  const strategy: OrderStrategy =
-    offerOverride === 'child' || offerOverride === 'merge' ? offerOverride : settings['upsells.order_strategy_default'];
+  const strategy: OrderStrategy = offerOverride === 'child' || offerOverride === 'merge' ? offerOverride : settings['upsells.order_strategy_default'];
   if (strategy === 'child') return { strategy, orderKind: 'child', fellBackToChild: false };
   return withinCutoff(settings['upsells.merge_cutoff_min'], parentPaidAt, now)
     ? { strategy, orderKind: 'merged', fellBackToChild: false }
@@ -46,12 +45,7 @@ export function chooseOrderStrategy(
  * cancelled the parent meanwhile. Money the buyer agreed to and paid never joins an order that is
  * no longer paid: it becomes a child order of its own.
  */
-export function decideOrderAtWrite(
-  strategy: OrderStrategy,
-  parent: { status: string; paidAt: Date | null },
-  cutoffMin: number,
-  now: Date,
-): WriteDecision {
+export function decideOrderAtWrite(strategy: OrderStrategy, parent: { status: string; paidAt: Date | null }, cutoffMin: number, now: Date): WriteDecision {
   if (strategy === 'child') return { orderKind: 'child', fellBackToChild: false, fellBackReason: null };
   if (parent.status !== 'paid' || !parent.paidAt) return { orderKind: 'child', fellBackToChild: true, fellBackReason: 'parent_not_paid' };
   if (!withinCutoff(cutoffMin, parent.paidAt, now)) return { orderKind: 'child', fellBackToChild: true, fellBackReason: 'merge_cutoff_passed' };

@@ -21,7 +21,10 @@ export const DEFAULT_SETTINGS: Readonly<UpsellSettings> = Object.freeze({
 });
 
 type Check = (value: unknown) => boolean;
-const positiveMinutes = (max: number): Check => (v) => typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= max;
+const positiveMinutes =
+  (max: number): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= max;
 
 const CHECKS: Record<SettingKey, { check: Check; rule: string }> = {
   'upsells.one_click_token_ttl_min': { check: positiveMinutes(1440), rule: 'a number of minutes, above 0 and at most 1440' },
@@ -49,7 +52,7 @@ export function parseSettingsPatch(patch: Record<string, unknown>): Partial<Upse
     if (!check(value)) throw new DomainError('setting_invalid', `setting "${key}" must be ${rule}`);
     out[key] = value;
   }
-  return out as Partial<UpsellSettings>;
+  return out;
 }
 
 /** Stored rows over the defaults; a stored value that no longer validates falls back to its default. */

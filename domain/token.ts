@@ -97,12 +97,11 @@ function isClaims(value: unknown): value is TokenClaims {
   const c = value as Record<string, unknown>;
   return (
     c.v === 1 &&
-    ['kid', 'off', 'ord', 'cart', 'jti'].every((k) => typeof c[k] === 'string' && (c[k] as string).length > 0) &&
+    ['kid', 'off', 'ord', 'cart', 'jti'].every((k) => typeof c[k] === 'string' && c[k].length > 0) &&
     Number.isSafeInteger(c.iat) &&
     Number.isSafeInteger(c.exp) &&
     // The price comes whole or not at all.
-    ((c.amt === undefined && c.cur === undefined) ||
-      (Number.isSafeInteger(c.amt) && (c.amt as number) >= 0 && typeof c.cur === 'string' && CURRENCY.test(c.cur)))
+    ((c.amt === undefined && c.cur === undefined) || (Number.isSafeInteger(c.amt) && (c.amt as number) >= 0 && typeof c.cur === 'string' && CURRENCY.test(c.cur)))
   );
 }
 

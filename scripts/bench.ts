@@ -91,7 +91,14 @@ async function seedShop(prisma: Db, tag: string) {
     const id = `ord_bench_${tag}_${i}`;
     await prisma.order.create({
       data: {
-        id, externalId, cartId, status: 'paid', currency: 'USD', totalAmount: 5000, paidAt: new Date(), customerEmail: 'bench@example.com',
+        id,
+        externalId,
+        cartId,
+        status: 'paid',
+        currency: 'USD',
+        totalAmount: 5000,
+        paidAt: new Date(),
+        customerEmail: 'bench@example.com',
         lineItems: { create: { id: `li_${tag}_${i}`, productId: 'prod_boots', name: 'Boots', quantity: 1, unitAmount: 5000 } },
         savedPaymentMethod: { create: { gateway: 'sandbox', customerRef: 'cus_bench', methodRef: 'pm_card_visa' } },
       },
@@ -204,18 +211,19 @@ async function breakdown(temporalAddress: string, samples: Array<{ key: string; 
     regular_activities_ms: [] as number[],
     http_and_update_round_trip_ms: [] as number[],
   };
+  // History event type ids, compared as numbers (the proto enum is not a dependency of this package).
   const EVENT = { started: 1, wftScheduled: 5, wftStarted: 6, wftCompleted: 7, actScheduled: 10, actCompleted: 12, updateCompleted: 43 };
   for (const { key, ms } of samples.slice(5)) {
     const all = (await client.workflow.getHandle(key).fetchHistory()).events ?? [];
-    const answered = all.findIndex((e) => e.eventType === EVENT.updateCompleted);
+    const answered = all.findIndex((e) => Number(e.eventType) === EVENT.updateCompleted);
     const events = answered > 0 ? all.slice(0, answered) : all;
     const t = (e: (typeof events)[number]) => (e.eventTime ? Number(e.eventTime.seconds) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : NaN);
     const sumPairs = (from: number, to: number) => {
       let total = 0;
       let open: number | null = null;
       for (const e of events) {
-        if (e.eventType === from) open = t(e);
-        else if (e.eventType === to && open !== null) {
+        if (Number(e.eventType) === from) open = t(e);
+        else if (Number(e.eventType) === to && open !== null) {
           total += t(e) - open;
           open = null;
         }
@@ -224,14 +232,24 @@ async function breakdown(temporalAddress: string, samples: Array<{ key: string; 
     };
     const started = t(events[0]!);
     if (process.env.BENCH_DEBUG && key === samples[5]!.key) console.log(`http ${ms.toFixed(1)} ms:`, all.map((e) => `${e.eventType}@${(t(e) - started).toFixed(1)}`).join(' '));
-    const lastWftDone = [...events].reverse().find((e) => e.eventType === EVENT.wftCompleted);
+    const lastWftDone = [...events].reverse().find((e) => Number(e.eventType) === EVENT.wftCompleted);
     parts.wft_dispatch_ms.push(sumPairs(EVENT.wftScheduled, EVENT.wftStarted));
     parts.wft_run_incl_local_activities_ms.push(sumPairs(EVENT.wftStarted, EVENT.wftCompleted));
     parts.regular_activities_ms.push(sumPairs(EVENT.actScheduled, EVENT.actCompleted));
     parts.http_and_update_round_trip_ms.push(ms - ((lastWftDone ? t(lastWftDone) : started) - started));
   }
   await connection.close();
-  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, round(pct(v.sort((a, b) => a - b), 50))]));
+  return Object.fromEntries(
+    Object.entries(parts).map(([k, v]) => [
+      k,
+      round(
+        pct(
+          v.sort((a, b) => a - b),
+          50,
+        ),
+      ),
+    ]),
+  );
 }
 
 /** The same activity sequence in one process: validate, check method, charge, write order + outbox. */
@@ -270,8 +288,25 @@ async function measureFloor(databaseUrl: string, latencyMs: number, tag: string)
   const cpuPerAccept = round((cpuMs(process.pid) - cpuBefore) / FLOOR_COUNT);
   await prisma.$disconnect();
   const sorted = latencies.sort((a, b) => a - b);
-  const stepP50 = Object.fromEntries(Object.entries(steps).map(([k, v]) => [`${k}_p50_ms`, round(pct(v.slice(20).sort((a, b) => a - b), 50))]));
-  return { gateway_latency_ms: latencyMs, p50_ms: round(pct(sorted, 50)), p95_ms: round(pct(sorted, 95)), rps: round(FLOOR_COUNT / elapsed), cpu_ms_per_accept: cpuPerAccept, steps: stepP50 };
+  const stepP50 = Object.fromEntries(
+    Object.entries(steps).map(([k, v]) => [
+      `${k}_p50_ms`,
+      round(
+        pct(
+          v.slice(20).sort((a, b) => a - b),
+          50,
+        ),
+      ),
+    ]),
+  );
+  return {
+    gateway_latency_ms: latencyMs,
+    p50_ms: round(pct(sorted, 50)),
+    p95_ms: round(pct(sorted, 95)),
+    rps: round(FLOOR_COUNT / elapsed),
+    cpu_ms_per_accept: cpuPerAccept,
+    steps: stepP50,
+  };
 }
 
 /** One Temporal floor: its c=1 latency, its c=32 throughput and tail, and server + worker CPU per workflow at c=32. */
@@ -375,7 +410,7 @@ async function main() {
   const floors: Array<Awaited<ReturnType<typeof measureFloor>>> = [];
   const breakdowns: Array<Record<string, number>> = [];
   let forged: Awaited<ReturnType<typeof measureForgedRefusals>> | null = null;
-  let workflowFloors: Awaited<ReturnType<typeof measureWorkflowFloors>> | null = null;
+  let workflowFloors: Awaited<ReturnType<typeof measureWorkflowFloors>>;
   try {
     console.log(`bench: ${os.cpus().length} cores, gateway latencies ${LATENCIES.join(' and ')} ms, levels ${LEVELS.map((l) => `c=${l.concurrency}×${l.count}`).join(', ')}`);
     workflowFloors = await measureWorkflowFloors(env.TEMPORAL_ADDRESS!, temporal.child.pid);
@@ -411,7 +446,7 @@ async function main() {
   const floor0 = floors.find((f) => f.gateway_latency_ms === 0)!;
   const c1 = levels.find((l) => l.gateway_latency_ms === 0 && l.concurrency === 1)!;
   const c32 = levels.find((l) => l.gateway_latency_ms === 0 && l.concurrency === 32)!;
-  const three = workflowFloors!.three_local_activities;
+  const three = workflowFloors.three_local_activities;
   const cpuPerAccept = { server: c32.cpu_ms_per_accept.server, worker: c32.cpu_ms_per_accept.worker };
   const report = {
     levels,
@@ -422,7 +457,7 @@ async function main() {
       /** the activity sequence called directly in one process: no Temporal, no HTTP */
       in_process: floors,
       /** an empty workflow by update-with-start: what Temporal alone costs here */
-      empty_workflow: workflowFloors!.empty_workflow,
+      empty_workflow: workflowFloors.empty_workflow,
       /** three no-op local activities in the first workflow task: the accept's happy-path shape, without its work */
       three_local_activities: three,
     },
@@ -441,7 +476,13 @@ async function main() {
       c32_p99_le_1500ms: c32.p99_ms <= 1500,
       cpu_le_1_25x_3la: cpuPerAccept.server + cpuPerAccept.worker <= 1.25 * three.cpu_ms_per_wf,
     },
-    machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+    machine: {
+      cpus: os.cpus().length,
+      cpu_model: os.cpus()[0]?.model,
+      memory_gb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+    },
     generated_at: new Date().toISOString(),
   };
   console.log('\ngateway_ms  concurrency  count   p50_ms   p95_ms   p99_ms      rps  errors  cpu ms/accept (server, worker, api)');
@@ -451,9 +492,20 @@ async function main() {
     );
   }
   for (const f of floors) console.log(`floor (in-process) @${f.gateway_latency_ms}ms gateway: p50 ${f.p50_ms} ms, ${f.rps} accepts/s, CPU ${f.cpu_ms_per_accept} ms per accept`);
-  for (const f of floors) console.log(`  floor steps @${f.gateway_latency_ms}ms (p50): ${Object.entries(f.steps).map(([k, v]) => `${k.replace('_p50_ms', '')} ${v} ms`).join(', ')}`);
-  for (const b of breakdowns) console.log(`  full stack @${b.gateway_latency_ms}ms, c=1 (p50): ${Object.entries(b).filter(([k]) => k !== 'gateway_latency_ms').map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  for (const [name, f] of Object.entries({ 'empty workflow': workflowFloors!.empty_workflow, 'three local activities': three })) {
+  for (const f of floors)
+    console.log(
+      `  floor steps @${f.gateway_latency_ms}ms (p50): ${Object.entries(f.steps)
+        .map(([k, v]) => `${k.replace('_p50_ms', '')} ${v} ms`)
+        .join(', ')}`,
+    );
+  for (const b of breakdowns)
+    console.log(
+      `  full stack @${b.gateway_latency_ms}ms, c=1 (p50): ${Object.entries(b)
+        .filter(([k]) => k !== 'gateway_latency_ms')
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+  for (const [name, f] of Object.entries({ 'empty workflow': workflowFloors.empty_workflow, 'three local activities': three })) {
     console.log(
       `floor (${name}, update-with-start, same server): c=1 p50 ${f.c1_p50_ms} ms (p95 ${f.c1_p95_ms}), c=32 ${f.c32_rps}/s (p50 ${f.c32_p50_ms}, p99 ${f.c32_p99_ms} ms), ` +
         `CPU ${f.cpu_ms_per_wf} ms per workflow (server ${f.cpu_ms_per_wf_split.server}, worker ${f.cpu_ms_per_wf_split.worker})`,
@@ -470,7 +522,7 @@ async function main() {
     levels,
     [
       { label: 'floor: 3 local activities', color: '#9467bd', c1_p50_ms: three.c1_p50_ms, c32_rps: three.c32_rps },
-      { label: 'floor: empty workflow', color: '#8c564b', c1_p50_ms: workflowFloors!.empty_workflow.c1_p50_ms, c32_rps: workflowFloors!.empty_workflow.c32_rps },
+      { label: 'floor: empty workflow', color: '#8c564b', c1_p50_ms: workflowFloors.empty_workflow.c1_p50_ms, c32_rps: workflowFloors.empty_workflow.c32_rps },
       { label: 'floor: in-process', color: '#7f7f7f', c1_p50_ms: floor0.p50_ms, c32_rps: NaN },
     ],
     `OCart accept, full stack vs floors of the same run (${os.cpus().length} cores, ${report.generated_at.slice(0, 16)}Z, ${ONE_SHARD_DYNAMIC_CONFIG.join(' ')})`,

@@ -4,8 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-echo "==> type check"
+echo "==> type check (the service, then the storefront script: api/public/upsells.js, checked from its JSDoc)"
 node_modules/.bin/tsc -p .
+node_modules/.bin/tsc -p tsconfig.browser.json
+echo "==> lint"
+node_modules/.bin/eslint .
+node_modules/.bin/prettier --check .
 echo "==> tests (vitest)"
 node_modules/.bin/vitest run "$@"
 echo "==> browser tests (headless Chromium)"; bash scripts/install-browser.sh && node_modules/.bin/vitest run --config vitest.browser.config.ts

@@ -105,7 +105,10 @@ describe('refused at the door', () => {
     const key = newKey();
     const first = await accept(stack.app, offer.id, key, body);
     expect(first.statusCode, first.body).toBe(200);
-    await poll(() => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }), (r) => r.completedAt !== null);
+    await poll(
+      () => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }),
+      (r) => r.completedAt !== null,
+    );
     clockOffsetMs = 31 * MINUTE; // past the token's 30-minute lifetime
     try {
       const late = newKey();
@@ -138,7 +141,7 @@ describe('contract consistency', () => {
     expect(res.json()).toMatchObject({ status: 'rejected', code: 'invalid_request', accept_id: key });
     const unnamed = await accept(stack.app, 'off_any', 'bad key!', { token: 'x' });
     expect(unnamed.json()).toMatchObject({ code: 'idempotency_key_invalid' });
-    expect(unnamed.json().accept_id).toBeUndefined();
+    expect(unnamed.json<{ accept_id?: string }>().accept_id).toBeUndefined();
   });
 
   it('status: error always comes with a 5xx, whatever its code: every code of the table, as an error, maps to 500 or above', () => {
@@ -165,14 +168,14 @@ describe('contract consistency', () => {
     expect(stripe.intentsFor(key)).toHaveLength(0);
     const status = await poll(
       () => stack.app.inject({ method: 'GET', url: statusUrl(key, order.cartId) }),
-      (r) => r.json().status === 'rejected',
+      (r) => r.json<{ status: string }>().status === 'rejected',
     );
     expect(status.statusCode).toBe(422);
   });
 });
 
 describe('the status route says an outage, never 404', () => {
-  async function appWith(parts: { databaseUrl?: string; closedTemporal?: boolean }): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  async function appWith(parts: { databaseUrl?: string; closedTemporal?: boolean }): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
     const prisma = createPrisma(parts.databaseUrl ?? stack.config.databaseUrl, 1);
     const client = parts.closedTemporal ? await connectClient(stack.config.temporal) : stack.client;
     if (parts.closedTemporal) await client.connection.close();
@@ -185,7 +188,13 @@ describe('the status route says an outage, never 404', () => {
       clock: () => new Date(),
     });
     await app.ready();
-    return { app, close: async () => { await app.close(); await prisma.$disconnect(); } };
+    return {
+      app,
+      close: async () => {
+        await app.close();
+        await prisma.$disconnect();
+      },
+    };
   }
 
   it('the database unreachable: 503 temporarily_unavailable with Retry-After', async () => {
@@ -239,13 +248,13 @@ describe('no socket held for long', () => {
     expect(replay.statusCode, replay.body).toBe(202);
     expect(replay.json()).toMatchObject({ status: 'processing', accept_id: key });
 
-    const running = await slow.app.inject({ method: 'GET', url: res.json().status_url });
+    const running = await slow.app.inject({ method: 'GET', url: res.json<{ status_url: string }>().status_url });
     expect(running.statusCode).toBe(200);
     expect(running.json()).toMatchObject({ status: 'processing', accept_id: key });
 
     const done = await poll(
-      () => slow.app.inject({ method: 'GET', url: res.json().status_url }),
-      (r) => r.json().status === 'succeeded',
+      () => slow.app.inject({ method: 'GET', url: res.json<{ status_url: string }>().status_url }),
+      (r) => r.json<{ status: string }>().status === 'succeeded',
       30_000,
     );
     expect(done.json()).toMatchObject({ status: 'succeeded', accept_id: key });

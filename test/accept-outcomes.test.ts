@@ -17,13 +17,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const statusOf = (key: string, cartId: string) =>
-  stack.app.inject({ method: 'GET', url: `/wp-json/ocart/v1/upsells/accepts/${key}?cart_id=${cartId}` });
+const statusOf = (key: string, cartId: string) => stack.app.inject({ method: 'GET', url: `/wp-json/ocart/v1/upsells/accepts/${key}?cart_id=${cartId}` });
 
 async function patchSettings(patch: Record<string, unknown>) {
   const res = await stack.app.inject({ method: 'PATCH', url: '/wp-json/ocart/v1/settings', headers: auth, payload: patch });
   expect(res.statusCode, res.body).toBe(200);
-  return res.json();
+  return res.json<Record<string, unknown>>();
 }
 
 describe('outcome dispatch', () => {
@@ -39,7 +38,10 @@ describe('outcome dispatch', () => {
       expect(res.json()).toMatchObject({ status: 'declined', accept_id: key, code });
       expect(await stack.prisma.payment.count({ where: { idempotencyKey: key } })).toBe(0);
       // The buyer is answered first; the record follows a moment later.
-      const record = await poll(() => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }), (r) => r.status !== 'processing');
+      const record = await poll(
+        () => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }),
+        (r) => r.status !== 'processing',
+      );
       expect(record).toMatchObject({ status: 'declined', errorCode: code });
       expect(record.response).toEqual(res.json());
     }
@@ -50,21 +52,24 @@ describe('outcome dispatch', () => {
     const key = newKey();
     const res = await accept(stack.app, offer.id, key, body);
     expect(res.statusCode, res.body).toBe(202);
-    const json = res.json();
+    const json = res.json<{ action: { client_secret: string; redirect_url: string }; status_url: string }>();
     expect(json).toMatchObject({ status: 'requires_action', accept_id: key, action: { type: 'modal', gateway: 'sandbox' } });
     expect(json.action.client_secret).toMatch(/^sbx_/);
     expect(json.action.redirect_url).toMatch(/\/sandbox\/authenticate\/sbx_/);
     expect(json.status_url).toBe(`/wp-json/ocart/v1/upsells/accepts/${key}?cart_id=${order.cartId}`);
 
     const waiting = await statusOf(key, order.cartId);
-    expect(waiting.json().status).toBe('requires_action');
+    expect(waiting.json<{ status: string }>().status).toBe('requires_action');
     expect((await stack.client.workflow.getHandle(key).query(statusQuery)).phase).toBe('awaiting_sca');
 
     const chargeId = json.action.client_secret.replace(/_secret$/, '');
     const approve = await stack.app.inject({ method: 'POST', url: `/sandbox/authenticate/${chargeId}`, payload: { result: 'approve' } });
     expect(approve.json()).toMatchObject({ status: 'succeeded', webhook_status: 200 });
 
-    const done = await poll(() => statusOf(key, order.cartId), (r) => r.json().status !== 'requires_action');
+    const done = await poll(
+      () => statusOf(key, order.cartId),
+      (r) => r.json<{ status: string }>().status !== 'requires_action',
+    );
     expect(done.statusCode).toBe(200);
     expect(done.json()).toMatchObject({ status: 'succeeded', parent_order: { external_id: order.externalId }, order: { kind: 'child' } });
     expect(await sandboxCharges(stack.prisma, key)).toHaveLength(1);
@@ -78,10 +83,13 @@ describe('outcome dispatch', () => {
   it('requires_action then a failed authentication -> declined, no order', async () => {
     const { offer, body, order } = await readyToAccept(stack.app, { methodRef: 'pm_card_authenticationRequired' });
     const key = newKey();
-    const json = (await accept(stack.app, offer.id, key, body)).json();
+    const json = (await accept(stack.app, offer.id, key, body)).json<{ action: { client_secret: string } }>();
     const chargeId = json.action.client_secret.replace(/_secret$/, '');
     await stack.app.inject({ method: 'POST', url: `/sandbox/authenticate/${chargeId}`, payload: { result: 'fail' } });
-    const done = await poll(() => statusOf(key, order.cartId), (r) => r.json().status !== 'requires_action');
+    const done = await poll(
+      () => statusOf(key, order.cartId),
+      (r) => r.json<{ status: string }>().status !== 'requires_action',
+    );
     expect(done.statusCode).toBe(402);
     expect(done.json()).toMatchObject({ status: 'declined', code: 'authentication_failed' });
     expect(await stack.prisma.payment.count({ where: { idempotencyKey: key } })).toBe(0);
@@ -94,7 +102,7 @@ describe('outcome dispatch', () => {
     expect((await statusOf(key, order.cartId)).statusCode).toBe(200);
     const other = await statusOf(key, 'cart-not-mine');
     expect(other.statusCode).toBe(404);
-    expect(other.json().code).toBe('accept_not_found');
+    expect(other.json<{ code: string }>().code).toBe('accept_not_found');
   });
 });
 
@@ -104,7 +112,7 @@ describe('order strategy', () => {
     const res = await accept(stack.app, offer.id, newKey(), body);
     expect(res.json()).toMatchObject({ strategy: 'child', order: { kind: 'child' }, fell_back_to_child: false });
     const parent = await stack.prisma.order.findUniqueOrThrow({ where: { id: order.id }, include: { children: true, lineItems: true } });
-    expect(parent.children.map((c) => c.id)).toEqual([res.json().order.id]);
+    expect(parent.children.map((c) => c.id)).toEqual([res.json<{ order: { id: string } }>().order.id]);
     expect(parent.lineItems).toHaveLength(1);
   });
 
@@ -157,7 +165,10 @@ describe('never a charge without an order', () => {
       const [charge] = await sandboxCharges(stack.prisma, key);
       expect(charge?.status).toBe('refunded');
       expect(await stack.prisma.order.count({ where: { parentId: order.id } })).toBe(0);
-      const record = await poll(() => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }), (r) => r.status !== 'processing');
+      const record = await poll(
+        () => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }),
+        (r) => r.status !== 'processing',
+      );
       expect(record).toMatchObject({ status: 'error', errorCode: 'internal_error', gatewayRef: charge!.id });
     } finally {
       await stack.prisma.$executeRawUnsafe(`DROP TRIGGER IF EXISTS refuse_compensation_test ON payments`);
@@ -202,10 +213,10 @@ describe('event ocart/upsell/accepted', () => {
       expect(JSON.parse(last.body)).toMatchObject({
         id: event.id,
         type: 'ocart/upsell/accepted',
-        data: { accept_id: key, parent_order: { id: order.id, external_id: order.externalId }, order: { id: res.json().order.id, kind: 'child' } },
+        data: { accept_id: key, parent_order: { id: order.id, external_id: order.externalId }, order: { id: res.json<{ order: { id: string } }>().order.id, kind: 'child' } },
       });
     } finally {
-      await stack.prisma.eventSubscriber.update({ where: { id: sub.json().id }, data: { active: false } });
+      await stack.prisma.eventSubscriber.update({ where: { id: sub.json<{ id: string }>().id }, data: { active: false } });
       server.close();
     }
   });
@@ -238,6 +249,7 @@ describe('idempotent replay', () => {
     ] as const) {
       const res = await accept(stack.app, offerId, key, body);
       expect(res.statusCode).toBe(status);
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers (expect.any, expect.stringContaining) as any
       expect(res.json()).toEqual({ status: 'rejected', code, accept_id: key, message: expect.any(String) });
       expect(res.body).not.toContain(a.offer.id);
     }
@@ -285,7 +297,7 @@ describe('settings', () => {
     for (const bad of [{ 'upsells.unknown': 1 }, { 'upsells.merge_cutoff_min': -1 }, { 'upsells.sca_modal_enabled': 'on' }]) {
       const r = await stack.app.inject({ method: 'PATCH', url: '/wp-json/ocart/v1/settings', headers: auth, payload: bad });
       expect(r.statusCode).toBe(422);
-      expect(r.json().code).toBe('setting_invalid');
+      expect(r.json<{ code: string }>().code).toBe('setting_invalid');
     }
   });
 
@@ -296,9 +308,9 @@ describe('settings', () => {
       const { token } = await readyToAccept(stack.app);
       void token;
       const minted = await stack.app.inject({ method: 'GET', url: '/wp-json/ocart/v1/settings', headers: auth });
-      expect(minted.json()['upsells.one_click_token_ttl_min']).toBe(45);
+      expect(minted.json<Record<string, unknown>>()['upsells.one_click_token_ttl_min']).toBe(45);
       const t = await readyToAccept(stack.app);
-      const exp = JSON.parse(Buffer.from(t.token.split('.')[0]!, 'base64url').toString()).exp * 1000;
+      const exp = (JSON.parse(Buffer.from(t.token.split('.')[0]!, 'base64url').toString()) as { exp: number }).exp * 1000;
       expect(exp - before).toBeGreaterThan(44 * 60_000);
       expect(exp - before).toBeLessThan(46 * 60_000);
     } finally {
@@ -311,7 +323,8 @@ describe('settings', () => {
     try {
       const { offer, body } = await readyToAccept(stack.app, { methodRef: 'pm_card_authenticationRequired' });
       const res = await accept(stack.app, offer.id, newKey(), body);
-      expect(res.json().action).toMatchObject({ type: 'redirect', redirect_url: expect.stringContaining('/sandbox/authenticate/') });
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers (expect.any, expect.stringContaining) as any
+      expect(res.json<{ action: Record<string, unknown> }>().action).toMatchObject({ type: 'redirect', redirect_url: expect.stringContaining('/sandbox/authenticate/') });
     } finally {
       await patchSettings({ 'upsells.sca_modal_enabled': true });
     }
@@ -323,7 +336,7 @@ describe('shop API', () => {
     for (const headers of [{}, { authorization: 'Bearer wrong-key-0123456789abcdef' }, { authorization: 'Basic abc' }]) {
       const res = await stack.app.inject({ method: 'GET', url: '/wp-json/ocart/v1/settings', headers });
       expect(res.statusCode).toBe(401);
-      expect(res.json().code).toBe('unauthorized');
+      expect(res.json<{ code: string }>().code).toBe('unauthorized');
     }
   });
 
@@ -333,12 +346,17 @@ describe('shop API', () => {
       url: '/wp-json/ocart/v1/orders/wc-card-data',
       headers: auth,
       payload: {
-        cart_id: 'c1', status: 'paid', currency: 'USD', total: 100, paid_at: new Date().toISOString(),
-        payment: { gateway: 'sandbox', method_ref: '4242424242424242' }, line_items: [],
+        cart_id: 'c1',
+        status: 'paid',
+        currency: 'USD',
+        total: 100,
+        paid_at: new Date().toISOString(),
+        payment: { gateway: 'sandbox', method_ref: '4242424242424242' },
+        line_items: [],
       },
     });
     expect(res.statusCode).toBe(422);
-    expect(res.json().code).toBe('card_data_refused');
+    expect(res.json<{ code: string }>().code).toBe('card_data_refused');
     expect(await stack.prisma.order.count({ where: { externalId: 'wc-card-data' } })).toBe(0);
   });
 
@@ -360,7 +378,10 @@ describe('accept records', () => {
     const { offer, body } = await readyToAccept(stack.app);
     const key = newKey();
     const first = await accept(stack.app, offer.id, key, body);
-    const done = await poll(() => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }), (r) => r.completedAt !== null);
+    const done = await poll(
+      () => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }),
+      (r) => r.completedAt !== null,
+    );
     expect(done.status).toBe('succeeded');
     const input = { acceptKey: key, fingerprint: done.fingerprint, offerId: offer.id, cartId: done.cartId };
     await recordAcceptOutcome(stack.prisma, input, { status: 'rejected', accept_id: key, code: 'token_expired', message: 'late' }, null, new Date());

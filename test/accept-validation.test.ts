@@ -13,10 +13,10 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function expectRejected(res: { statusCode: number; json(): any }, status: number, code: string, key: string) {
+async function expectRejected(res: { statusCode: number; json<T = unknown>(): T }, status: number, code: string, key: string) {
   expect(res.statusCode, JSON.stringify(res.json())).toBe(status);
   expect(res.json()).toMatchObject({ status: 'rejected', code, accept_id: key });
-  expect(typeof res.json().message).toBe('string');
+  expect(typeof res.json<{ message?: unknown }>().message).toBe('string');
   await expectNothingCharged(stack.prisma, key);
 }
 
@@ -103,7 +103,12 @@ describe('validation: token', () => {
 
   it('bad signature -> 401 token_signature_invalid', async () => {
     const { offer, order, body } = await readyToAccept(stack.app);
-    const forged = signToken({ offerId: offer.id, orderId: order.externalId, cartId: order.cartId }, [{ kid: 'k2026', secret: 'attacker-guess-0123456789abcdefghijk' }], new Date(), 30);
+    const forged = signToken(
+      { offerId: offer.id, orderId: order.externalId, cartId: order.cartId },
+      [{ kid: 'k2026', secret: 'attacker-guess-0123456789abcdefghijk' }],
+      new Date(),
+      30,
+    );
     const key = newKey();
     await expectRejected(await accept(stack.app, offer.id, key, { ...body, token: forged.token }), 401, 'token_signature_invalid', key);
   });
@@ -159,7 +164,7 @@ describe('request shape and idempotency keys', () => {
     const { offer, body } = await readyToAccept(stack.app);
     const res = await accept(stack.app, offer.id, undefined, body);
     expect(res.statusCode).toBe(400);
-    expect(res.json().code).toBe('idempotency_key_missing');
+    expect(res.json<{ code: string }>().code).toBe('idempotency_key_missing');
   });
 
   it('keys must be 8-255 characters of A-Z a-z 0-9 _ - : . -> 400 idempotency_key_invalid', async () => {
@@ -172,7 +177,7 @@ describe('request shape and idempotency keys', () => {
         payload: body,
       });
       expect(res.statusCode, bad).toBe(400);
-      expect(res.json().code, bad).toBe('idempotency_key_invalid');
+      expect(res.json<{ code: string }>().code, bad).toBe('idempotency_key_invalid');
     }
   });
 
@@ -181,10 +186,10 @@ describe('request shape and idempotency keys', () => {
     const key = newKey();
     const res = await accept(stack.app, offer.id, key, { ...body, amount: 1 });
     expect(res.statusCode).toBe(400);
-    expect(res.json().code).toBe('invalid_request');
+    expect(res.json<{ code: string }>().code).toBe('invalid_request');
     await expectNothingCharged(stack.prisma, key);
     const ok = await accept(stack.app, offer.id, key, body);
-    expect(ok.json().amount).toEqual({ value: 2750, currency: 'USD' });
+    expect(ok.json<{ amount: { value: number; currency: string } }>().amount).toEqual({ value: 2750, currency: 'USD' });
     expect((await sandboxCharges(stack.prisma, key)).map((c) => c.amount)).toEqual([2750]);
   });
 });

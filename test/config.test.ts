@@ -169,7 +169,15 @@ describe('secrets never reach a log line', () => {
     const c = loadApiConfig(prod({ PAYSTACK_SECRET_KEY: 'sk_paystack_0123456789', TEMPORAL_API_KEY: 'temporal-key-0123456789' }));
     const secrets = secretValues(c);
     expect(secrets).toEqual(
-      expect.arrayContaining([API_KEY, TOKEN_SECRETS.slice(3), 'sk_live_0123456789abcdef', 'whsec_0123456789abcdef', 'sk_paystack_0123456789', 'temporal-key-0123456789', 'db-password-123']),
+      expect.arrayContaining([
+        API_KEY,
+        TOKEN_SECRETS.slice(3),
+        'sk_live_0123456789abcdef',
+        'whsec_0123456789abcdef',
+        'sk_paystack_0123456789',
+        'temporal-key-0123456789',
+        'db-password-123',
+      ]),
     );
     const line = JSON.stringify({ msg: `calling with Bearer ${API_KEY}`, err: { message: 'stripe said sk_live_0123456789abcdef is invalid' } });
     const scrubbed = scrubSecrets(line, secrets);

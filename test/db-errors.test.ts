@@ -19,9 +19,7 @@ beforeAll(async () => {
   await admin.query(`CREATE DATABASE "${name}"`);
   prisma = createPrisma(url, 2);
   await prisma.$executeRawUnsafe('CREATE TABLE parent (id int PRIMARY KEY)');
-  await prisma.$executeRawUnsafe(
-    'CREATE TABLE child (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parent(id), amount int NOT NULL CHECK (amount > 0))',
-  );
+  await prisma.$executeRawUnsafe('CREATE TABLE child (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parent(id), amount int NOT NULL CHECK (amount > 0))');
   await prisma.$executeRawUnsafe('INSERT INTO parent VALUES (1)');
 });
 afterAll(async () => {
@@ -30,7 +28,11 @@ afterAll(async () => {
   await admin?.end();
 });
 
-const failure = (work: () => Promise<unknown>) => work().then(() => expect.fail('the query should have failed'), (err: unknown) => err);
+const failure = (work: () => Promise<unknown>) =>
+  work().then(
+    () => expect.fail('the query should have failed'),
+    (err: unknown) => err,
+  );
 
 describe('database errors after a charge', () => {
   it('data and constraint errors are permanent: the same write fails every time', async () => {

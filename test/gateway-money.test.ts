@@ -9,6 +9,7 @@ import { signSandboxWebhook, SANDBOX_SIGNATURE_HEADER } from '../activities/gate
 import { buyerMessage } from '../domain/buyer-messages.ts';
 import { newId } from '../db/ids.ts';
 import { reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
+import type { reconcileCharge } from '../workflows/reconcileCharge.ts';
 import { accept, readyToAccept } from './helpers/shop.ts';
 import { newKey, SANDBOX_WEBHOOK_SECRET, startTestStack, type TestStack } from './helpers/stack.ts';
 
@@ -62,7 +63,7 @@ describe('sandbox: the same refusals and the same reconciliation as the real gat
     const hook = await postSandboxWebhook(event);
     expect(hook.statusCode, hook.body).toBe(200);
     expect(hook.json()).toEqual({ received: true, handled: true });
-    const handle = stack.client.workflow.getHandle(reconcileWorkflowId('sandbox', charge.id));
+    const handle = stack.client.workflow.getHandle<typeof reconcileCharge>(reconcileWorkflowId('sandbox', charge.id));
     const result = await handle.result();
     expect(result).toEqual({ outcome: 'refunded', refundRef: `${charge.id}_refund` });
     expect((await stack.prisma.sandboxCharge.findUniqueOrThrow({ where: { id: charge.id } })).status).toBe('refunded');
@@ -85,7 +86,7 @@ describe('sandbox: the same refusals and the same reconciliation as the real gat
     const payment = await stack.prisma.payment.findUniqueOrThrow({ where: { idempotencyKey: key } });
     const hook = await postSandboxWebhook({ type: 'charge.succeeded', data: { charge_id: payment.gatewayRef, workflow_id: key, status: 'succeeded' } });
     expect(hook.json()).toEqual({ received: true, handled: true });
-    expect(await stack.client.workflow.getHandle(reconcileWorkflowId('sandbox', payment.gatewayRef)).result()).toEqual({ outcome: 'has_order' });
+    expect(await stack.client.workflow.getHandle<typeof reconcileCharge>(reconcileWorkflowId('sandbox', payment.gatewayRef)).result()).toEqual({ outcome: 'has_order' });
     expect((await stack.prisma.sandboxCharge.findUniqueOrThrow({ where: { id: payment.gatewayRef } })).status).toBe('succeeded');
     expect((await stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } })).refundRef).toBeNull();
   });
@@ -102,10 +103,10 @@ describe('the currency table storefronts format with', () => {
     const res = await stack.app.inject({ method: 'GET', url: '/wp-json/ocart/v1/currencies' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toMatch(/public/);
-    const table = res.json() as Record<string, number>;
+    const table = res.json<Record<string, number>>();
     expect(table).toMatchObject({ USD: 2, EUR: 2, JPY: 0, KWD: 3, BHD: 3, ISK: 0, UGX: 0, BIF: 0, DJF: 0, GNF: 0, KMF: 0, VUV: 0, XPF: 0, MGA: 2, HUF: 2 });
     expect(table).not.toHaveProperty('XAU');
-    const doc = (await stack.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    const doc = (await stack.app.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, unknown> }>();
     expect(doc.paths).toHaveProperty(['/wp-json/ocart/v1/currencies', 'get']);
   });
 

@@ -22,23 +22,25 @@ async function patchSettings(patch: Record<string, unknown>) {
   expect(res.statusCode, res.body).toBe(200);
 }
 
-const statusOf = (key: string, cartId: string) =>
-  stack.app.inject({ method: 'GET', url: `/wp-json/ocart/v1/upsells/accepts/${key}?cart_id=${cartId}` });
+const statusOf = (key: string, cartId: string) => stack.app.inject({ method: 'GET', url: `/wp-json/ocart/v1/upsells/accepts/${key}?cart_id=${cartId}` });
 
 /** Accepts with a card that asks for 3-D Secure; returns the sandbox charge to approve later. */
 async function acceptAwaitingSca(offerId: string, body: Record<string, unknown>) {
   const key = newKey();
   const res = await accept(stack.app, offerId, key, body);
   expect(res.statusCode, res.body).toBe(202);
-  return { key, chargeId: String(res.json().action.client_secret).replace(/_secret$/, '') };
+  return { key, chargeId: String(res.json<{ action: { client_secret: string } }>().action.client_secret).replace(/_secret$/, '') };
 }
 
 async function approveSca(chargeId: string, key: string, cartId: string) {
   const approve = await stack.app.inject({ method: 'POST', url: `/sandbox/authenticate/${chargeId}`, payload: { result: 'approve' } });
   expect(approve.json()).toMatchObject({ status: 'succeeded' });
-  const done = await poll(() => statusOf(key, cartId), (r) => r.json().status !== 'requires_action' && r.json().status !== 'processing');
+  const done = await poll(
+    () => statusOf(key, cartId),
+    (r) => r.json<{ status: string }>().status !== 'requires_action' && r.json<{ status: string }>().status !== 'processing',
+  );
   expect(done.statusCode, done.body).toBe(200);
-  return done.json();
+  return done.json<{ order: { id: string } }>();
 }
 
 async function eventData(key: string) {
@@ -50,11 +52,7 @@ describe('merge is decided at write time', () => {
   it('3-D Secure finished 75 s after payment with a 1-minute cutoff: a child order, fell_back_to_child, merge_cutoff_passed', async () => {
     await patchSettings({ 'upsells.merge_cutoff_min': 1 });
     try {
-      const { order, offer, body } = await readyToAccept(
-        stack.app,
-        { methodRef: 'pm_card_authenticationRequired', total: 5000 },
-        { orderStrategy: 'merge', amount: 1200 },
-      );
+      const { order, offer, body } = await readyToAccept(stack.app, { methodRef: 'pm_card_authenticationRequired', total: 5000 }, { orderStrategy: 'merge', amount: 1200 });
       // Validated at once: within the cutoff, so validation plans a merge.
       const { key, chargeId } = await acceptAwaitingSca(offer.id, body);
       clockOffsetMs = 75_000;
@@ -75,11 +73,7 @@ describe('merge is decided at write time', () => {
   });
 
   it('the shop refunds the parent while the buyer is at the bank: never merged into it; a child order, parent_not_paid', async () => {
-    const { order, offer, body } = await readyToAccept(
-      stack.app,
-      { methodRef: 'pm_card_authenticationRequired', total: 5000 },
-      { orderStrategy: 'merge', amount: 1200 },
-    );
+    const { order, offer, body } = await readyToAccept(stack.app, { methodRef: 'pm_card_authenticationRequired', total: 5000 }, { orderStrategy: 'merge', amount: 1200 });
     const { key, chargeId } = await acceptAwaitingSca(offer.id, body);
     await registerParentOrder(stack.app, { externalId: order.externalId, cartId: order.cartId, status: 'refunded', total: 5000, methodRef: 'pm_card_authenticationRequired' });
     const done = await approveSca(chargeId, key, order.cartId);
@@ -117,7 +111,11 @@ describe("the shop's PUT /orders/{id} never erases a merge", () => {
           url: `/wp-json/ocart/v1/orders/${order.externalId}`,
           headers: auth,
           payload: {
-            cart_id: order.cartId, status: 'paid', currency: 'USD', total: 5000, paid_at: paidAt.toISOString(),
+            cart_id: order.cartId,
+            status: 'paid',
+            currency: 'USD',
+            total: 5000,
+            paid_at: paidAt.toISOString(),
             customer: { email: 'buyer@example.com' },
             payment: { gateway: 'sandbox', customer_ref: 'cus_sandbox', method_ref: 'pm_card_visa' },
             line_items: [{ product_id: 'prod_shoes', name: 'Shoes', quantity: 1, unit_amount: 5000 }],

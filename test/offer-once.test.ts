@@ -44,7 +44,7 @@ function mintRaw(offerId: string, orderId: string, cartId: string) {
 async function setOffer(offerId: string, patch: Record<string, unknown>) {
   const res = await stack.app.inject({ method: 'PUT', url: `/wp-json/ocart/v1/offers/${offerId}`, headers: auth, payload: patch });
   expect(res.statusCode, res.body).toBe(200);
-  return res.json();
+  return res.json<Record<string, unknown>>();
 }
 
 describe('one offer, one charge per parent order', () => {
@@ -59,7 +59,7 @@ describe('one offer, one charge per parent order', () => {
 
     const succeeded = answers.filter((a) => a.status === 200);
     const refused = answers.filter((a) => a.status === 409);
-    expect(answers.map((a) => a.status).sort()).toEqual([200, ...Array(9).fill(409)]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, ...Array<number>(9).fill(409)]);
     expect(succeeded[0]!.json).toMatchObject({ status: 'succeeded', offer_id: offer.id });
     for (const r of refused) expect(r.json).toMatchObject({ status: 'rejected', code: 'offer_already_accepted' });
 
@@ -103,7 +103,10 @@ describe('one offer, one charge per parent order', () => {
     const declined = await accept(stack.app, offer.id, declinedKey, body);
     expect(declined.statusCode).toBe(402);
     // The claim is given back when the outcome is recorded, just after the buyer is answered.
-    await poll(() => stack.prisma.offerClaim.count({ where: { acceptKey: declinedKey } }), (n) => n === 0);
+    await poll(
+      () => stack.prisma.offerClaim.count({ where: { acceptKey: declinedKey } }),
+      (n) => n === 0,
+    );
     expect(await stack.prisma.offerClaim.count({ where: { acceptKey: declinedKey } })).toBe(0);
 
     await registerParentOrder(stack.app, { externalId: order.externalId, cartId: order.cartId, methodRef: 'pm_card_visa' });
@@ -123,7 +126,7 @@ describe('one offer, one charge per parent order', () => {
       const waiting = await accept(stack.app, offer.id, key, body);
       expect(waiting.statusCode).toBe(202);
       // While the buyer is at the bank the offer is taken.
-      expect((await mintRaw(offer.id, order.externalId, order.cartId)).json().code).toBe('offer_already_accepted');
+      expect((await mintRaw(offer.id, order.externalId, order.cartId)).json<{ code: string }>().code).toBe('offer_already_accepted');
 
       await stack.client.workflow.getHandle(key).result();
       expect(await stack.prisma.offerClaim.count({ where: { acceptKey: key } })).toBe(0);
@@ -151,11 +154,11 @@ describe('one offer, one charge per parent order', () => {
 
   it('max_per_order must be an integer of at least 1, and defaults to 1', async () => {
     const offer = await createOffer(stack.app);
-    expect((await stack.app.inject({ method: 'GET', url: `/wp-json/ocart/v1/offers/${offer.id}`, headers: auth })).json().max_per_order).toBe(1);
+    expect((await stack.app.inject({ method: 'GET', url: `/wp-json/ocart/v1/offers/${offer.id}`, headers: auth })).json<{ max_per_order: number }>().max_per_order).toBe(1);
     for (const bad of [0, -1, 1.5, '2']) {
       const res = await stack.app.inject({ method: 'PUT', url: `/wp-json/ocart/v1/offers/${offer.id}`, headers: auth, payload: { max_per_order: bad } });
       expect(res.statusCode).toBe(400);
-      expect(res.json().code).toBe('invalid_request');
+      expect(res.json<{ code: string }>().code).toBe('invalid_request');
     }
   });
 
@@ -163,9 +166,7 @@ describe('one offer, one charge per parent order', () => {
     const { order, offer, body } = await readyToAccept(stack.app);
     const key = newKey();
     await accept(stack.app, offer.id, key, body);
-    const err = await stack.prisma.offerClaim
-      .create({ data: { acceptKey: newKey(), parentOrderId: order.id, offerId: offer.id, slot: 1 } })
-      .catch((e: unknown) => e);
+    const err = await stack.prisma.offerClaim.create({ data: { acceptKey: newKey(), parentOrderId: order.id, offerId: offer.id, slot: 1 } }).catch((e: unknown) => e);
     expect(isUniqueViolation(err)).toBe(true);
   });
 

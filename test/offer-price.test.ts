@@ -25,7 +25,7 @@ async function changeOffer(offerId: string, patch: Record<string, unknown>) {
 const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
 
 describe('the price the buyer saw is the price charged', () => {
-  it('the mint answer and the token carry the offer\'s amount and currency', async () => {
+  it("the mint answer and the token carry the offer's amount and currency", async () => {
     const { order, offer } = await readyToAccept(stack.app, {}, { amount: 1500, currency: 'USD' });
     const res = await stack.app.inject({
       method: 'POST',
@@ -34,8 +34,8 @@ describe('the price the buyer saw is the price charged', () => {
       payload: { order_id: order.externalId, cart_id: order.cartId },
     });
     expect(res.statusCode).toBe(201);
-    expect(res.json().amount).toEqual({ value: 1500, currency: 'USD' });
-    expect(claimsOf(res.json().token)).toMatchObject({ amt: 1500, cur: 'USD' });
+    expect(res.json<{ amount: { value: number; currency: string } }>().amount).toEqual({ value: 1500, currency: 'USD' });
+    expect(claimsOf(res.json<{ token: string }>().token)).toMatchObject({ amt: 1500, cur: 'USD' });
   });
 
   it('repriced after the token was minted: 409 offer_changed, nothing charged; a fresh token is charged the new price', async () => {
@@ -53,7 +53,7 @@ describe('the price the buyer saw is the price charged', () => {
     const key2 = newKey();
     const ok = await accept(stack.app, offer.id, key2, { token: fresh.token, cart_id: order.cartId });
     expect(ok.statusCode, ok.body).toBe(200);
-    expect(ok.json().amount).toEqual({ value: 2500, currency: 'USD' });
+    expect(ok.json<{ amount: { value: number; currency: string } }>().amount).toEqual({ value: 2500, currency: 'USD' });
     expect((await sandboxCharges(stack.prisma, key2)).map((c) => [c.amount, c.currency])).toEqual([[2500, 'USD']]);
   });
 
@@ -63,7 +63,7 @@ describe('the price the buyer saw is the price charged', () => {
     const key = newKey();
     const res = await accept(stack.app, offer.id, key, body);
     expect(res.statusCode, res.body).toBe(409);
-    expect(res.json().code).toBe('offer_changed');
+    expect(res.json<{ code: string }>().code).toBe('offer_changed');
     await expectNothingCharged(stack.prisma, key);
     expect(await stack.prisma.order.count({ where: { parentId: order.id } })).toBe(0);
   });

@@ -11,6 +11,7 @@ import type { ChargeRequest } from '../activities/gateways/gateway.ts';
 import { buyerMessage } from '../domain/buyer-messages.ts';
 import { gatewayChargeKey } from '../domain/idempotency.ts';
 import { reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
+import type { reconcileCharge } from '../workflows/reconcileCharge.ts';
 import { DEFAULT_EMAIL, startPaystackServer, type PaystackTestServer, type RecordedRequest } from './gateways/paystack-server.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
 import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
@@ -34,19 +35,15 @@ afterAll(async () => {
 afterEach(() => {
   server.clearFaults();
   // Taken out, so one test's mismatch fails that test and not every one after it.
-  expect(server.specViolations.splice(0), 'requests Paystack\'s OpenAPI document does not allow').toEqual([]);
-  expect(server.responseViolations.splice(0), 'test-server answers that differ from Paystack\'s document').toEqual([]);
+  expect(server.specViolations.splice(0), "requests Paystack's OpenAPI document does not allow").toEqual([]);
+  expect(server.responseViolations.splice(0), "test-server answers that differ from Paystack's document").toEqual([]);
 });
 
 // ---------------------------------------------------------------------------------------------
 
 function paystackAccept(methodRef: string, o: { currency?: string; email?: string } = {}) {
   const currency = o.currency ?? 'NGN';
-  return readyToAccept(
-    stack.app,
-    { gateway: 'paystack', methodRef, customerRef: null, currency, email: o.email ?? DEFAULT_EMAIL, total: 500_000 },
-    { currency, amount: AMOUNT },
-  );
+  return readyToAccept(stack.app, { gateway: 'paystack', methodRef, customerRef: null, currency, email: o.email ?? DEFAULT_EMAIL, total: 500_000 }, { currency, amount: AMOUNT });
 }
 
 const referenceOf = (r: RecordedRequest) => (r.body as { reference?: unknown } | undefined)?.reference;
@@ -104,7 +101,7 @@ describe('Paystack through the accept flow', () => {
 
     const res = await accept(stack.app, offer.id, key, body);
     expect(res.statusCode, res.body).toBe(200);
-    const json = res.json();
+    const json = res.json<{ order: { id: string } }>();
     expect(json).toMatchObject({ status: 'succeeded', accept_id: key, amount: { value: AMOUNT, currency: 'NGN' }, order: { kind: 'child' } });
     await expectOrder(key, json.order.id, order.id);
 
@@ -118,6 +115,7 @@ describe('Paystack through the accept flow', () => {
       amount: AMOUNT,
       currency: 'NGN',
       reference,
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers (expect.any, expect.stringContaining) as any
       metadata: expect.any(String),
     });
     expect(JSON.parse(String((charge!.body as { metadata: unknown }).metadata))).toEqual({
@@ -131,7 +129,7 @@ describe('Paystack through the accept flow', () => {
   it.each([
     ['AUTH_failed', 'insufficient_funds', 'Insufficient Funds'],
     ['AUTH_declined', 'card_declined', 'Declined'],
-  ])('a failed charge (%s) is a 402 decline with a stable code and our message, never Paystack\'s words', async (methodRef, code, said) => {
+  ])("a failed charge (%s) is a 402 decline with a stable code and our message, never Paystack's words", async (methodRef, code, said) => {
     const { offer, body } = await paystackAccept(methodRef);
     const key = newKey();
 
@@ -141,7 +139,10 @@ describe('Paystack through the accept flow', () => {
     expect(res.body).not.toContain(said);
     await expectNoOrder(key);
     // The buyer is answered first; the record follows.
-    const record = await pollUntil(() => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }), (r) => r.completedAt !== null);
+    const record = await pollUntil(
+      () => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }),
+      (r) => r.completedAt !== null,
+    );
     expect(record).toMatchObject({ status: 'declined', errorCode: code });
     expect(server.transactionsFor(key)).toEqual([expect.objectContaining({ status: 'failed' })]);
   });
@@ -160,7 +161,7 @@ describe('Paystack through the accept flow', () => {
       accept_id: key,
       action: { type: 'redirect', gateway: 'paystack', redirect_url: `${server.url}/checkout/resume/${tx.id}` },
     });
-    expect(res.json().action).not.toHaveProperty('client_secret');
+    expect(res.json<{ action: Record<string, unknown> }>().action).not.toHaveProperty('client_secret');
 
     // A validly signed event is only a hint: while Paystack still says "ongoing", nothing is written.
     const earlyBody = server.webhookBody(reference);
@@ -177,9 +178,12 @@ describe('Paystack through the accept flow', () => {
     expect(hook.statusCode, hook.body).toBe(200);
     expect(hook.json()).toEqual({ received: true, handled: true });
 
-    const done = await pollUntil(() => status(key, order.cartId), (r) => r.json().status === 'succeeded');
+    const done = await pollUntil(
+      () => status(key, order.cartId),
+      (r) => r.json<{ status: string }>().status === 'succeeded',
+    );
     expect(done.statusCode, done.body).toBe(200);
-    await expectOrder(key, done.json().order.id, order.id);
+    await expectOrder(key, done.json<{ order: { id: string } }>().order.id, order.id);
     expect(chargeRequests(reference)).toHaveLength(1);
     expect(server.transactionsFor(key)).toHaveLength(1);
   });
@@ -211,33 +215,30 @@ describe('Paystack through the accept flow', () => {
     }
   });
 
-  it.each(['http_500_before', 'http_500_after', 'reset_after'] as const)(
-    'a charge retried after %s charges exactly once',
-    async (fault) => {
-      const { order, offer, body } = await paystackAccept('AUTH_success');
-      const key = newKey();
-      const reference = gatewayChargeKey(key);
-      const before = server.chargeCount;
-      server.failNext('transaction_chargeAuthorization', fault);
+  it.each(['http_500_before', 'http_500_after', 'reset_after'] as const)('a charge retried after %s charges exactly once', async (fault) => {
+    const { order, offer, body } = await paystackAccept('AUTH_success');
+    const key = newKey();
+    const reference = gatewayChargeKey(key);
+    const before = server.chargeCount;
+    server.failNext('transaction_chargeAuthorization', fault);
 
-      const res = await accept(stack.app, offer.id, key, body);
-      expect(res.statusCode, res.body).toBe(200);
-      await expectOrder(key, res.json().order.id, order.id);
-      expect(server.chargeCount).toBe(before + 1);
-      expect(server.transactionsFor(key)).toHaveLength(1);
-      // Temporal sent the same reference again; when the first went through, Paystack refused it
-      // as a duplicate and the adapter read the first charge back.
-      const attempts = chargeRequests(reference);
-      expect(attempts).toHaveLength(2);
-      if (fault === 'http_500_before') {
-        expect(attempts[1]!.status).toBe(200);
-        expect(verifyRequests(reference)).toHaveLength(0);
-      } else {
-        expect(attempts[1]!.status).toBe(400);
-        expect(verifyRequests(reference)).toHaveLength(1);
-      }
-    },
-  );
+    const res = await accept(stack.app, offer.id, key, body);
+    expect(res.statusCode, res.body).toBe(200);
+    await expectOrder(key, res.json<{ order: { id: string } }>().order.id, order.id);
+    expect(server.chargeCount).toBe(before + 1);
+    expect(server.transactionsFor(key)).toHaveLength(1);
+    // Temporal sent the same reference again; when the first went through, Paystack refused it
+    // as a duplicate and the adapter read the first charge back.
+    const attempts = chargeRequests(reference);
+    expect(attempts).toHaveLength(2);
+    if (fault === 'http_500_before') {
+      expect(attempts[1]!.status).toBe(200);
+      expect(verifyRequests(reference)).toHaveLength(0);
+    } else {
+      expect(attempts[1]!.status).toBe(400);
+      expect(verifyRequests(reference)).toHaveLength(1);
+    }
+  });
 
   it('a reference Paystack already holds is read back with verify, not charged again', async () => {
     const { order, offer, body } = await paystackAccept('AUTH_success');
@@ -248,7 +249,7 @@ describe('Paystack through the accept flow', () => {
 
     const res = await accept(stack.app, offer.id, key, body);
     expect(res.statusCode, res.body).toBe(200);
-    await expectOrder(key, res.json().order.id, order.id);
+    await expectOrder(key, res.json<{ order: { id: string } }>().order.id, order.id);
     expect(server.chargeCount).toBe(before);
     expect(chargeRequests(reference).map((r) => r.status)).toEqual([400]);
     expect(verifyRequests(reference)).toHaveLength(1);
@@ -309,7 +310,10 @@ describe('Paystack through the accept flow', () => {
     const res = await accept(stack.app, offer.id, key, body);
     expect(res.statusCode, res.body).toBe(502);
     expect(res.json()).toMatchObject({ status: 'error', code: 'gateway_error', message: buyerMessage('gateway_error') });
-    const refunded = await pollUntil(() => server.transactions.get(reference)?.status, (st) => st === 'reversed');
+    const refunded = await pollUntil(
+      () => server.transactions.get(reference)?.status,
+      (st) => st === 'reversed',
+    );
     expect(refunded).toBe('reversed');
     expect(server.refunds.filter((r) => r.reference === reference)).toEqual([expect.objectContaining({ amount: AMOUNT + 100 })]);
     await expectNoOrder(key);
@@ -328,7 +332,7 @@ describe('Paystack through the accept flow', () => {
     const hook = await postWebhook(hookBody, server.sign(hookBody));
     expect(hook.statusCode, hook.body).toBe(200);
     expect(hook.json()).toEqual({ received: true, handled: true });
-    const result = await stack.client.workflow.getHandle(reconcileWorkflowId('paystack', reference)).result();
+    const result = await stack.client.workflow.getHandle<typeof reconcileCharge>(reconcileWorkflowId('paystack', reference)).result();
     expect(result).toMatchObject({ outcome: 'refunded' });
     expect(server.transactions.get(reference)?.status).toBe('reversed');
     expect(server.refunds.filter((r) => r.reference === reference)).toEqual([expect.objectContaining({ amount: AMOUNT })]);
@@ -354,7 +358,7 @@ describe('Paystack through the accept flow', () => {
     const hookBody = server.webhookBody(reference);
     const hook = await postWebhook(hookBody, server.sign(hookBody));
     expect(hook.json()).toEqual({ received: true, handled: true });
-    expect(await stack.client.workflow.getHandle(reconcileWorkflowId('paystack', reference)).result()).toEqual({ outcome: 'has_order' });
+    expect(await stack.client.workflow.getHandle<typeof reconcileCharge>(reconcileWorkflowId('paystack', reference)).result()).toEqual({ outcome: 'has_order' });
     expect(server.refunds.filter((r) => r.reference === reference)).toHaveLength(0);
     expect(server.transactions.get(reference)?.status).toBe('success');
   });
@@ -370,9 +374,13 @@ describe('Paystack through the accept flow', () => {
     expect(res.statusCode, res.body).toBe(502);
     expect(res.json()).toMatchObject({ status: 'error', code: 'gateway_error' });
 
-    const refunded = await pollUntil(() => server.transactions.get(reference)?.status, (s) => s === 'reversed');
+    const refunded = await pollUntil(
+      () => server.transactions.get(reference)?.status,
+      (s) => s === 'reversed',
+    );
     expect(refunded).toBe('reversed');
     expect(server.refunds.filter((r) => r.reference === reference)).toEqual([
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers (expect.any, expect.stringContaining) as any
       expect.objectContaining({ amount: AMOUNT, merchantNote: expect.stringContaining(`${reference}-refund`) }),
     ]);
     expect(server.transactionsFor(key)).toHaveLength(1);
@@ -381,9 +389,8 @@ describe('Paystack through the accept flow', () => {
 
   it('a paused charge the buyer never finishes ends expired: Paystack has no cancel, so it stays pending there', async () => {
     const settings = await stack.app.inject({ method: 'GET', url: '/wp-json/ocart/v1/settings', headers: auth });
-    const previous = settings.json()['upsells.sca_timeout_min'];
-    const patch = (minutes: unknown) =>
-      stack.app.inject({ method: 'PATCH', url: '/wp-json/ocart/v1/settings', headers: auth, payload: { 'upsells.sca_timeout_min': minutes } });
+    const previous = settings.json<Record<string, unknown>>()['upsells.sca_timeout_min'];
+    const patch = (minutes: unknown) => stack.app.inject({ method: 'PATCH', url: '/wp-json/ocart/v1/settings', headers: auth, payload: { 'upsells.sca_timeout_min': minutes } });
     expect((await patch(0.05)).statusCode).toBe(200); // 3 seconds
     try {
       const { order, offer, body } = await paystackAccept('AUTH_paused');
@@ -393,7 +400,10 @@ describe('Paystack through the accept flow', () => {
       const res = await accept(stack.app, offer.id, key, body);
       expect(res.statusCode, res.body).toBe(202);
 
-      const ended = await pollUntil(() => status(key, order.cartId), (r) => r.json().status === 'expired');
+      const ended = await pollUntil(
+        () => status(key, order.cartId),
+        (r) => r.json<{ status: string }>().status === 'expired',
+      );
       expect(ended.statusCode, ended.body).toBe(200);
       expect(ended.json()).toMatchObject({ status: 'expired', code: 'authentication_timeout' });
       await expectNoOrder(key);
@@ -423,7 +433,7 @@ describe('the Paystack adapter on its own', () => {
     ...over,
   });
 
-  it('refuses a reference outside Paystack\'s charset before sending anything', async () => {
+  it("refuses a reference outside Paystack's charset before sending anything", async () => {
     const before = server.requests.length;
     await expect(gateway().chargeOffSession(request(newKey(), { idempotencyKey: 'ocu_has/slash' }))).rejects.toBeInstanceOf(GatewayRefusedError);
     expect(server.requests.length).toBe(before);
@@ -442,6 +452,7 @@ describe('the Paystack adapter on its own', () => {
   it('cancelCharge cannot cancel a paused charge: it answers requires_action as Paystack still has it', async () => {
     const key = newKey();
     const paused = await gateway().chargeOffSession(request(key, { methodRef: 'AUTH_paused' }));
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers (expect.any, expect.stringContaining) as any
     expect(paused).toMatchObject({ status: 'requires_action', action: { redirectUrl: expect.stringContaining('/checkout/resume/') } });
     expect(await gateway().cancelCharge(gatewayChargeKey(key))).toMatchObject({ status: 'requires_action' });
     server.settle(gatewayChargeKey(key), 'abandoned');

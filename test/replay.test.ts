@@ -52,7 +52,7 @@ async function replayFailures(histories: HistoryAndWorkflowId[]): Promise<string
 }
 
 describe('workflow replay', () => {
-  it('today\'s runs replay on today\'s code: succeeded, declined, SCA approved, rejected', async () => {
+  it("today's runs replay on today's code: succeeded, declined, SCA approved, rejected", async () => {
     const runs: Array<{ name: string; key: string }> = [];
     const start = async (name: string, methodRef: string, parentStatus: 'paid' | 'pending' = 'paid') => {
       const { offer, body } = await readyToAccept(stack.app, { methodRef, status: parentStatus });
@@ -67,7 +67,7 @@ describe('workflow replay', () => {
     expect((await start('rejected', 'pm_card_visa', 'pending')).statusCode).toBe(409);
     const sca = await start('sca-approved', 'pm_card_authenticationRequired');
     expect(sca.statusCode).toBe(202);
-    const chargeId = String(sca.json().action.client_secret).replace(/_secret$/, '');
+    const chargeId = String(sca.json<{ action: { client_secret: string } }>().action.client_secret).replace(/_secret$/, '');
     const approve = await stack.app.inject({ method: 'POST', url: `/sandbox/authenticate/${chargeId}`, payload: { result: 'approve' } });
     expect(approve.statusCode).toBe(200);
 
@@ -90,7 +90,7 @@ describe('workflow replay', () => {
     expect(await replayFailures(histories)).toEqual([]);
   });
 
-  it('the committed histories of both shipped shapes replay on today\'s code', async () => {
+  it("the committed histories of both shipped shapes replay on today's code", async () => {
     const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.binpb'));
     const names = ['declined', 'rejected', 'sca-approved', 'succeeded'];
     expect(files.sort()).toEqual([...names.map((n) => `${n}.binpb`), ...names.map((n) => `local-prepare-${n}.binpb`)].sort());

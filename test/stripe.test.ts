@@ -30,6 +30,7 @@ import { gatewayChargeKey } from '../domain/idempotency.ts';
 import { waitFor } from '../scripts/lib/ports.ts';
 import { statusUrl } from '../workflows/messages.ts';
 import { reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
+import type { reconcileCharge } from '../workflows/reconcileCharge.ts';
 import { startStripeServer, stripeFixturesPath, type StripeTestServer } from './gateways/stripe-server.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
 import { newKey, startTestStack, type TestStack, uid } from './helpers/stack.ts';
@@ -51,8 +52,15 @@ function signed(event: object, secret = WEBHOOK_SECRET): { payload: string; sign
 
 describe('Stripe outcome mapping (plain functions)', () => {
   // Stripe's own example PaymentIntent, with the fields each case is about laid over it.
-  const example: Stripe.PaymentIntent = JSON.parse(readFileSync(stripeFixturesPath(), 'utf8')).resources.payment_intent;
-  const intent = (over: Partial<Stripe.PaymentIntent>): Stripe.PaymentIntent => ({ ...example, id: 'pi_1', client_secret: 'pi_1_secret_x', next_action: null, last_payment_error: null, ...over });
+  const example = (JSON.parse(readFileSync(stripeFixturesPath(), 'utf8')) as { resources: { payment_intent: Stripe.PaymentIntent } }).resources.payment_intent;
+  const intent = (over: Partial<Stripe.PaymentIntent>): Stripe.PaymentIntent => ({
+    ...example,
+    id: 'pi_1',
+    client_secret: 'pi_1_secret_x',
+    next_action: null,
+    last_payment_error: null,
+    ...over,
+  });
 
   it('succeeded is succeeded, keyed by the intent id', () => {
     expect(chargeResultFromIntent(intent({ status: 'succeeded' }))).toEqual({ status: 'succeeded', chargeRef: 'pi_1' });
@@ -79,7 +87,9 @@ describe('Stripe outcome mapping (plain functions)', () => {
 
   it('a failed payment is declined with the decline code', () => {
     const failed = (code: 'card_declined' | 'expired_card' | 'payment_intent_authentication_failure', decline_code?: string) =>
-      chargeResultFromIntent(intent({ status: 'requires_payment_method', last_payment_error: { type: 'card_error', code, ...(decline_code ? { decline_code } : {}), message: 'no' } }));
+      chargeResultFromIntent(
+        intent({ status: 'requires_payment_method', last_payment_error: { type: 'card_error', code, ...(decline_code ? { decline_code } : {}), message: 'no' } }),
+      );
     expect(failed('card_declined', 'insufficient_funds')).toEqual({ status: 'declined', chargeRef: 'pi_1', code: 'insufficient_funds', message: 'no' });
     expect(failed('card_declined', 'generic_decline')).toMatchObject({ code: 'card_declined' });
     expect(failed('expired_card', 'expired_card')).toMatchObject({ code: 'expired_card' });
@@ -158,9 +168,14 @@ describe('Stripe outcome mapping (plain functions)', () => {
 
   it('only payment_intent.succeeded and payment_intent.payment_failed for our own intents signal an accept', () => {
     const event = (type: string, metadata: Record<string, string>): Stripe.Event =>
-      JSON.parse(JSON.stringify({ id: 'evt_1', object: 'event', type, data: { object: intent({ metadata }) } }));
+      JSON.parse(JSON.stringify({ id: 'evt_1', object: 'event', type, data: { object: intent({ metadata }) } })) as Stripe.Event;
     const ours = { workflow_id: 'key-123456', offer_id: 'off_1', parent_order_id: 'wc-1' };
-    expect(webhookEventFrom(event('payment_intent.succeeded', ours))).toEqual({ acceptKey: 'key-123456', chargeRef: 'pi_1', eventType: 'payment_intent.succeeded', succeeded: true });
+    expect(webhookEventFrom(event('payment_intent.succeeded', ours))).toEqual({
+      acceptKey: 'key-123456',
+      chargeRef: 'pi_1',
+      eventType: 'payment_intent.succeeded',
+      succeeded: true,
+    });
     expect(webhookEventFrom(event('payment_intent.payment_failed', ours))).toMatchObject({ eventType: 'payment_intent.payment_failed', succeeded: false });
     expect(webhookEventFrom(event('payment_intent.created', ours))).toBeNull();
     expect(webhookEventFrom(event('payment_intent.succeeded', { order_id: '42' }))).toBeNull();
@@ -213,7 +228,12 @@ describe('Stripe adapter against the Stripe-compatible server', () => {
     expect(again).toEqual(first);
     await expect(gateway.chargeOffSession({ ...req, amount: 1600 })).rejects.toBeInstanceOf(GatewayRefusedError);
     expect(server.intentsFor(req.acceptKey)).toHaveLength(1);
-    expect(server.requests({ method: 'POST', path: '/v1/payment_intents' }).filter((r) => r.idempotencyKey === req.idempotencyKey).map((r) => [r.status, r.replayed])).toEqual([
+    expect(
+      server
+        .requests({ method: 'POST', path: '/v1/payment_intents' })
+        .filter((r) => r.idempotencyKey === req.idempotencyKey)
+        .map((r) => [r.status, r.replayed]),
+    ).toEqual([
       [200, false],
       [200, true],
       [400, false],
@@ -253,7 +273,8 @@ describe('Stripe adapter against the Stripe-compatible server', () => {
   it('the payment-method check refuses a missing, foreign, unattached or expired card', async () => {
     const b = await buyer('pm_card_visa');
     const other = await buyer('pm_card_visa');
-    const check = (methodRef: string, customerRef: string | null = b.customerRef) => gateway.checkPaymentMethod({ customerRef, methodRef, email: null, amount: 1500, currency: 'USD' });
+    const check = (methodRef: string, customerRef: string | null = b.customerRef) =>
+      gateway.checkPaymentMethod({ customerRef, methodRef, email: null, amount: 1500, currency: 'USD' });
     const expired = server.addPaymentMethod('pm_card_visa', { customer: b.customerRef, expMonth: 1, expYear: 2020 });
     for (const [methodRef, customerRef] of [['pm_does_not_exist'], [other.methodRef], ['pm_card_visa'], [expired], [b.methodRef, null]] as const) {
       await expect(check(methodRef, customerRef)).rejects.toMatchObject({ name: 'GatewayDeclineError', code: 'payment_method_unusable' });
@@ -387,7 +408,7 @@ describe('Stripe accepts through the whole stack', () => {
     await waitFor(
       async () => {
         last = await status(key, cartId);
-        return last.json().status === wanted;
+        return last.json<{ status: string }>().status === wanted;
       },
       timeoutMs,
       `accept ${key} to become ${wanted}`,
@@ -416,7 +437,7 @@ describe('Stripe accepts through the whole stack', () => {
    * the accept it is for (the workflow reads settings once, at validation) and then put back.
    */
   async function withSettings<T>(patch: Record<string, unknown>, work: () => Promise<T>): Promise<T> {
-    const before = (await stack.app.inject({ method: 'GET', url: '/wp-json/ocart/v1/settings', headers: auth })).json() as Record<string, unknown>;
+    const before = (await stack.app.inject({ method: 'GET', url: '/wp-json/ocart/v1/settings', headers: auth })).json<Record<string, unknown>>();
     const set = (values: Record<string, unknown>) => stack.app.inject({ method: 'PATCH', url: '/wp-json/ocart/v1/settings', headers: auth, payload: values });
     expect((await set(patch)).statusCode).toBe(200);
     try {
@@ -603,7 +624,7 @@ describe('Stripe accepts through the whole stack', () => {
     const late = await postWebhook(payload, signature);
     expect(late.statusCode).toBe(200);
     expect(late.json()).toEqual({ received: true, handled: true });
-    const reconciled = await stack.client.workflow.getHandle(reconcileWorkflowId('stripe', intent!.id)).result();
+    const reconciled = await stack.client.workflow.getHandle<typeof reconcileCharge>(reconcileWorkflowId('stripe', intent!.id)).result();
     expect(reconciled).toEqual({ outcome: 'has_order' });
     expect(server.refundsCreated).toBe(refundsBefore);
     expect(server.intent(intent!.id).amountRefunded).toBe(0);
@@ -621,7 +642,10 @@ describe('Stripe accepts through the whole stack', () => {
     server.failNext(1, creates, 500);
     const res = await accept(stack.app, offer.id, key, body);
     expect(res.statusCode, res.body).toBe(200);
-    const attempts = server.requests(creates).slice(before).filter((r) => r.idempotencyKey === gatewayChargeKey(key));
+    const attempts = server
+      .requests(creates)
+      .slice(before)
+      .filter((r) => r.idempotencyKey === gatewayChargeKey(key));
     expect(attempts.map((r) => r.status)).toEqual([500, 200]);
     expect(server.intentsFor(key)).toHaveLength(1);
     expect((await rowsFor(key, order.id)).payments).toHaveLength(1);
@@ -659,7 +683,7 @@ describe('Stripe accepts through the whole stack', () => {
     expect(record).toMatchObject({ status: 'error', errorCode: 'gateway_error' });
   }, 90_000);
 
-  it("a gateway message quoting a secret never reaches the buyer or the accept record: our code and our words", async () => {
+  it('a gateway message quoting a secret never reaches the buyer or the accept record: our code and our words', async () => {
     const { order, offer, body, key } = await ready('pm_card_visa');
     const secret = 'sk_live_51HxTopSecretKey0123456789';
     server.failNext(1, { method: 'GET', path: /^\/v1\/payment_methods\// }, 401, {
@@ -723,7 +747,7 @@ describe('Stripe accepts through the whole stack', () => {
     const hook = await postWebhook(payload, signature);
     expect(hook.statusCode, hook.body).toBe(200);
     expect(hook.json()).toEqual({ received: true, handled: true });
-    const result = await stack.client.workflow.getHandle(reconcileWorkflowId('stripe', orphan.id)).result();
+    const result = await stack.client.workflow.getHandle<typeof reconcileCharge>(reconcileWorkflowId('stripe', orphan.id)).result();
     expect(result).toMatchObject({ outcome: 'refunded' });
     expect(server.intent(orphan.id).amountRefunded).toBe(1500);
     expect(server.refundsCreated).toBe(refundsBefore + 1);
@@ -744,7 +768,7 @@ describe('Stripe accepts through the whole stack', () => {
     const modalRes = await withSettings({ 'upsells.sca_modal_enabled': true }, () => accept(stack.app, modal.offer.id, modal.key, modal.body));
     const [modalIntent] = server.intentsFor(modal.key);
     expect(modalRes.statusCode).toBe(202);
-    expect(modalRes.json().action).toMatchObject({ type: 'modal', gateway: 'stripe', client_secret: modalIntent?.clientSecret });
+    expect(modalRes.json<{ action: Record<string, unknown> }>().action).toMatchObject({ type: 'modal', gateway: 'stripe', client_secret: modalIntent?.clientSecret });
 
     const redirect = await ready('pm_card_authenticationRequired');
     const redirectRes = await withSettings({ 'upsells.sca_modal_enabled': false }, () => accept(stack.app, redirect.offer.id, redirect.key, redirect.body));
@@ -752,11 +776,11 @@ describe('Stripe accepts through the whole stack', () => {
     expect(redirectRes.statusCode).toBe(202);
     const bankPage = (redirectIntent?.nextAction?.redirect_to_url as { url?: string } | undefined)?.url;
     expect(bankPage).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/redirect\/authenticate\/pi_/);
-    expect(redirectRes.json().action).toMatchObject({ type: 'redirect', gateway: 'stripe', redirect_url: bankPage });
+    expect(redirectRes.json<{ action: Record<string, unknown> }>().action).toMatchObject({ type: 'redirect', gateway: 'stripe', redirect_url: bankPage });
     expect(redirectIntent?.returnUrl).toBe(`${stack.config.publicBaseUrl}${statusUrl(redirect.key, redirect.order.cartId)}`);
   });
 
-  it('a return_url on the shop\'s origin, or a path on ours, is where the bank sends the buyer back', async () => {
+  it("a return_url on the shop's origin, or a path on ours, is where the bank sends the buyer back", async () => {
     for (const [given, expected] of [
       ['https://shop.example/checkout/thank-you?order=1001', 'https://shop.example/checkout/thank-you?order=1001'],
       ['/demo?o=1', `${stack.config.publicBaseUrl}/demo?o=1`],
@@ -787,7 +811,7 @@ describe('Stripe accepts through the whole stack', () => {
     }
   });
 
-  it('a payment method not saved to the order\'s customer: 402 payment_method_unusable, and nothing is charged', async () => {
+  it("a payment method not saved to the order's customer: 402 payment_method_unusable, and nothing is charged", async () => {
     const { order, offer, body, key } = await ready('pm_card_visa', 'another customer');
     const res = await accept(stack.app, offer.id, key, body);
     expect(res.statusCode, res.body).toBe(402);

@@ -18,7 +18,7 @@ describe('walking skeleton: HTTP -> Temporal -> worker -> PostgreSQL', () => {
 
     const res = await accept(app, offer.id, key, body);
     expect(res.statusCode, res.body).toBe(200);
-    const json = res.json();
+    const json = res.json<{ order: { id: string } }>();
     expect(json).toMatchObject({
       status: 'succeeded',
       accept_id: key,

@@ -218,9 +218,7 @@ describe('acceptUpsell long paths (time-skipping test server)', () => {
   }, 120_000);
 
   it('SCA: a charge the cancel finds already succeeded still becomes an order', async () => {
-    const { mock, out } = await runAccept({ charge: () => pending, confirm: () => pending, cancel: () => succeeded }, (handle) =>
-      handle.result(),
-    );
+    const { mock, out } = await runAccept({ charge: () => pending, confirm: () => pending, cancel: () => succeeded }, (handle) => handle.result());
     expect(out).toMatchObject({ status: 'succeeded', order: { external_id: 'wc-1-1' } });
     expect(mock.named('cancelCharge')).toHaveLength(1);
     expect(mock.named('writeOrder').map((c) => c.args[2])).toEqual([CHARGE_REF]);
@@ -253,9 +251,7 @@ describe('acceptUpsell long paths (time-skipping test server)', () => {
   }, 120_000);
 
   it('Paystack-like: no late success means no refund, and the watch ends after 24 h', async () => {
-    const { mock, out } = await runAccept({ charge: () => pending, confirm: () => pending, cancel: () => pending }, (handle) =>
-      handle.result(),
-    );
+    const { mock, out } = await runAccept({ charge: () => pending, confirm: () => pending, cancel: () => pending }, (handle) => handle.result());
     expect(out).toMatchObject({ status: 'expired', code: 'authentication_timeout' });
     expect(mock.named('refundCharge')).toEqual([]);
     expect(mock.named('writeOrder')).toEqual([]);

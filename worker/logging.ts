@@ -7,7 +7,6 @@ import type { DestinationStream, Logger } from 'pino';
 import type { LogLevel } from '../config/env.ts';
 import { createJsonLogger } from '../config/json-logger.ts';
 
-
 export function createWorkerLogger(o: { level: LogLevel; secrets: readonly string[]; destination?: DestinationStream }): Logger {
   return createJsonLogger({ service: 'ocart-worker', ...o });
 }

@@ -5,7 +5,7 @@
 import { Runtime } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { LogLevel } from '../config/env.ts';
-import { sdkLogLevel, temporalLogger } from './logging.ts';
+import { temporalLogger } from './logging.ts';
 
 export interface WorkerRuntimeOptions {
   log: Logger;

@@ -113,6 +113,12 @@ function applicationFailure(err: unknown): ApplicationFailure | undefined {
   return undefined;
 }
 
+/** The buyer-facing text a typed failure carries in details[0] (activities always put a string there). */
+function failureText(f: ApplicationFailure): string {
+  const text: unknown = f.details?.[0];
+  return typeof text === 'string' ? text : '';
+}
+
 export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
   const key = input.acceptKey;
   let phase: AcceptPhase = 'validating';
@@ -144,8 +150,7 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
     response ??= r;
     state = r;
   };
-  const setOutcome = (outcome: string) =>
-    upsertSearchAttributes([{ key: searchAttributes.upsellOutcome, value: outcome }]);
+  const setOutcome = (outcome: string) => upsertSearchAttributes([{ key: searchAttributes.upsellOutcome, value: outcome }]);
   const finish = async (final: AcceptResponse, chargeRef: string | null, alreadyRecorded = false): Promise<AcceptState> => {
     answer(final);
     setOutcome(final.status);
@@ -180,8 +185,8 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
     prepared = patched(PREPARE_IN_FIRST_TASK) ? await localChecks.prepareAccept(input) : await checks.prepareAccept(input);
   } catch (err) {
     const f = applicationFailure(err);
-    if (f?.type === FAILURE.rejected) return finish(failureResponse(key, 'rejected', f.message, String(f.details?.[0] ?? '')), null);
-    if (f?.type === FAILURE.gatewayRefused) return finish(failureResponse(key, 'error', f.message, String(f.details?.[0] ?? '')), null);
+    if (f?.type === FAILURE.rejected) return finish(failureResponse(key, 'rejected', f.message, failureText(f)), null);
+    if (f?.type === FAILURE.gatewayRefused) return finish(failureResponse(key, 'error', f.message, failureText(f)), null);
     if (f?.type === FAILURE.gatewayUnavailable) {
       return finish(failureResponse(key, 'error', 'gateway_error', 'the payment gateway did not answer; nothing was charged'), null);
     }
@@ -204,10 +209,10 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
     charge = await gateway.chargeOffSession(plan);
   } catch (err) {
     const f = applicationFailure(err);
-    if (f?.type === FAILURE.rejected) return finish(failureResponse(key, 'declined', f.message, String(f.details?.[0] ?? '')), null);
+    if (f?.type === FAILURE.rejected) return finish(failureResponse(key, 'declined', f.message, failureText(f)), null);
     const r =
       f?.type === FAILURE.gatewayRefused
-        ? failureResponse(key, 'error', f.message, String(f.details?.[0] ?? ''))
+        ? failureResponse(key, 'error', f.message, failureText(f))
         : failureResponse(key, 'error', 'gateway_error', 'the payment gateway did not answer; nothing was kept');
     answer(r);
     // Whatever the gateway did with our key, no charge may stand without an order.

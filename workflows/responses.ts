@@ -2,10 +2,7 @@
 import type { AcceptPlan, WrittenOrder } from '../activities/types.ts';
 import type { FailureResponse, SucceededResponse } from './messages.ts';
 
-export function succeededResponse(
-  plan: AcceptPlan,
-  written: Pick<WrittenOrder, 'orderId' | 'orderExternalId' | 'kind' | 'fellBackToChild'>,
-): SucceededResponse {
+export function succeededResponse(plan: AcceptPlan, written: Pick<WrittenOrder, 'orderId' | 'orderExternalId' | 'kind' | 'fellBackToChild'>): SucceededResponse {
   return {
     status: 'succeeded',
     accept_id: plan.acceptKey,

@@ -140,8 +140,7 @@ function apiLocation(apiBase: string | undefined): Pick<Stripe.StripeConfig, 'ho
 }
 
 const isCardError = (err: unknown): err is Stripe.errors.StripeCardError => err instanceof Stripe.errors.StripeCardError;
-const isUnexpectedState = (err: unknown): boolean =>
-  err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'payment_intent_unexpected_state';
+const isUnexpectedState = (err: unknown): boolean => err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'payment_intent_unexpected_state';
 
 /**
  * The off-session create, the same for every attempt (the idempotency key requires identical
@@ -247,11 +246,7 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
       // The bank wants the buyer. Confirming on-session with our return URL gives the bank's page to
       // redirect to, and the client secret still serves a Stripe.js modal. Keyed, so a retry replays it.
       return attempt(() =>
-        stripe.paymentIntents.confirm(
-          outcome.chargeRef,
-          { payment_method: request.methodRef, return_url: request.returnUrl },
-          { idempotencyKey: `${request.idempotencyKey}-sca` },
-        ),
+        stripe.paymentIntents.confirm(outcome.chargeRef, { payment_method: request.methodRef, return_url: request.returnUrl }, { idempotencyKey: `${request.idempotencyKey}-sca` }),
       );
     },
 

@@ -2,7 +2,7 @@
  * What operations read off an accept request: the key, offer and claimed parent order it came
  * with, and the answer it got. Metrics and logs both use this, so the body is read once.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifySerializerCompiler } from 'fastify';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../domain/idempotency.ts';
 
 /** Route templates as the accept routes register them (api/routes/accept.ts). */
@@ -68,6 +68,13 @@ export function claimedParent(body: unknown): { parent_order_id?: string; cart_i
   }
   return out;
 }
+
+/**
+ * The serializer of the two accept routes only: their bodies go out exactly as recorded (a replay
+ * answers the bytes the first answer had), so no schema reorders or drops a field of them. Every
+ * other route keeps Fastify's schema serializer, which sends only what its response schema declares.
+ */
+export const recordedBodySerializer: FastifySerializerCompiler<unknown> = () => (data) => JSON.stringify(data);
 
 const answers = new WeakMap<FastifyRequest, AcceptAnswer>();
 

@@ -57,7 +57,9 @@ export function codesFor(status: number): ErrorCode[] {
 
 /** A reference to the shared Error body, described by the codes its status can carry. */
 export function errorRef(status: number, note?: string): TSchema {
-  const codes = codesFor(status).map((c) => `\`${c}\``).join(', ');
+  const codes = codesFor(status)
+    .map((c) => `\`${c}\``)
+    .join(', ');
   return Type.Unsafe({ $ref: 'Error#', description: `${STATUS_TEXT[status] ?? 'Error'}: ${codes}${note ? `. ${note}` : ''}` });
 }
 
@@ -67,7 +69,6 @@ export function errorResponses(...statuses: number[]): Record<number, TSchema> {
 }
 
 export async function registerOpenApi(app: FastifyInstance, o: { publicBaseUrl: string }): Promise<void> {
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -75,7 +76,7 @@ export async function registerOpenApi(app: FastifyInstance, o: { publicBaseUrl: 
         title: 'OCart one-click upsells',
         version: '1',
         description:
-          'Buyer-facing accept and status routes, gateway webhooks, and the shop backend\'s server-to-server API. Amounts are integer minor units beside an ISO 4217 currency. Every error carries a stable `code` (see the Error schema).',
+          "Buyer-facing accept and status routes, gateway webhooks, and the shop backend's server-to-server API. Amounts are integer minor units beside an ISO 4217 currency. Every error carries a stable `code` (see the Error schema).",
       },
       servers: [{ url: o.publicBaseUrl }],
       tags: [

@@ -9,7 +9,10 @@
 
   function node(tag, attrs, text) {
     var n = document.createElement(tag);
-    if (attrs) Object.keys(attrs).forEach(function (k) { n.setAttribute(k, attrs[k]); });
+    if (attrs)
+      Object.keys(attrs).forEach(function (k) {
+        n.setAttribute(k, attrs[k]);
+      });
     if (text !== undefined) n.textContent = text;
     return n;
   }
@@ -35,8 +38,12 @@
       if (!res.ok) throw new Error('HTTP ' + res.status);
       var order = await res.json();
       var merged = response.order.kind === 'merged';
-      var lines = order.line_items.map(function (li) { return li.name + ' \u00d7' + li.quantity + ' (' + money({ value: li.unit_amount * li.quantity, currency: order.currency }) + ')'; });
-      var payment = order.payments.filter(function (p) { return p.accept_id === response.accept_id; })[0];
+      var lines = order.line_items.map(function (li) {
+        return li.name + ' \u00d7' + li.quantity + ' (' + money({ value: li.unit_amount * li.quantity, currency: order.currency }) + ')';
+      });
+      var payment = order.payments.filter(function (p) {
+        return p.accept_id === response.accept_id;
+      })[0];
       panel.textContent = '';
       panel.setAttribute('data-order-external-id', order.external_id);
       panel.appendChild(node('h4', null, merged ? 'Merged into the parent order' : 'New upsell order written'));
@@ -62,7 +69,12 @@
     panel.className = 'result result--none';
     panel.textContent = '';
     panel.appendChild(node('h4', null, 'No order written, nothing charged'));
-    panel.appendChild(facts([['Outcome', detail.state + (r.code ? ' (' + r.code + ')' : '')], ['Accept (workflow id)', detail.acceptId]]));
+    panel.appendChild(
+      facts([
+        ['Outcome', detail.state + (r.code ? ' (' + r.code + ')' : '')],
+        ['Accept (workflow id)', detail.acceptId],
+      ]),
+    );
   }
 
   document.addEventListener('ocart:upsell', function (event) {
@@ -82,7 +94,7 @@
         var k = window.sessionStorage.key(i);
         if (k && k.indexOf('ocart.upsell.') === 0) window.sessionStorage.removeItem(k);
       }
-    } catch (e) {
+    } catch {
       /* nothing stored */
     }
     location.replace(location.pathname);

@@ -1,3 +1,4 @@
+// @ts-check
 /*!
  * OCart one-click upsells: the drop-in storefront script.
  * Served at GET /wp-json/ocart/v1/upsells.js. Plain ES2020, no dependencies, no build step.
@@ -30,35 +31,39 @@
   var VERSION = '1.0.0';
   var STORE_PREFIX = 'ocart.upsell.v1:';
   var PATH = '/wp-json/ocart/v1/upsells/';
+  /** @type {Record<string, 1>} */
   var FINAL = { succeeded: 1, declined: 1, rejected: 1, expired: 1 };
-  var WITHDRAWN = { declined: 1, rejected: 1, expired: 1 };
   // Answers that mean "not now" rather than "no": the status URL is polled again after Retry-After.
+  /** @type {Record<number, 1>} */
   var TRY_LATER = { 429: 1, 503: 1 };
 
   var currentScript = document.currentScript;
   var scriptOrigin = '';
   try {
-    if (currentScript && currentScript.src) scriptOrigin = new URL(currentScript.src, location.href).origin;
-  } catch (e) {
+    if (currentScript instanceof HTMLScriptElement && currentScript.src) scriptOrigin = new URL(currentScript.src, location.href).origin;
+  } catch {
     scriptOrigin = '';
   }
 
   // ---- storage: sessionStorage, or memory when the browser refuses it ----------------------------
+  /** @type {Record<string, OCartEntry | null>} */
   var memory = {};
   var store = {
+    /** @param {string} k @returns {OCartEntry | null} */
     get: function (k) {
       try {
         var raw = window.sessionStorage.getItem(k);
         return raw ? JSON.parse(raw) : null;
-      } catch (e) {
+      } catch {
         return memory[k] || null;
       }
     },
+    /** @param {string} k @param {OCartEntry | null} v */
     set: function (k, v) {
       memory[k] = v;
       try {
         window.sessionStorage.setItem(k, JSON.stringify(v));
-      } catch (e) {
+      } catch {
         /* private mode or full: memory keeps this page view consistent */
       }
     },
@@ -71,20 +76,27 @@
     var b = c.getRandomValues(new Uint8Array(16));
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join('');
+    var h = Array.prototype.map
+      .call(b, function (/** @type {number} */ x) {
+        return (x + 0x100).toString(16).slice(1);
+      })
+      .join('');
     return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
   }
 
   // ---- money: integer minor units, formatted by the currency's ISO 4217 exponent ------------------
   // The service's own table (domain/money.ts, from the maintained ISO 4217 list), written in here
   // when the script is served, so the page and the service never disagree about a currency.
-  var CURRENCY_DIGITS = /*OCART_CURRENCY_DIGITS*/{};
+  /** @type {Record<string, number>} */
+  var CURRENCY_DIGITS = /*OCART_CURRENCY_DIGITS*/ {};
 
+  /** @param {string} currency */
   function exponent(currency) {
     var code = String(currency || '').toUpperCase();
     return Object.prototype.hasOwnProperty.call(CURRENCY_DIGITS, code) ? CURRENCY_DIGITS[code] : 2;
   }
 
+  /** @param {OCartMoney | null | undefined} amount @param {string} [locale] */
   function formatMoney(amount, locale) {
     if (!amount || typeof amount.value !== 'number') return '';
     var currency = String(amount.currency || '').toUpperCase();
@@ -100,12 +112,13 @@
         minimumFractionDigits: exp,
         maximumFractionDigits: exp,
       }).format(Number((negative ? '-' : '') + major));
-    } catch (e) {
+    } catch {
       return (negative ? '-' : '') + major + ' ' + currency;
     }
   }
 
   // ---- messages ---------------------------------------------------------------------------------
+  /** @type {Record<string, string>} */
   var REJECTED_TEXT = {
     token_expired: 'This offer has expired.',
     token_replayed: 'This offer has already been used.',
@@ -120,24 +133,37 @@
   };
 
   /** Refusals a fresh page can cure: the shop mints a new token (at the new price) on reload. */
+  /** @type {Record<string, 1>} */
   var RELOADABLE = { offer_changed: 1 };
 
+  /** @type {Record<string, string>} */
   var DECLINE_TEXT = {
     authentication_failed: 'Your bank did not confirm the payment.',
   };
 
+  /** @param {number} ms @returns {Promise<void>} */
   function sleep(ms) {
-    return new Promise(function (r) { setTimeout(r, ms); });
+    return new Promise(function (r) {
+      setTimeout(r, ms);
+    });
   }
 
+  /**
+   * @param {string} tag @param {Record<string, string> | null} [attrs] @param {string} [text]
+   * @returns {HTMLElement & { disabled?: boolean }} a button's `disabled` is typed on the element it makes
+   */
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
-    if (attrs) Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (attrs)
+      Object.keys(attrs).forEach(function (k) {
+        node.setAttribute(k, attrs[k]);
+      });
     if (text !== undefined) node.textContent = text;
     return node;
   }
 
   /** Shows or hides a node; the inline style wins over a theme's `display` rule, which `hidden` alone does not. */
+  /** @param {HTMLElement | null} node @param {boolean} visible */
   function show(node, visible) {
     if (!node) return;
     node.hidden = !visible;
@@ -151,6 +177,11 @@
   }
 
   // ---- one offer --------------------------------------------------------------------------------
+  /**
+   * @constructor
+   * @param {HTMLElement} root
+   * @param {OCartMountOptions} [options]
+   */
   function Upsell(root, options) {
     var d = root.dataset;
     this.root = root;
@@ -169,6 +200,17 @@
     this.storeKey = STORE_PREFIX + this.cfg.cartId + ':' + this.cfg.offerId;
     this.busy = false;
     this.pollRun = 0;
+    /** @type {(HTMLElement & { disabled?: boolean }) | null} the shop's own element, or the button made here */
+    this.button = null;
+    // Set by mount(): declared here for the type checker only.
+    /** @type {HTMLElement} */
+    this.status;
+    /** @type {HTMLElement} */
+    this.actions;
+    /** @type {OCartEntry} */
+    this.entry;
+    /** @type {OCartStripe | null} */
+    this.stripeInstance = null;
   }
 
   Upsell.prototype.mount = function () {
@@ -188,18 +230,20 @@
     if (this.button.tagName === 'BUTTON' && !this.button.getAttribute('type')) this.button.setAttribute('type', 'button');
 
     // The live region exists before anything is announced, so screen readers pick up each change.
-    this.status = root.querySelector('[data-ocart-status]');
-    if (!this.status) {
-      this.status = el('div', { 'data-ocart-status': '' });
-      root.appendChild(this.status);
+    var status = /** @type {HTMLElement | null} */ (root.querySelector('[data-ocart-status]'));
+    if (!status) {
+      status = el('div', { 'data-ocart-status': '' });
+      root.appendChild(status);
     }
+    this.status = status;
     this.status.classList.add('ocart-upsell__status');
     this.status.setAttribute('role', 'status');
     this.status.setAttribute('aria-live', 'polite');
     this.status.setAttribute('aria-atomic', 'true');
 
     this.actions = el('div', { class: 'ocart-upsell__actions' });
-    this.status.parentNode.insertBefore(this.actions, this.status.nextSibling);
+    // Inside the container or wherever the shop put it: either way it has a parent.
+    /** @type {ParentNode} */ (status.parentNode).insertBefore(this.actions, status.nextSibling);
 
     var self = this;
     this.button.addEventListener('click', function (event) {
@@ -235,6 +279,7 @@
     this.root.setAttribute('data-accept-id', this.entry.key);
   };
 
+  /** @param {boolean} busy */
   Upsell.prototype.setBusy = function (busy) {
     this.busy = busy;
     if (busy) this.root.setAttribute('aria-busy', 'true');
@@ -246,12 +291,14 @@
     }
   };
 
+  /** @param {string} state @param {OCartAcceptBody} [response] */
   Upsell.prototype.setState = function (state, response) {
     this.root.setAttribute('data-ocart-state', state);
     var detail = { state: state, acceptId: this.entry.key, offerId: this.cfg.offerId, response: response || null };
     this.root.dispatchEvent(new CustomEvent('ocart:upsell', { bubbles: true, detail: detail }));
   };
 
+  /** @param {string} text @param {string} [strong] */
   Upsell.prototype.say = function (text, strong) {
     this.status.textContent = '';
     if (strong) {
@@ -277,6 +324,7 @@
     this.root.classList.add('ocart-upsell--withdrawn');
   };
 
+  /** @param {string} path */
   Upsell.prototype.url = function (path) {
     return this.cfg.apiBase + path;
   };
@@ -302,8 +350,8 @@
 
   Upsell.prototype.send = async function () {
     var entry = this.entry;
-    var res = null;
-    var body = null;
+    var res;
+    var body;
     try {
       res = await fetch(this.url(PATH + encodeURIComponent(this.cfg.offerId) + '/accept'), {
         method: 'POST',
@@ -312,8 +360,10 @@
         credentials: 'omit',
         cache: 'no-store',
       });
-      body = await res.json().catch(function () { return null; });
-    } catch (e) {
+      body = await res.json().catch(function () {
+        return null;
+      });
+    } catch {
       return this.showError({ status: 'error', code: 'network_error', message: 'We could not reach the shop.' });
     }
     if (body && body.code === 'idempotency_key_reused') {
@@ -330,6 +380,7 @@
   };
 
   /** One place for every answer: from the accept call, the status endpoint or storage. */
+  /** @param {OCartAcceptBody} body @param {boolean} fresh @returns {unknown} */
   Upsell.prototype.handle = function (body, fresh) {
     var status = body.status;
     if (status === 'requires_action') return this.requiresAction(body, fresh);
@@ -348,6 +399,7 @@
     return this.showError({ status: 'error', code: 'unknown_status', message: 'The shop answered unexpectedly.' });
   };
 
+  /** @param {OCartAcceptBody} body */
   Upsell.prototype.render = function (body) {
     this.pollRun++;
     this.setBusy(false);
@@ -357,25 +409,19 @@
       this.withdraw();
       var ref = (body.order && (body.order.external_id || body.order.id)) || body.accept_id;
       var amount = formatMoney(body.amount, this.cfg.locale);
-      this.say(
-        (amount ? amount + ' was charged to your saved payment method' : 'Charged to your saved payment method') + ' \u2014 order ' + ref + '.',
-        'Added to your order.',
-      );
-      this.root.setAttribute('data-order-ref', ref);
+      this.say((amount ? amount + ' was charged to your saved payment method' : 'Charged to your saved payment method') + ' \u2014 order ' + ref + '.', 'Added to your order.');
+      this.root.setAttribute('data-order-ref', String(ref));
     } else if (status === 'declined') {
       this.withdraw();
-      var why = DECLINE_TEXT[body.code] || body.message || '';
-      this.say(
-        (why ? why + ' ' : '') + 'You have not been charged, and this offer has been withdrawn.',
-        'Payment declined.',
-      );
+      var why = DECLINE_TEXT[body.code || ''] || body.message || '';
+      this.say((why ? why + ' ' : '') + 'You have not been charged, and this offer has been withdrawn.', 'Payment declined.');
     } else if (status === 'expired') {
       this.withdraw();
       this.say('The payment was not confirmed in time. You have not been charged, and this offer has been withdrawn.', 'Offer expired.');
     } else if (status === 'rejected') {
       this.withdraw();
-      this.say('You have not been charged.', REJECTED_TEXT[body.code] || 'This offer could not be added to your order.');
-      if (RELOADABLE[body.code]) this.offerReload();
+      this.say('You have not been charged.', REJECTED_TEXT[body.code || ''] || 'This offer could not be added to your order.');
+      if (RELOADABLE[body.code || '']) this.offerReload();
     } else if (status === 'error') {
       return this.showError(body);
     }
@@ -394,6 +440,7 @@
   };
 
   /** Something failed that may pass: a retry button that sends the same key again. */
+  /** @param {OCartAcceptBody} body */
   Upsell.prototype.showError = function (body) {
     this.pollRun++;
     this.entry.phase = 'error';
@@ -436,12 +483,15 @@
 
   // The gateway's bank page sends the buyer back to data-return-url (absolute on this page's origin,
   // which must be one of the service's OCART_ALLOWED_ORIGINS); without it, to the accept's status URL.
+  /** @param {OCartEntry} entry */
   Upsell.prototype.acceptBody = function (entry) {
+    /** @type {{ token: string, cart_id: string, return_url?: string }} */
     var body = { token: entry.token, cart_id: this.cfg.cartId };
     if (this.cfg.returnUrl) body.return_url = new URL(this.cfg.returnUrl, location.href).href;
     return body;
   };
 
+  /** @param {OCartAction} action */
   Upsell.prototype.redirectUrl = function (action) {
     if (!action || !action.redirect_url) return '';
     var u = new URL(action.redirect_url, location.href);
@@ -449,6 +499,7 @@
     return u.toString();
   };
 
+  /** @param {OCartAcceptBody} body @param {boolean} fresh @returns {Promise<unknown>} */
   Upsell.prototype.requiresAction = async function (body, fresh) {
     var action = body.action || {};
     this.entry.phase = 'action';
@@ -474,10 +525,10 @@
     if (stripe) {
       this.say('Your bank needs to confirm this payment.');
       try {
-        var result = await stripe.confirmCardPayment(action.client_secret);
+        var result = await stripe.confirmCardPayment(action.client_secret || '');
         if (result && result.error) this.say('Your bank did not confirm the payment: ' + (result.error.message || 'authentication failed') + ' Checking\u2026');
         else this.say('Confirmed. Finishing your order\u2026');
-      } catch (e) {
+      } catch {
         this.say('Checking the payment\u2026');
       }
       return this.poll();
@@ -521,10 +572,12 @@
   Upsell.prototype.fetchStatus = async function () {
     try {
       var res = await fetch(this.statusUrl(), { headers: { Accept: 'application/json' }, credentials: 'omit', cache: 'no-store' });
-      var body = await res.json().catch(function () { return null; });
+      var body = await res.json().catch(function () {
+        return null;
+      });
       var retryAfter = Number(res.headers.get('Retry-After'));
       return { http: res.status, body: body, retryAfterMs: retryAfter > 0 ? Math.min(retryAfter, 60) * 1000 : 0 };
-    } catch (e) {
+    } catch {
       return null;
     }
   };
@@ -532,6 +585,7 @@
   /** Polls the status URL until the accept is final. Keeps going through processing, requires_action,
    *  network failures and "not now" answers (429, 503 temporarily_unavailable), waiting as long as
    *  their Retry-After asks. */
+  /** @param {number} [firstWaitMs] @returns {Promise<unknown>} */
   Upsell.prototype.poll = async function (firstWaitMs) {
     var run = ++this.pollRun;
     var started = Date.now();
@@ -548,7 +602,7 @@
       if (r && r.http === 404) return this.notRecorded();
       if (r && TRY_LATER[r.http]) wait = Math.max(delay, r.retryAfterMs);
       var s = r && r.body && r.body.status;
-      if (s === 'processing' || s === 'requires_action' || !s || (r && TRY_LATER[r.http])) {
+      if (!r || s === 'processing' || s === 'requires_action' || !s || TRY_LATER[r.http]) {
         if (Date.now() - started > this.cfg.pollTimeoutMs) return this.stillWaiting();
         continue;
       }
@@ -563,14 +617,18 @@
     this.say('We are still waiting for the payment to be confirmed.');
     var again = el('button', { type: 'button', class: 'ocart-upsell__retry', 'data-ocart-check': '' }, 'Check again');
     var self = this;
-    again.addEventListener('click', function () { self.resume(); });
+    again.addEventListener('click', function () {
+      self.resume();
+    });
     this.actions.appendChild(again);
     this.setState('waiting');
   };
 
   // ---- wiring -------------------------------------------------------------------------------------
+  /** @type {Upsell[]} */
   var mounted = [];
 
+  /** @param {HTMLElement} root @param {OCartMountOptions} [options] */
   function mount(root, options) {
     if (!root || root.__ocartUpsell) return root && root.__ocartUpsell;
     var u = new Upsell(root, options);
@@ -580,9 +638,12 @@
     return u;
   }
 
+  /** @param {ParentNode} [scope] @param {OCartMountOptions} [options] */
   function init(scope, options) {
     var nodes = (scope || document).querySelectorAll('[data-ocart-upsell]');
-    Array.prototype.forEach.call(nodes, function (n) { mount(n, options); });
+    Array.prototype.forEach.call(nodes, function (n) {
+      mount(n, options);
+    });
   }
 
   // Back-button returns can restore this page from the back/forward cache mid-redirect: re-check.
@@ -595,6 +656,9 @@
 
   window.OCartUpsells = { version: VERSION, init: init, mount: mount, formatMoney: formatMoney };
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { init(); });
+  if (document.readyState === 'loading')
+    document.addEventListener('DOMContentLoaded', function () {
+      init();
+    });
   else init();
 })();

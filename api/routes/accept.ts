@@ -11,6 +11,7 @@ import { findAcceptRecord } from '../../db/accept-records.ts';
 import { acceptStateFromJson } from '../../db/json.ts';
 import { errorBody } from '../errors.ts';
 import type { AppDeps } from '../app.ts';
+import { recordedBodySerializer } from '../plugins/accept-answer.ts';
 import { errorRef, errorResponses } from '../plugins/openapi.ts';
 import { enforce, perMinute } from '../plugins/rate-limit.ts';
 
@@ -20,7 +21,7 @@ const CART_ID = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-
 // The accept bodies (workflows/messages.ts), for the OpenAPI document. They document only: bodies
 // are sent exactly as the workflow wrote them (see api/plugins/openapi.ts).
 const Money = Type.Object({
-  value: Type.Integer({ description: 'Integer amount in the currency\'s minor unit' }),
+  value: Type.Integer({ description: "Integer amount in the currency's minor unit" }),
   currency: Type.String({ description: 'ISO 4217 code', examples: ['USD'] }),
 });
 const ACCEPT_ID = Type.String({ description: 'The idempotency key (also the Temporal workflow id)' });
@@ -33,7 +34,7 @@ const Succeeded = Type.Object(
     accept_id: ACCEPT_ID,
     offer_id: Type.String(),
     amount: Money,
-    parent_order: Type.Object({ id: Type.String(), external_id: Type.String({ description: 'The shop\'s order id' }) }),
+    parent_order: Type.Object({ id: Type.String(), external_id: Type.String({ description: "The shop's order id" }) }),
     order: Type.Object({
       id: Type.String(),
       external_id: Type.String(),
@@ -53,7 +54,7 @@ const RequiresAction = Type.Object(
     action: Type.Object({
       type: Type.Union([Type.Literal('modal'), Type.Literal('redirect')]),
       gateway: Type.String(),
-      client_secret: Type.Optional(Type.String({ description: 'For the gateway\'s on-page confirmation (modal)' })),
+      client_secret: Type.Optional(Type.String({ description: "For the gateway's on-page confirmation (modal)" })),
       redirect_url: Type.Optional(Type.String({ description: 'Where to send the buyer to authenticate (redirect)' })),
     }),
     status_url: Type.String({ description: 'Poll this (GET) for the outcome once the buyer is back' }),
@@ -64,7 +65,7 @@ const Declined = Type.Object(
   {
     status: Type.Literal('declined'),
     accept_id: ACCEPT_ID,
-    code: Type.String({ description: 'The gateway\'s decline code', examples: ['card_declined', 'insufficient_funds', 'expired_card', 'authentication_failed'] }),
+    code: Type.String({ description: "The gateway's decline code", examples: ['card_declined', 'insufficient_funds', 'expired_card', 'authentication_failed'] }),
     message: Type.String(),
   },
   { title: 'AcceptDeclined' },
@@ -127,9 +128,7 @@ function send(reply: FastifyReply, state: AcceptState, replayed: boolean) {
 }
 
 function reused(reply: FastifyReply, acceptId: string) {
-  return reply
-    .status(422)
-    .send(errorBody('idempotency_key_reused', 'this idempotency key was already used for a different request', acceptId));
+  return reply.status(422).send(errorBody('idempotency_key_reused', 'this idempotency key was already used for a different request', acceptId));
 }
 
 /** The accept goes on without us; the buyer polls its status URL. */
@@ -175,7 +174,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
                 minLength: 1,
                 maxLength: 2048,
                 description:
-                  'Where the gateway sends the buyer back after a redirect confirmation (Stripe 3-D Secure): a path on this service, or an absolute URL on one of the shop\'s allowed origins (otherwise 400 `return_url_not_allowed`). Without it the buyer returns to the status URL. Not part of the request\'s identity: a replay with another return_url is the same request. Paystack returns buyers to the callback URL set on its dashboard.',
+                  "Where the gateway sends the buyer back after a redirect confirmation (Stripe 3-D Secure): a path on this service, or an absolute URL on one of the shop's allowed origins (otherwise 400 `return_url_not_allowed`). Without it the buyer returns to the status URL. Not part of the request's identity: a replay with another return_url is the same request. Paystack returns buyers to the callback URL set on its dashboard.",
               }),
             ),
           },
@@ -188,9 +187,10 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
           ...ACCEPT_ERRORS,
         },
       },
+      serializerCompiler: recordedBodySerializer,
       // The key is checked before the body, so a request without one is told so first.
       preValidation: async (request) => {
-        assertIdempotencyKey(request.headers['x-idempotency-key'] as string | undefined);
+        assertIdempotencyKey(request.headers['x-idempotency-key']);
       },
       preHandler: [
         // Refused at the door, in process: a token that is not ours (shape, HMAC, key id) or not for
@@ -270,7 +270,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
         operationId: 'getAccept',
         summary: 'The current state of an accept',
         description:
-          'The same shapes as the accept call; `processing` while the flow runs, `expired` after an SCA timeout. Another cart\'s accept answers 404. When Temporal or the database cannot be reached: 503 `temporarily_unavailable` with `Retry-After` (keep polling), never 404.',
+          "The same shapes as the accept call; `processing` while the flow runs, `expired` after an SCA timeout. Another cart's accept answers 404. When Temporal or the database cannot be reached: 503 `temporarily_unavailable` with `Retry-After` (keep polling), never 404.",
         params: Type.Object({ accept_id: Type.String({ maxLength: 255 }) }),
         querystring: Type.Object({ cart_id: CART_ID }),
         response: {
@@ -280,6 +280,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
           ...ACCEPT_ERRORS,
         },
       },
+      serializerCompiler: recordedBodySerializer,
       // Limited per IP too: each poll costs a database read and a Temporal query.
       preHandler: async (request, reply) => enforce(request, reply, [limitStatus]),
     },

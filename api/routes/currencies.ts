@@ -19,8 +19,7 @@ export const currencyRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app) =>
         tags: ['buyer'],
         operationId: 'listCurrencies',
         summary: 'Minor-unit digits per currency',
-        description:
-          'ISO 4217 code to the number of decimal digits of its minor unit (USD 2, JPY 0, KWD 3): amounts in this API are integers in that unit. Cacheable for a day.',
+        description: 'ISO 4217 code to the number of decimal digits of its minor unit (USD 2, JPY 0, KWD 3): amounts in this API are integers in that unit. Cacheable for a day.',
         response: {
           200: Type.Record(Type.String({ pattern: '^[A-Z]{3}$' }), Type.Integer({ minimum: 0, maximum: 4 }), {
             examples: [{ USD: 2, JPY: 0, KWD: 3 }],

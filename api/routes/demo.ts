@@ -66,14 +66,18 @@ export const demoRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
     return reply.type(type).send(asset.body);
   });
 
-  app.get('/demo/orders/:external_id', { schema: { params: Type.Object({ external_id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_\\-:.]+$' }) }) } }, async (request, reply) => {
-    const order = await prisma.order.findUnique({ where: { externalId: request.params.external_id }, include: ORDER_INCLUDE });
-    // Only the demo cart's orders: this route has no key, so it must not read anyone else's.
-    if (!order || order.cartId !== DEMO_CART_ID) throw new DomainError('order_not_found', 'no such demo order');
-    const parent = order.parentId ? await prisma.order.findUnique({ where: { id: order.parentId }, select: { externalId: true } }) : null;
-    reply.header('cache-control', 'no-store');
-    return { ...serializeOrder(order), parent_external_id: parent?.externalId ?? null };
-  });
+  app.get(
+    '/demo/orders/:external_id',
+    { schema: { params: Type.Object({ external_id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_\\-:.]+$' }) }) } },
+    async (request, reply) => {
+      const order = await prisma.order.findUnique({ where: { externalId: request.params.external_id }, include: ORDER_INCLUDE });
+      // Only the demo cart's orders: this route has no key, so it must not read anyone else's.
+      if (!order || order.cartId !== DEMO_CART_ID) throw new DomainError('order_not_found', 'no such demo order');
+      const parent = order.parentId ? await prisma.order.findUnique({ where: { id: order.parentId }, select: { externalId: true } }) : null;
+      reply.header('cache-control', 'no-store');
+      return { ...serializeOrder(order), parent_external_id: parent?.externalId ?? null };
+    },
+  );
 
   app.get('/demo', async (_request, reply) => {
     const settings = await loadSettings(prisma);

@@ -59,7 +59,11 @@ export const sandboxRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { s
     const charge = await prisma.sandboxCharge.findUnique({ where: { id: request.params.charge_id } });
     const returnUrl = request.query.return_url;
     reply.header('cache-control', 'no-store').header('referrer-policy', 'same-origin');
-    if (!charge) return reply.status(404).type('text/html; charset=utf-8').send(bankPage('Payment not found', '<p>The sandbox bank has no payment with this reference.</p>', returnUrl));
+    if (!charge)
+      return reply
+        .status(404)
+        .type('text/html; charset=utf-8')
+        .send(bankPage('Payment not found', '<p>The sandbox bank has no payment with this reference.</p>', returnUrl));
     const id = escapeHtml(charge.id);
     const amount = escapeHtml(displayMoney(charge.amount, charge.currency));
     const summary = `<dl class="facts">
@@ -72,7 +76,13 @@ export const sandboxRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { s
       const word = charge.status === 'succeeded' || charge.status === 'refunded' ? 'approved' : charge.status === 'canceled' ? 'canceled' : 'not approved';
       return reply
         .type('text/html; charset=utf-8')
-        .send(bankPage('Payment already answered', `<p class="done" data-sandbox-status="${escapeHtml(charge.status)}">This payment was already <strong>${word}</strong>.</p>${summary}`, returnUrl));
+        .send(
+          bankPage(
+            'Payment already answered',
+            `<p class="done" data-sandbox-status="${escapeHtml(charge.status)}">This payment was already <strong>${word}</strong>.</p>${summary}`,
+            returnUrl,
+          ),
+        );
     }
     const back = returnUrl ? `<input type="hidden" name="return_url" value="${escapeHtml(returnUrl)}">` : '';
     return reply.type('text/html; charset=utf-8').send(

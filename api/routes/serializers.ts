@@ -17,9 +17,7 @@ export function serializeOrder(o: OrderWithRelations) {
     paid_at: iso(o.paidAt),
     parent_id: o.parentId,
     customer: o.customerEmail ? { email: o.customerEmail } : null,
-    payment: o.savedPaymentMethod
-      ? { gateway: o.savedPaymentMethod.gateway, customer_ref: o.savedPaymentMethod.customerRef, method_ref: o.savedPaymentMethod.methodRef }
-      : null,
+    payment: o.savedPaymentMethod ? { gateway: o.savedPaymentMethod.gateway, customer_ref: o.savedPaymentMethod.customerRef, method_ref: o.savedPaymentMethod.methodRef } : null,
     line_items: o.lineItems.map((li) => ({
       id: li.id,
       product_id: li.productId,

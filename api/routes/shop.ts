@@ -68,9 +68,7 @@ const OfferFields = {
   ends_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
   eligibility: Type.Optional(Type.Union([Eligibility, Type.Null()])),
   order_strategy: Type.Optional(Type.Union([Type.Literal('child'), Type.Literal('merge'), Type.Null()])),
-  max_per_order: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: 1000, description: 'How many times one parent order may take this offer; default 1' }),
-  ),
+  max_per_order: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'How many times one parent order may take this offer; default 1' })),
 };
 const OfferBody = Type.Object({ id: Type.Optional(OFFER_ID), ...OfferFields }, { additionalProperties: false });
 const OfferPatch = Type.Partial(Type.Object(OfferFields, { additionalProperties: false }));
@@ -190,7 +188,7 @@ const schemas = {
     response: { 200: Offer, ...errorResponses(...WITH_BODY, 404, 422) },
   },
   mintToken: {
-    ...shop('mintToken', 'Mint a one-click token for an offer, a parent order and the buyer\'s cart'),
+    ...shop('mintToken', "Mint a one-click token for an offer, a parent order and the buyer's cart"),
     params: OFFER_PARAMS,
     body: Type.Object({ order_id: EXTERNAL_ID, cart_id: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' }) }, { additionalProperties: false }),
     response: {
@@ -306,31 +304,27 @@ export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
     return serializeOffer(await prisma.offer.update({ where: { id: existing.id }, data: offerData(request.body) }));
   });
 
-  app.post(
-    '/wp-json/ocart/v1/upsells/:offer_id/tokens',
-    { schema: schemas.mintToken },
-    async (request, reply) => {
-      const [offer, order, settings] = await Promise.all([
-        prisma.offer.findUnique({ where: { id: request.params.offer_id } }),
-        prisma.order.findUnique({ where: { externalId: request.body.order_id } }),
-        loadSettings(prisma),
-      ]);
-      if (!offer) throw new DomainError('offer_not_found', 'no such offer');
-      if (!order) throw new DomainError('order_not_found', 'no such order');
-      // A hint for the page, not the guard: the accept's own claim is what holds the limit.
-      if (await offerFullyClaimed(prisma, order.id, offer.id, offer.maxPerOrder)) {
-        throw new DomainError('offer_already_accepted', 'this offer has already been accepted for this order');
-      }
-      const price = { value: offer.amount, currency: offer.currency };
-      const { token, claims } = signToken(
-        { offerId: offer.id, orderId: order.externalId, cartId: request.body.cart_id, price },
-        config.tokenKeys,
-        clock(),
-        settings['upsells.one_click_token_ttl_min'],
-      );
-      return reply.status(201).send({ token, jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString(), amount: price });
-    },
-  );
+  app.post('/wp-json/ocart/v1/upsells/:offer_id/tokens', { schema: schemas.mintToken }, async (request, reply) => {
+    const [offer, order, settings] = await Promise.all([
+      prisma.offer.findUnique({ where: { id: request.params.offer_id } }),
+      prisma.order.findUnique({ where: { externalId: request.body.order_id } }),
+      loadSettings(prisma),
+    ]);
+    if (!offer) throw new DomainError('offer_not_found', 'no such offer');
+    if (!order) throw new DomainError('order_not_found', 'no such order');
+    // A hint for the page, not the guard: the accept's own claim is what holds the limit.
+    if (await offerFullyClaimed(prisma, order.id, offer.id, offer.maxPerOrder)) {
+      throw new DomainError('offer_already_accepted', 'this offer has already been accepted for this order');
+    }
+    const price = { value: offer.amount, currency: offer.currency };
+    const { token, claims } = signToken(
+      { offerId: offer.id, orderId: order.externalId, cartId: request.body.cart_id, price },
+      config.tokenKeys,
+      clock(),
+      settings['upsells.one_click_token_ttl_min'],
+    );
+    return reply.status(201).send({ token, jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString(), amount: price });
+  });
 
   app.get('/wp-json/ocart/v1/settings', { schema: schemas.getSettings }, async () => loadSettings(prisma));
 
@@ -339,12 +333,8 @@ export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
     return loadSettings(prisma);
   });
 
-  app.post(
-    '/wp-json/ocart/v1/event-subscribers',
-    { schema: schemas.createEventSubscriber },
-    async (request, reply) => {
-      const sub = await prisma.eventSubscriber.create({ data: { id: newId('sub'), url: request.body.url, secret: request.body.secret } });
-      return reply.status(201).send({ id: sub.id, url: sub.url, active: sub.active });
-    },
-  );
+  app.post('/wp-json/ocart/v1/event-subscribers', { schema: schemas.createEventSubscriber }, async (request, reply) => {
+    // The row goes out through the 201 schema, which sends its id, url and active flag: never the secret.
+    return reply.status(201).send(await prisma.eventSubscriber.create({ data: { id: newId('sub'), url: request.body.url, secret: request.body.secret } }));
+  });
 };

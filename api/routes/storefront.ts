@@ -27,7 +27,7 @@ export function notModified(ifNoneMatch: string | undefined, etag: string): bool
 }
 
 /** The placeholder in upsells.js that the service's currency table replaces. */
-export const CURRENCY_TABLE_PLACEHOLDER = '/*OCART_CURRENCY_DIGITS*/{}';
+export const CURRENCY_TABLE_PLACEHOLDER = '/*OCART_CURRENCY_DIGITS*/ {}';
 
 /** upsells.js with the service's currency table written in (its ETag covers the table too). */
 export async function loadStorefrontScript(): Promise<{ body: Buffer; etag: string }> {

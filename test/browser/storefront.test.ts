@@ -155,7 +155,7 @@ describe('demo thank-you page in Chromium', () => {
     await page.waitForSelector('#offer-shop[data-ocart-state="idle"]');
     await page.locator('#offer-shop [data-ocart-accept]').click();
     await page.waitForURL(/\/sandbox\/authenticate\/sbx_/);
-    expect(sent.map((r) => JSON.parse(r.postData() ?? '{}').return_url)).toEqual([`${base}/shop/thank-you?back=1`]);
+    expect(sent.map((r) => (JSON.parse(r.postData() ?? '{}') as { return_url?: string }).return_url)).toEqual([`${base}/shop/thank-you?back=1`]);
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.waitForURL(`${base}/shop/thank-you?back=1`);
     // The bank's 303 landed on the shop's URL. Playwright's router does not see a redirect's target,

@@ -25,6 +25,13 @@ import { parse as parseYaml } from 'yaml';
 
 type Json = Record<string, unknown>;
 
+/** A JSON value as text the way String() prints it, objects as JSON rather than '[object Object]'. */
+function text(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
 function isRecord(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -76,7 +83,7 @@ function typeOf(value: unknown): string {
 function validate(doc: Json, schemaNode: unknown, value: unknown, at: string, out: string[], strict: boolean): void {
   const schema = deref(doc, schemaNode);
   if (value === null) {
-    if (schema.nullable !== true && schema.type !== undefined) out.push(`${at}: null where the document wants ${String(schema.type)}`);
+    if (schema.nullable !== true && schema.type !== undefined) out.push(`${at}: null where the document wants ${text(schema.type)}`);
     return;
   }
   if (Array.isArray(schema.allOf)) for (const part of schema.allOf) validate(doc, part, value, at, out, strict);
@@ -144,10 +151,12 @@ function matchOperation(doc: Json, method: string, pathname: string): MatchedOpe
   const candidates: Array<{ specPath: string; params: Record<string, string>; templated: number }> = [];
   for (const specPath of Object.keys(paths)) {
     const names: string[] = [];
-    const pattern = specPath.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '{' || c === '}' ? c : `\\${c}`)).replace(/\{([^}]+)\}/g, (_m, name: string) => {
-      names.push(name);
-      return '([^/]+)';
-    });
+    const pattern = specPath
+      .replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '{' || c === '}' ? c : `\\${c}`))
+      .replace(/\{([^}]+)\}/g, (_m, name: string) => {
+        names.push(name);
+        return '([^/]+)';
+      });
     const m = new RegExp(`^${pattern}$`).exec(pathname);
     if (!m) continue;
     const params: Record<string, string> = {};
@@ -160,7 +169,7 @@ function matchOperation(doc: Json, method: string, pathname: string): MatchedOpe
     const item = paths[c.specPath];
     const operation = isRecord(item) ? item[method.toLowerCase()] : undefined;
     if (isRecord(operation)) {
-      return { specPath: c.specPath, operationId: String(operation.operationId ?? ''), operation, pathParams: c.params };
+      return { specPath: c.specPath, operationId: text(operation.operationId), operation, pathParams: c.params };
     }
   }
   return `${method} ${pathname}: not in Paystack's document (it has ${candidates.map((c) => c.specPath).join(', ')} here, but not for ${method})`;
@@ -168,8 +177,8 @@ function matchOperation(doc: Json, method: string, pathname: string): MatchedOpe
 
 function parametersOf(doc: Json, specPath: string, operation: Json): Json[] {
   const item = deref(doc, isRecord(doc.paths) ? doc.paths[specPath] : undefined);
-  const shared = Array.isArray(item.parameters) ? item.parameters : [];
-  const own = Array.isArray(operation.parameters) ? operation.parameters : [];
+  const shared: unknown[] = Array.isArray(item.parameters) ? item.parameters : [];
+  const own: unknown[] = Array.isArray(operation.parameters) ? operation.parameters : [];
   return [...shared, ...own].map((p) => deref(doc, p));
 }
 
@@ -425,8 +434,8 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
   }
 
   function chargeAuthorization(body: Json): Reply {
-    const code = String(body.authorization_code ?? '');
-    const email = String(body.email ?? '');
+    const code = text(body.authorization_code);
+    const email = text(body.email);
     const currency = typeof body.currency === 'string' ? body.currency : 'NGN';
     const reference = typeof body.reference === 'string' ? body.reference : `T${nextId}`;
     if (!/^[A-Za-z0-9.=-]+$/.test(reference)) {
@@ -458,7 +467,8 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
       amount: Number(body.amount),
       currency,
       status: auth.outcome === 'paused' ? 'ongoing' : auth.outcome,
-      gatewayResponse: auth.outcome === 'success' ? 'Approved' : auth.outcome === 'paused' ? 'Transaction is paused for customer authorization' : (auth.gatewayResponse ?? 'Declined'),
+      gatewayResponse:
+        auth.outcome === 'success' ? 'Approved' : auth.outcome === 'paused' ? 'Transaction is paused for customer authorization' : (auth.gatewayResponse ?? 'Declined'),
       paused: auth.outcome === 'paused',
       metadataRaw,
       metadata,
@@ -476,7 +486,7 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
   }
 
   function refundCreate(body: Json): Reply {
-    const key = String(body.transaction ?? '');
+    const key = text(body.transaction);
     const tx = transactions.get(key) ?? [...transactions.values()].find((t) => String(t.id) === key);
     if (!tx) return { status: 404, body: { status: false, message: 'Transaction not found' } };
     if (tx.status === 'reversed') return badRequest('Transaction has been fully reversed');

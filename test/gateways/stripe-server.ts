@@ -200,12 +200,11 @@ class ApiError extends Error {
   }
 }
 
-const invalid = (message: string, extra: { param?: string; code?: string; payment_intent?: Json } = {}) =>
-  new ApiError(400, { type: 'invalid_request_error', message, ...extra });
+const invalid = (message: string, extra: { param?: string; code?: string; payment_intent?: Json } = {}) => new ApiError(400, { type: 'invalid_request_error', message, ...extra });
 /** Stripe's refusal of a confirm that could redirect without a return_url (its own wording). */
 const RETURN_URL_REQUIRED = () =>
   invalid(
-    "A `return_url` must be specified because this Payment Intent is configured to automatically accept the payment methods enabled in the Dashboard, some of which may require a full page redirect to succeed. If you do not want to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and `automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents.",
+    'A `return_url` must be specified because this Payment Intent is configured to automatically accept the payment methods enabled in the Dashboard, some of which may require a full page redirect to succeed. If you do not want to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and `automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents.',
     { param: 'return_url' },
   );
 const noSuch = (status: 400 | 404, kind: string, id: string, param?: string) =>
@@ -216,14 +215,43 @@ const KNOWN_PARAMS: Record<string, readonly string[]> = {
   createCustomer: ['email', 'name', 'description', 'metadata', 'expand'],
   attachPaymentMethod: ['customer', 'expand'],
   createIntent: [
-    'amount', 'currency', 'customer', 'payment_method', 'off_session', 'confirm', 'metadata', 'return_url', 'description',
-    'capture_method', 'confirmation_method', 'receipt_email', 'setup_future_usage', 'statement_descriptor',
-    'statement_descriptor_suffix', 'automatic_payment_methods', 'payment_method_options', 'error_on_requires_action',
-    'use_stripe_sdk', 'mandate', 'mandate_data', 'payment_method_types', 'allowed_payment_method_types', 'expand',
+    'amount',
+    'currency',
+    'customer',
+    'payment_method',
+    'off_session',
+    'confirm',
+    'metadata',
+    'return_url',
+    'description',
+    'capture_method',
+    'confirmation_method',
+    'receipt_email',
+    'setup_future_usage',
+    'statement_descriptor',
+    'statement_descriptor_suffix',
+    'automatic_payment_methods',
+    'payment_method_options',
+    'error_on_requires_action',
+    'use_stripe_sdk',
+    'mandate',
+    'mandate_data',
+    'payment_method_types',
+    'allowed_payment_method_types',
+    'expand',
   ],
   confirmIntent: [
-    'payment_method', 'return_url', 'off_session', 'error_on_requires_action', 'use_stripe_sdk', 'receipt_email',
-    'setup_future_usage', 'payment_method_options', 'mandate', 'mandate_data', 'expand',
+    'payment_method',
+    'return_url',
+    'off_session',
+    'error_on_requires_action',
+    'use_stripe_sdk',
+    'receipt_email',
+    'setup_future_usage',
+    'payment_method_options',
+    'mandate',
+    'mandate_data',
+    'expand',
   ],
   cancelIntent: ['cancellation_reason', 'expand'],
   listIntents: ['customer', 'limit', 'starting_after', 'ending_before', 'created', 'expand'],
@@ -239,7 +267,10 @@ const CANCELLATION_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'
 
 /** Stripe-style ids: a prefix and base62-looking characters. */
 function newId(prefix: string, length = 24): string {
-  return `${prefix}_${randomBytes(length * 2).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, length)}`;
+  return `${prefix}_${randomBytes(length * 2)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, length)}`;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -264,10 +295,14 @@ export function parseForm(params: URLSearchParams): Json {
 
 function canonical(value: unknown): unknown {
   if (!isRecord(value)) return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, canonical(value[k])]),
+  );
 }
 
-const str = (params: Json, name: string): string | undefined => (typeof params[name] === 'string' ? (params[name] as string) : undefined);
+const str = (params: Json, name: string): string | undefined => (typeof params[name] === 'string' ? params[name] : undefined);
 
 function strings(value: unknown): Record<string, string> {
   if (!isRecord(value)) return {};
@@ -428,7 +463,18 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
   }
 
   function renderRefund(r: RefundState): Json {
-    return { ...fx.refund, id: r.id, object: 'refund', amount: r.amount, charge: r.charge, currency: r.currency, payment_intent: r.paymentIntent, created: r.created, status: 'succeeded', metadata: {} };
+    return {
+      ...fx.refund,
+      id: r.id,
+      object: 'refund',
+      amount: r.amount,
+      charge: r.charge,
+      currency: r.currency,
+      payment_intent: r.paymentIntent,
+      created: r.created,
+      status: 'succeeded',
+      metadata: {},
+    };
   }
 
   const list = (url: string, data: Json[], hasMore: boolean): Json => ({ object: 'list', data, has_more: hasMore, url });
@@ -469,7 +515,8 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
   }
 
   function confirm(pi: IntentState, offSession: boolean, returnUrl: string | null): Outcome {
-    if (!pi.paymentMethod) throw invalid("You cannot confirm this PaymentIntent because it's missing a payment method.", { code: 'payment_intent_unexpected_state', payment_intent: renderIntent(pi) });
+    if (!pi.paymentMethod)
+      throw invalid("You cannot confirm this PaymentIntent because it's missing a payment method.", { code: 'payment_intent_unexpected_state', payment_intent: renderIntent(pi) });
     // Automatic payment methods (the default on current API versions) may redirect, so Stripe wants
     // to know where the buyer comes back to, unless redirects are off or the types are pinned.
     if (!returnUrl && !pi.pinnedTypes && pi.allowRedirects !== 'never') throw RETURN_URL_REQUIRED();
@@ -573,7 +620,10 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
         const types = isRecord(pinned) ? Object.values(pinned).filter((t): t is string => typeof t === 'string') : null;
         const apm = isRecord(p.automatic_payment_methods) ? p.automatic_payment_methods : null;
         if (types && apm && str(apm, 'enabled') === 'true') {
-          throw invalid('You may only specify one of these parameters: automatic_payment_methods, payment_method_types.', { param: 'automatic_payment_methods', code: 'parameters_exclusive' });
+          throw invalid('You may only specify one of these parameters: automatic_payment_methods, payment_method_types.', {
+            param: 'automatic_payment_methods',
+            code: 'parameters_exclusive',
+          });
         }
         const redirects = apm ? str(apm, 'allow_redirects') : undefined;
         if (redirects !== undefined && redirects !== 'always' && redirects !== 'never') {
@@ -658,7 +708,10 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
       handle: (p, id) => {
         const pi = findIntent(id);
         if (!CONFIRMABLE.includes(pi.status)) {
-          throw invalid(`You cannot confirm this PaymentIntent because it has a status of ${pi.status}.`, { code: 'payment_intent_unexpected_state', payment_intent: renderIntent(pi) });
+          throw invalid(`You cannot confirm this PaymentIntent because it has a status of ${pi.status}.`, {
+            code: 'payment_intent_unexpected_state',
+            payment_intent: renderIntent(pi),
+          });
         }
         const methodId = str(p, 'payment_method');
         if (methodId) {
@@ -702,7 +755,8 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
         const remaining = pi.amountReceived - pi.amountRefunded;
         if (remaining <= 0) throw invalid(`Charge ${pi.latestCharge} has already been refunded.`, { code: 'charge_already_refunded' });
         const amount = positiveInt(p, 'amount', false) ?? remaining;
-        if (amount > remaining) throw invalid(`Refund amount (${amount}) is greater than unrefunded amount on charge (${remaining})`, { param: 'amount', code: 'amount_too_large' });
+        if (amount > remaining)
+          throw invalid(`Refund amount (${amount}) is greater than unrefunded amount on charge (${remaining})`, { param: 'amount', code: 'amount_too_large' });
         const refund: RefundState = { id: newId('re'), paymentIntent: pi.id, charge: pi.latestCharge, amount, currency: pi.currency, created: now() };
         pi.amountRefunded += amount;
         refunds.set(refund.id, refund);
@@ -895,7 +949,11 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
       faults.push({ ...match, fault: { kind: 'delay', ms }, remaining: n });
     },
     intent: (id) => snapshot(findIntent(id)),
-    intentsFor: (workflowId) => [...intents.values()].filter((pi) => pi.metadata.workflow_id === workflowId).sort((a, b) => a.seq - b.seq).map(snapshot),
+    intentsFor: (workflowId) =>
+      [...intents.values()]
+        .filter((pi) => pi.metadata.workflow_id === workflowId)
+        .sort((a, b) => a.seq - b.seq)
+        .map(snapshot),
     requests: (match = {}) => log.filter((r) => matches(match, r.method, r.path)).map((r) => ({ ...r })),
     authenticate(intentId, outcome) {
       const pi = findIntent(intentId);
@@ -909,7 +967,8 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
         pi.lastPaymentError = {
           type: 'invalid_request_error',
           code: 'payment_intent_authentication_failure',
-          message: 'The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.',
+          message:
+            'The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.',
           doc_url: 'https://stripe.com/docs/error-codes/payment-intent-authentication-failure',
         };
       }

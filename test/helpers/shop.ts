@@ -39,7 +39,7 @@ export async function registerParentOrder(app: FastifyInstance, o: ParentOrderOp
     },
   });
   expect(res.statusCode, res.body).toBe(200);
-  return { externalId, cartId, id: res.json().id as string };
+  return { externalId, cartId, id: res.json<{ id: string }>().id };
 }
 
 export interface OfferOptions {
@@ -70,7 +70,7 @@ export async function createOffer(app: FastifyInstance, o: OfferOptions = {}) {
     },
   });
   expect(res.statusCode, res.body).toBe(201);
-  return res.json() as { id: string; amount: number; currency: string };
+  return res.json<{ id: string; amount: number; currency: string }>();
 }
 
 export async function mintToken(app: FastifyInstance, offerId: string, orderId: string, cartId: string) {
@@ -81,7 +81,7 @@ export async function mintToken(app: FastifyInstance, offerId: string, orderId: 
     payload: { order_id: orderId, cart_id: cartId },
   });
   expect(res.statusCode, res.body).toBe(201);
-  return res.json() as { token: string; jti: string; expires_at: string };
+  return res.json<{ token: string; jti: string; expires_at: string }>();
 }
 
 export function accept(app: FastifyInstance, offerId: string, key: string | undefined, body: Record<string, unknown>) {

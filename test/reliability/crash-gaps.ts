@@ -112,7 +112,11 @@ async function killBeforeCharge(stack: Stack, n: number) {
   if (s) anomalies.push(s);
   if (atKill.planned === 0) anomalies.push('no accept had been validated when the worker was killed: the kill was not in the gap');
   if (chargedAtKill === n) anomalies.push('every accept was already charged when the worker was killed: the kill was not before the charge');
-  await repriceAndExpire(stack, buyers.map((b) => b.offerId), expiresAt);
+  await repriceAndExpire(
+    stack,
+    buyers.map((b) => b.offerId),
+    expiresAt,
+  );
   stack.setWorkerEnv({});
   await stack.startWorker();
   await inFlight;
@@ -156,7 +160,11 @@ async function killAfterCharge(stack: Stack, n: number) {
   const s = survived();
   if (s) anomalies.push(s);
   if (madeBeforeKill === 0) anomalies.push('no PaymentIntent had been made when the worker was killed: the kill was not after a charge');
-  await repriceAndExpire(stack, buyers.map((b) => b.offerId), expiresAt);
+  await repriceAndExpire(
+    stack,
+    buyers.map((b) => b.offerId),
+    expiresAt,
+  );
   await stack.startWorker();
   await inFlight;
   const atStripe = countAtStripe(server, keys);

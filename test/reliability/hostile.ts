@@ -491,12 +491,7 @@ export function hostileCases(f: Fixture): HostileCase[] {
       allowed: { burned_tokens: (row) => row.includes(k) },
     });
   }
-  http400(
-    'idempotency_key_reused: finished key, another token',
-    acceptReq(acceptPath(a.offerId), f.legitKey, bodyA()),
-    422,
-    'idempotency_key_reused',
-  );
+  http400('idempotency_key_reused: finished key, another token', acceptReq(acceptPath(a.offerId), f.legitKey, bodyA()), 422, 'idempotency_key_reused');
 
   // --- SQL-looking and very long values in the path and the cart
   const enc = encodeURIComponent;
@@ -583,11 +578,36 @@ export function hostileCases(f: Fixture): HostileCase[] {
     mutate(o);
     return shopReq('PUT', `${V1}/orders/hostile-card-${slug}-${letters(6)}`, o);
   };
-  http400('card: method_ref 4242424242424242', cardOrder('mref', (o) => (o.payment.method_ref = '4242424242424242'), '4242424242424242'), 422, 'card_data_refused');
-  http400('card: method_ref "4242 4242 4242 4242"', cardOrder('mrefsp', (o) => (o.payment.method_ref = '4242 4242 4242 4242'), '4242 4242 4242 4242'), 422, 'card_data_refused');
-  http400('card: line item name "4242 4242 4242 4242"', cardOrder('liname', (o) => (o.line_items[0]!.name = '4242 4242 4242 4242'), '4242 4242 4242 4242'), 422, 'card_data_refused');
-  http400('card: customer_ref 4000-0566-5566-5556', cardOrder('cref', (o) => (o.payment.customer_ref = '4000-0566-5566-5556'), '4000-0566-5566-5556'), 422, 'card_data_refused');
-  http400('card: customer email 4111111111111111@…', cardOrder('email', (o) => (o.customer.email = '4111111111111111@example.com'), '4111111111111111'), 422, 'card_data_refused');
+  http400(
+    'card: method_ref 4242424242424242',
+    cardOrder('mref', (o) => (o.payment.method_ref = '4242424242424242'), '4242424242424242'),
+    422,
+    'card_data_refused',
+  );
+  http400(
+    'card: method_ref "4242 4242 4242 4242"',
+    cardOrder('mrefsp', (o) => (o.payment.method_ref = '4242 4242 4242 4242'), '4242 4242 4242 4242'),
+    422,
+    'card_data_refused',
+  );
+  http400(
+    'card: line item name "4242 4242 4242 4242"',
+    cardOrder('liname', (o) => (o.line_items[0]!.name = '4242 4242 4242 4242'), '4242 4242 4242 4242'),
+    422,
+    'card_data_refused',
+  );
+  http400(
+    'card: customer_ref 4000-0566-5566-5556',
+    cardOrder('cref', (o) => (o.payment.customer_ref = '4000-0566-5566-5556'), '4000-0566-5566-5556'),
+    422,
+    'card_data_refused',
+  );
+  http400(
+    'card: customer email 4111111111111111@…',
+    cardOrder('email', (o) => (o.customer.email = '4111111111111111@example.com'), '4111111111111111'),
+    422,
+    'card_data_refused',
+  );
   cardNumbersSent.add('5555 5555 5555 4444');
   http400('card: offer name "5555 5555 5555 4444"', shopReq('POST', `${V1}/offers`, { ...offerBody, name: 'Socks 5555 5555 5555 4444' }), 422, 'card_data_refused');
 
@@ -847,8 +867,8 @@ function scanText(text: string, where: string): Hit[] {
         : inside(digests)
           ? 'inside a hex digest of 32+ characters'
           : JSON_NUMBER_HEAD.test(text.slice(Math.max(0, m.index - 40), m.index)) && !/^[\d]/.test(text.slice(m.index + m[0].length))
-          ? 'the fractional digits of a JSON number'
-          : undefined;
+            ? 'the fractional digits of a JSON number'
+            : undefined;
       hits.push({ kind: 'card', where, detail: excerpt(text, m.index, m[0].length), ...(falsePositive ? { falsePositive } : {}) });
     }
     if (!located) hits.push({ kind: 'card', where, detail: `card-like value (not located): ${excerpt(text, 0, 0)}` });

@@ -40,7 +40,8 @@ Promise.all(Array.from({ length: concurrency }, async () => {
 function codeOf(body: string): string {
   try {
     const json = JSON.parse(body) as { code?: unknown; status?: unknown };
-    return String(json.code ?? json.status ?? '');
+    const code = json.code ?? json.status;
+    return typeof code === 'string' ? code : code === undefined || code === null ? '' : JSON.stringify(code);
   } catch {
     return body.slice(0, 40);
   }
@@ -201,7 +202,8 @@ export async function forgedTokenFlood(stack: Stack): Promise<ScenarioResult> {
   const wrong = forged.filter((f) => f.status !== FORGED[f.kind].status || f.code !== FORGED[f.kind].code);
   const byAnswer = new Map<string, number>();
   for (const f of wrong) byAnswer.set(`${f.kind} -> ${f.status} ${f.code}`, (byAnswer.get(`${f.kind} -> ${f.status} ${f.code}`) ?? 0) + 1);
-  for (const [what, n] of byAnswer) anomalies.push(`${n} forged requests answered wrongly: ${what} (want ${FORGED[what.split(' ')[0] as ForgedKind].status} ${FORGED[what.split(' ')[0] as ForgedKind].code})`);
+  for (const [what, n] of byAnswer)
+    anomalies.push(`${n} forged requests answered wrongly: ${what} (want ${FORGED[what.split(' ')[0] as ForgedKind].status} ${FORGED[what.split(' ')[0] as ForgedKind].code})`);
 
   // Rows and workflows: the real accepts' only. Visibility may trail a moment behind.
   const realCount = 2 * REAL;
@@ -216,7 +218,8 @@ export async function forgedTokenFlood(stack: Stack): Promise<ScenarioResult> {
     await sleep(250);
   }
   if (forgedRows > 0) anomalies.push(`${forgedRows} accept records written for forged requests (want 0; ${newRows} new records in all for ${realCount} real accepts)`);
-  if (newWorkflows !== realCount) anomalies.push(`${newWorkflows} acceptUpsell workflows started during the scenario for ${realCount} real accepts and ${forged.length} forged ones (want ${realCount})`);
+  if (newWorkflows !== realCount)
+    anomalies.push(`${newWorkflows} acceptUpsell workflows started during the scenario for ${realCount} real accepts and ${forged.length} forged ones (want ${realCount})`);
   if (newBurned !== realCount) anomalies.push(`${newBurned} tokens burned for ${realCount} real accepts (want ${realCount})`);
 
   const p99Alone = percentile(alone, 99);
@@ -287,7 +290,8 @@ export async function stripeCreateDuringVoid(stack: Stack): Promise<ScenarioResu
     charges += left.length;
     const o = orders.get(k) ?? 0;
     if (intents.length === 0) anomalies.push(`${k}: the held create never reached Stripe: nothing was exercised`);
-    if (o === 0 && left.length > 0) anomalies.push(`${k}: ${left.length} charge(s) standing at Stripe without an order (${left.map((pi) => pi.id).join(', ')}); the accept answered ${answers.get(k)}`);
+    if (o === 0 && left.length > 0)
+      anomalies.push(`${k}: ${left.length} charge(s) standing at Stripe without an order (${left.map((pi) => pi.id).join(', ')}); the accept answered ${answers.get(k)}`);
     if (o > 0 && left.length !== o) anomalies.push(`${k}: ${o} orders but ${left.length} charges standing`);
   }
   if (stillRunning.length) anomalies.push(`${stillRunning.length} accepts still running 60 s after the hold ended: ${stillRunning.join(', ')}`);
@@ -365,7 +369,11 @@ export async function lateWebhookAfterClose(stack: Stack): Promise<ScenarioResul
   await pool(made, N, async (pi) => {
     const payload = JSON.stringify(server.event('payment_intent.succeeded', pi.id));
     const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: STRIPE_WEBHOOK_SECRET });
-    const res = await fetch(`${stack.base}${V1}/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body: payload });
+    const res = await fetch(`${stack.base}${V1}/webhooks/stripe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+      body: payload,
+    });
     requests++;
     webhookAnswers.push(String(res.status));
     if (res.status >= 500) anomalies.push(`${pi.metadata.workflow_id}: webhook answered ${res.status}: Stripe would retry it, fine, but it must be handled`);
@@ -377,7 +385,10 @@ export async function lateWebhookAfterClose(stack: Stack): Promise<ScenarioResul
   const orders = await stack.ordersFor(keys);
   for (const pi of left()) {
     const k = String(pi.metadata.workflow_id);
-    if ((orders.get(k) ?? 0) === 0) anomalies.push(`${k}: charge ${pi.id} still standing without an order ${WAIT_MS / 1000} s after its signed payment_intent.succeeded (accept had answered ${answers.get(k)}, the webhook got ${webhookAnswers.join('/')})`);
+    if ((orders.get(k) ?? 0) === 0)
+      anomalies.push(
+        `${k}: charge ${pi.id} still standing without an order ${WAIT_MS / 1000} s after its signed payment_intent.succeeded (accept had answered ${answers.get(k)}, the webhook got ${webhookAnswers.join('/')})`,
+      );
   }
   const refunded = made.filter((pi) => server.intentsFor(String(pi.metadata.workflow_id)).some((x) => x.id === pi.id && x.amountRefunded >= x.amountReceived)).length;
   return {

@@ -26,9 +26,15 @@ export async function offerOncePerOrder(stack: Stack): Promise<ScenarioResult> {
     const replies = await Promise.all(tokens.map((token, i) => stack.accept(b.offerId, keys[i]!, { token, cart_id: b.cartId })));
     requests += replies.length;
     const ok = replies.filter((r) => r.status === 200);
-    const refused = replies.filter((r) => r.status === 409 && JSON.parse(r.body).code === 'offer_already_accepted');
+    const refused = replies.filter((r) => r.status === 409 && (JSON.parse(r.body) as { code?: string }).code === 'offer_already_accepted');
     if (ok.length === 1 && refused.length === TABS - 1) completed++;
-    else anomalies.push(`${b.externalId}: statuses ${replies.map((r) => r.status).sort().join(',')} (want one 200, ${TABS - 1} × 409 offer_already_accepted)`);
+    else
+      anomalies.push(
+        `${b.externalId}: statuses ${replies
+          .map((r) => r.status)
+          .sort()
+          .join(',')} (want one 200, ${TABS - 1} × 409 offer_already_accepted)`,
+      );
 
     const [row] = await stack.prisma.$queryRaw<Array<{ charged: number; orders: number }>>`
       SELECT (SELECT count(*)::int FROM sandbox_charges

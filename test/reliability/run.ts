@@ -80,7 +80,14 @@ async function main(): Promise<void> {
       try {
         r = await s.run(stack);
       } catch (err) {
-        r = { scenario: `(${s.id}) crashed`, requests: 0, completed: 0, charges: 0, orders: 0, anomalies: [`scenario threw: ${(err as Error).stack ?? err}`] };
+        r = {
+          scenario: `(${s.id}) crashed`,
+          requests: 0,
+          completed: 0,
+          charges: 0,
+          orders: 0,
+          anomalies: [`scenario threw: ${err instanceof Error ? (err.stack ?? err.message) : JSON.stringify(err)}`],
+        };
       }
       r.seconds = Math.round((Date.now() - t0) / 100) / 10;
       results.push(r);

@@ -28,10 +28,7 @@ function alive(pid: number | undefined): boolean {
 export async function scaleOutKills(stack: Stack): Promise<ScenarioResult> {
   const N = Number(process.env.REL_SCALE_N ?? 60);
   const K = Number(process.env.REL_SCALE_K ?? 3);
-  const [api2, worker2] = await Promise.all([
-    stack.scaleOut({ apis: 1 }).then((s) => s[0]!),
-    stack.scaleOut({ workers: 1 }).then((s) => s[0]!),
-  ]);
+  const [api2, worker2] = await Promise.all([stack.scaleOut({ apis: 1 }).then((s) => s[0]!), stack.scaleOut({ workers: 1 }).then((s) => s[0]!)]);
   const bases = [stack.base, api2.base];
   const anomalies: string[] = [];
   try {
@@ -132,11 +129,23 @@ export async function scaleOutRateLimit(stack: Stack): Promise<ScenarioResult> {
     });
     const limited = answers.filter((r) => r.status === 429);
     const through = answers.filter((r) => r.status !== 429);
-    const codes = new Set(limited.map((r) => { try { return String((JSON.parse(r.body) as { code?: unknown }).code); } catch { return r.body.slice(0, 40); } }));
-    if (through.length !== LIMIT) anomalies.push(`${through.length} of ${BURST} accepts from one IP got past a per-IP limit of ${LIMIT} spread over 2 APIs (want ${LIMIT}, then 429s)`);
+    const codes = new Set(
+      limited.map((r) => {
+        try {
+          return String((JSON.parse(r.body) as { code?: unknown }).code);
+        } catch {
+          return r.body.slice(0, 40);
+        }
+      }),
+    );
+    if (through.length !== LIMIT)
+      anomalies.push(`${through.length} of ${BURST} accepts from one IP got past a per-IP limit of ${LIMIT} spread over 2 APIs (want ${LIMIT}, then 429s)`);
     if (limited.length && (codes.size !== 1 || !codes.has('rate_limited'))) anomalies.push(`429 answers carried codes ${[...codes].join(', ')} (want rate_limited)`);
     const perApi = replicas.map((r) => `${r.name}: ${answers.filter((a) => a.base === r.base && a.status !== 429).length} through`).join(', ');
-    const totals = await sandboxTotals(stack, through.filter((r) => r.status === 200).map((r) => r.key));
+    const totals = await sandboxTotals(
+      stack,
+      through.filter((r) => r.status === 200).map((r) => r.key),
+    );
     return {
       scenario: `(scale-out-rate-limit) ${BURST} accepts from one IP over 2 APIs with ${LIMIT}/min per IP`,
       requests: BURST,

@@ -21,7 +21,10 @@ export async function duplicateStorm(stack: Stack): Promise<ScenarioResult> {
     else anomalies.push(`${a.key}: statuses ${replies.map((r) => r.status).join(',')}`);
     if (replies.filter((r) => !r.replayed).length !== 1) anomalies.push(`${a.key}: ${replies.filter((r) => !r.replayed).length} responses not marked as replays (want 1)`);
   });
-  const totals = await sandboxTotals(stack, accepts.map((a) => a.key));
+  const totals = await sandboxTotals(
+    stack,
+    accepts.map((a) => a.key),
+  );
   anomalies.push(...totals.anomalies);
   return {
     scenario: `(a) duplicate storm: ${N_STORM} accepts x ${K_STORM} concurrent copies`,
@@ -81,7 +84,10 @@ export async function databaseOutage(stack: Stack): Promise<ScenarioResult> {
   if (failed.length === 0) anomalies.push('no activity attempt failed during the outage: it did not reach the worker');
   if (madeBeforeOutage < M) anomalies.push(`only ${madeBeforeOutage} of ${M} Stripe charges were in flight when the outage began`);
   if (orderWrites === 0) anomalies.push('no order write met the outage after its charge: the case that matters was not exercised');
-  const totals = await sandboxTotals(stack, accepts.map((a) => a.key));
+  const totals = await sandboxTotals(
+    stack,
+    accepts.map((a) => a.key),
+  );
   const stripeKeys = stripeAccepts.map((a) => a.key);
   const stripeCount = countAtStripe(server, stripeKeys);
   const stripeOrders = await ordersAndAnswers(stack, stripeKeys, answers);
@@ -140,7 +146,7 @@ export async function apiRestartDuringSca(stack: Stack): Promise<ScenarioResult>
         return;
       }
       if (s.json.status !== 'requires_action' && s.json.status !== 'processing') {
-        anomalies.push(`${p.key}: ended ${s.json.status}`);
+        anomalies.push(`${p.key}: ended ${JSON.stringify(s.json.status)}`);
         return;
       }
       if (Date.now() > until) {
@@ -150,7 +156,10 @@ export async function apiRestartDuringSca(stack: Stack): Promise<ScenarioResult>
       await new Promise((r) => setTimeout(r, 250));
     }
   });
-  const totals = await sandboxTotals(stack, accepts.map((a) => a.key));
+  const totals = await sandboxTotals(
+    stack,
+    accepts.map((a) => a.key),
+  );
   anomalies.push(...totals.anomalies);
   return {
     scenario: `(e) API restarted while ${N} workflows wait for SCA`,

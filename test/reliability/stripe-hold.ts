@@ -41,14 +41,11 @@ export async function startStripeHoldProxy(upstream: string): Promise<StripeHold
   let refusedInUse = 0;
 
   const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse) => {
-    const up = request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
-      (answer) => {
-        if (res.destroyed) return answer.resume();
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
+    const up = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (answer) => {
+      if (res.destroyed) return answer.resume();
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
     // The server dropped the connection (a fault it was told to inject): drop ours too.
     up.on('error', () => res.socket?.destroy());
     up.end(body);

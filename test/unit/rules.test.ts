@@ -123,7 +123,7 @@ describe('idempotency keys', () => {
     expect(codeOf(() => assertIdempotencyKey("abc'; DROP TABLE"))).toBe('idempotency_key_invalid');
     expect(codeOf(() => assertIdempotencyKey('order-123:upsell.1_A'))).toBe('ok');
   });
-  it('derive one gateway key per accept, stable and within Paystack\'s reference charset', () => {
+  it("derive one gateway key per accept, stable and within Paystack's reference charset", () => {
     const a = gatewayChargeKey('key-1');
     expect(a).toBe(gatewayChargeKey('key-1'));
     expect(a).not.toBe(gatewayChargeKey('key-2'));
@@ -149,7 +149,7 @@ describe('card data is never stored', () => {
 describe('return URL after a redirect confirmation', () => {
   const allowed = ['https://shop.example', 'https://www.shop.example'];
   const base = 'https://pay.shop.example';
-  it('takes the shop\'s own pages and paths on this service; nothing given is null', () => {
+  it("takes the shop's own pages and paths on this service; nothing given is null", () => {
     expect(resolveReturnUrl(undefined, allowed, base)).toBeNull();
     expect(resolveReturnUrl('https://www.shop.example/thanks?o=1#top', allowed, base)).toBe('https://www.shop.example/thanks?o=1#top');
     expect(resolveReturnUrl('/demo?o=1', allowed, base)).toBe('https://pay.shop.example/demo?o=1');
@@ -170,7 +170,10 @@ describe('return URL after a redirect confirmation', () => {
       'relative/path',
       '',
     ]) {
-      expect(codeOf(() => resolveReturnUrl(bad, allowed, base)), bad).toBe('return_url_not_allowed');
+      expect(
+        codeOf(() => resolveReturnUrl(bad, allowed, base)),
+        bad,
+      ).toBe('return_url_not_allowed');
     }
   });
 });

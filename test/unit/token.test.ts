@@ -47,7 +47,7 @@ describe('token: HMAC-SHA256-signed and short-lived', () => {
   it('a tampered payload or signature fails the signature check', () => {
     const { token } = signToken(subject, keys, now, 30);
     const [payload, sig] = token.split('.') as [string, string];
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
     const forgedPayload = Buffer.from(JSON.stringify({ ...claims, off: 'off_2' })).toString('base64url');
     expect(codeOf(() => verifyToken(`${forgedPayload}.${sig}`, keys, now, {}))).toBe('token_signature_invalid');
     const flipped = sig.startsWith('A') ? `B${sig.slice(1)}` : `A${sig.slice(1)}`;
@@ -89,7 +89,10 @@ describe('token: HMAC-SHA256-signed and short-lived', () => {
       return `${payload}.${createHmac('sha256', keys[0]!.secret).update(payload).digest('base64url')}`;
     };
     for (const extra of [{ amt: 1500 }, { cur: 'USD' }, { amt: '1500', cur: 'USD' }, { amt: 1.5, cur: 'USD' }, { amt: -1, cur: 'USD' }, { amt: 1500, cur: 'usd' }]) {
-      expect(codeOf(() => verifyToken(signWith(extra), keys, now, subject)), JSON.stringify(extra)).toBe('token_malformed');
+      expect(
+        codeOf(() => verifyToken(signWith(extra), keys, now, subject)),
+        JSON.stringify(extra),
+      ).toBe('token_malformed');
     }
     expect(verifyToken(signWith({ amt: 1500, cur: 'USD' }), keys, now, subject)).toMatchObject({ amt: 1500, cur: 'USD' });
   });
