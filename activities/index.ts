@@ -95,6 +95,27 @@ export function createActivities(deps: ActivityDeps) {
   const { prisma, gateways, clock, publicBaseUrl } = deps;
   const gatewayFor = (plan: AcceptPlan) => gateways.byName(plan.gateway);
 
+  /**
+   * After a failed charge: whatever the gateway did with our key, leave no charge standing. The
+   * gateway's findCharge repeats the request under the same key (Stripe: the same create, until it
+   * stops answering 409 in use; Paystack verifies the reference), and what it names is cancelled or
+   * refunded.
+   */
+  async function voidUnfinished(plan: AcceptPlan): Promise<void> {
+    const gateway = gatewayFor(plan);
+    const found = await gateway.findCharge(chargeRequestFor(plan, publicBaseUrl));
+    // A charge still waiting (for the buyer, or processing at the bank) is cancelled; if it cannot
+    // be cancelled yet, this throws and Temporal asks again later, until it is final.
+    const settled = found?.status === 'requires_action' ? await gateway.cancelCharge(found.chargeRef) : found;
+    if (settled?.status === 'succeeded') {
+      // The whole charge: under our key, whatever amount it holds, it has no order.
+      await gateway.refund(settled.chargeRef, null, gatewayRefundKey(plan.acceptKey));
+      log.warn('charge found after gateway errors was refunded', { acceptKey: plan.acceptKey, chargeRef: settled.chargeRef });
+    } else if (settled?.status === 'requires_action') {
+      throw new Error(`charge ${settled.chargeRef} is not final yet and could not be cancelled; asking again`);
+    }
+  }
+
   return {
     /**
      * Steps 1-4 in one activity (a local one in the accept's first workflow task): validate (and burn the jti,
@@ -155,18 +176,25 @@ export function createActivities(deps: ActivityDeps) {
      * answering 409 in use; Paystack verifies the reference), and what it names is cancelled or refunded.
      */
     async voidUnfinishedCharge(plan: AcceptPlan): Promise<void> {
-      const gateway = gatewayFor(plan);
-      const found = await gateway.findCharge(chargeRequestFor(plan, publicBaseUrl));
-      // A charge still waiting (for the buyer, or processing at the bank) is cancelled; if it cannot
-      // be cancelled yet, this throws and Temporal asks again later, until it is final.
-      const settled = found?.status === 'requires_action' ? await gateway.cancelCharge(found.chargeRef) : found;
-      if (settled?.status === 'succeeded') {
-        // The whole charge: under our key, whatever amount it holds, it has no order.
-        await gateway.refund(settled.chargeRef, null, gatewayRefundKey(plan.acceptKey));
-        log.warn('charge found after gateway errors was refunded', { acceptKey: plan.acceptKey, chargeRef: settled.chargeRef });
-      } else if (settled?.status === 'requires_action') {
-        throw new Error(`charge ${settled.chargeRef} is not final yet and could not be cancelled; asking again`);
-      }
+      await voidUnfinished(plan);
+    },
+
+    /**
+     * The first workflow task failed after validation recorded its plan and the method check passed:
+     * a charge may stand under this accept's key, made by an earlier run of that task. Unless its order
+     * is written (a payment row), it is voided like any charge after gateway errors.
+     */
+    async voidRecordedCharge(input: AcceptInput): Promise<void> {
+      const recorded = await findRecordedPlan(prisma, input);
+      if (!recorded?.methodChecked) return;
+      const paid = await prisma.$queryRaw<Array<{ one: number }>>`SELECT 1 AS one FROM payments WHERE idempotency_key = ${input.acceptKey}`;
+      if (paid.length > 0) return;
+      await voidUnfinished(recorded.plan);
+    },
+
+    /** After an uncancellable charge's late-completion watch: the offer is free again unless it was paid. */
+    async releaseOfferClaim(input: AcceptInput): Promise<void> {
+      await releaseOfferClaim(prisma, input.acceptKey);
     },
 
     /** Outages are retried (the workflow bounds how long); an error that will not pass ends in a refund. */
@@ -187,8 +215,10 @@ export function createActivities(deps: ActivityDeps) {
      * A success webhook for an accept that is no longer running: is the charge one that stands
      * without an order? Asks the gateway (never the webhook), then the database.
      */
-    async inspectOrphanCharge(input: ReconcileInput): Promise<'orphan' | 'has_order' | 'not_charged'> {
+    async inspectOrphanCharge(input: ReconcileInput): Promise<'orphan' | 'has_order' | 'not_charged' | 'pending'> {
       const charge = await gateways.byName(input.gateway).confirmCharge(input.chargeRef);
+      // The webhook said success but the gateway's own read may lag it: not final is not "not charged".
+      if (charge.status === 'requires_action') return 'pending';
       if (charge.status !== 'succeeded') return 'not_charged';
       const orders = await prisma.$queryRaw<Array<{ order_id: string }>>`
         SELECT order_id FROM payments WHERE gateway = ${input.gateway} AND gateway_ref = ${input.chargeRef} LIMIT 1`;
@@ -214,9 +244,10 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Records an answer; one that ends the accept with no charge standing also gives its offer slot back. */
-    async recordOutcome(input: AcceptInput, response: AcceptResponse, chargeRef: string | null): Promise<void> {
+    /** `keepClaim`: the accept ended, but a charge the gateway could not cancel may still complete. */
+    async recordOutcome(input: AcceptInput, response: AcceptResponse, chargeRef: string | null, keepClaim = false): Promise<void> {
       await recordAcceptOutcome(prisma, input, response, chargeRef, clock());
-      if (ENDED_WITHOUT_CHARGE.has(response.status)) await releaseOfferClaim(prisma, input.acceptKey);
+      if (ENDED_WITHOUT_CHARGE.has(response.status) && !keepClaim) await releaseOfferClaim(prisma, input.acceptKey);
     },
 
     async deliverEvent(eventId: string): Promise<void> {

@@ -15,11 +15,15 @@ export interface RecordedPlan {
   methodChecked: boolean;
 }
 
-/** This accept's recorded plan, or null before validation first succeeded. Same key and same request only. */
+/**
+ * This accept's recorded plan, or null before validation first succeeded. Same key and same request
+ * only, and only while the accept is open: a closed accept's plan is never reused to charge again.
+ */
 export async function findRecordedPlan(db: Db, input: Pick<AcceptInput, 'acceptKey' | 'fingerprint'>): Promise<RecordedPlan | null> {
   const rows = await db.$queryRaw<Array<{ validated_plan: AcceptPlan; method_checked: boolean }>>`
     SELECT validated_plan, method_checked_at IS NOT NULL AS method_checked FROM accepts
-    WHERE idempotency_key = ${input.acceptKey} AND fingerprint = ${input.fingerprint} AND validated_plan IS NOT NULL`;
+    WHERE idempotency_key = ${input.acceptKey} AND fingerprint = ${input.fingerprint} AND validated_plan IS NOT NULL
+      AND completed_at IS NULL`;
   const r = rows[0];
   return r ? { plan: r.validated_plan, methodChecked: r.method_checked } : null;
 }

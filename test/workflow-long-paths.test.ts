@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import proto from '@temporalio/proto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -24,6 +24,8 @@ import type { AcceptPlan, ChargeResult, PreparedAccept, WrittenOrder } from '../
 import { WORKFLOWS_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../worker/worker.ts';
 import { acceptUpsell } from '../workflows/acceptUpsell.ts';
 import { type AcceptInput, type AcceptResponse, scaCompletedSignal, searchAttributes, statusQuery } from '../workflows/messages.ts';
+import { reconcileCharge } from '../workflows/reconcileCharge.ts';
+import type { ReconcileInput } from '../workflows/reconcile-messages.ts';
 
 type Activities = ReturnType<typeof createActivities>;
 type ActivityName = keyof Activities;
@@ -77,6 +79,10 @@ interface Behaviour {
   cancel: () => ChargeResult;
   writeOrder: () => WrittenOrder;
   deliverEvent: () => void;
+  /** validation's outcome: by default a plan to charge */
+  prepare: (key: string) => PreparedAccept;
+  /** what reconcileCharge's look at the gateway and the database finds */
+  inspect: () => 'orphan' | 'has_order' | 'not_charged' | 'pending';
 }
 
 const CHARGE_REF = 'ch_long_path';
@@ -116,6 +122,8 @@ function mockActivities(key: string, overrides: Partial<Behaviour>) {
     cancel: () => cancelled,
     writeOrder: () => ({ orderId: 'ord_child', orderExternalId: 'wc-1-1', kind: 'child', eventId: EVENT_ID }),
     deliverEvent: () => undefined,
+    prepare: (k) => ({ plan: planFor(k), methodDeclined: null }),
+    inspect: () => 'orphan',
     ...overrides,
   };
   const calls: Call[] = [];
@@ -126,7 +134,7 @@ function mockActivities(key: string, overrides: Partial<Behaviour>) {
   const activities: Activities = {
     async prepareAccept(input: AcceptInput): Promise<PreparedAccept> {
       note('prepareAccept', [input]);
-      return { plan: planFor(key), methodDeclined: null };
+      return b.prepare(key);
     },
     async chargeOffSession(plan: AcceptPlan) {
       note('chargeOffSession', [plan]);
@@ -150,8 +158,8 @@ function mockActivities(key: string, overrides: Partial<Behaviour>) {
       note('writeOrder', [input, plan, chargeRef]);
       return b.writeOrder();
     },
-    async recordOutcome(input: AcceptInput, response: AcceptResponse, chargeRef: string | null) {
-      note('recordOutcome', [input, response, chargeRef]);
+    async recordOutcome(input: AcceptInput, response: AcceptResponse, chargeRef: string | null, keepClaim?: boolean) {
+      note('recordOutcome', [input, response, chargeRef, keepClaim ?? false]);
     },
     async deliverEvent(eventId: string) {
       note('deliverEvent', [eventId]);
@@ -160,12 +168,19 @@ function mockActivities(key: string, overrides: Partial<Behaviour>) {
     async markEventFailed(eventId: string) {
       note('markEventFailed', [eventId]);
     },
-    // reconcileCharge's activities: acceptUpsell never calls them.
-    async inspectOrphanCharge(): Promise<never> {
-      throw new Error('not part of acceptUpsell');
+    async voidRecordedCharge(input: AcceptInput) {
+      note('voidRecordedCharge', [input]);
     },
-    async refundOrphanCharge(): Promise<never> {
-      throw new Error('not part of acceptUpsell');
+    async releaseOfferClaim(input: AcceptInput) {
+      note('releaseOfferClaim', [input]);
+    },
+    async inspectOrphanCharge(input: ReconcileInput) {
+      note('inspectOrphanCharge', [input]);
+      return b.inspect();
+    },
+    async refundOrphanCharge(input: ReconcileInput) {
+      note('refundOrphanCharge', [input]);
+      return { refundRef: 'rf_reconciled' };
     },
   };
   const named = (name: ActivityName) => calls.filter((c) => c.name === name);
@@ -194,6 +209,28 @@ async function runAccept<T>(overrides: Partial<Behaviour>, drive: (handle: Workf
     return { key, mock, out: await drive(handle, mock) };
   });
 }
+
+/** One reconciliation of a charge a success webhook named, on a worker of its own. */
+async function runReconcile(overrides: Partial<Behaviour>) {
+  const taskQueue = `long-paths-${randomUUID()}`;
+  const mock = mockActivities('rec', overrides);
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: mock.activities });
+  const result = await worker.runUntil(
+    env.client.workflow.execute(reconcileCharge, {
+      taskQueue,
+      workflowId: `reconcile-${randomUUID()}`,
+      args: [{ gateway: 'paystack', chargeRef: CHARGE_REF, acceptKey: 'long-closed', eventType: 'charge.success' }],
+    }),
+  );
+  return { mock, result };
+}
+
+/** Whether each expired outcome kept the offer claimed (an uncancellable charge may still complete). */
+const keptClaim = (mock: Mock) =>
+  mock
+    .named('recordOutcome')
+    .filter((c) => (c.args[1] as AcceptResponse).status === 'expired')
+    .map((c) => c.args[3]);
 
 const outcomes = (mock: Mock) => mock.named('recordOutcome').map((c) => (c.args[1] as AcceptResponse).status);
 
@@ -248,6 +285,11 @@ describe('acceptUpsell long paths (time-skipping test server)', () => {
     expect(refund!.atMs - cancel!.atMs).toBeGreaterThan(23 * HOUR);
     expect(mock.named('writeOrder')).toEqual([]);
     expect(outcomes(mock)).toEqual(['requires_action', 'expired']);
+    // The offer stayed claimed while the charge could still complete, and is given back after.
+    expect(keptClaim(mock)).toEqual([true]);
+    const [release, ...moreReleases] = mock.named('releaseOfferClaim');
+    expect(moreReleases).toEqual([]);
+    expect(release!.atMs).toBeGreaterThanOrEqual(refund!.atMs);
   }, 120_000);
 
   it('Paystack-like: no late success means no refund, and the watch ends after 24 h', async () => {
@@ -261,6 +303,10 @@ describe('acceptUpsell long paths (time-skipping test server)', () => {
     expect(lastConfirm.atMs - cancel!.atMs).toBeGreaterThanOrEqual(24 * HOUR);
     expect(lastConfirm.atMs - cancel!.atMs).toBeLessThan(24 * HOUR + MINUTE);
     expect(outcomes(mock)).toEqual(['requires_action', 'expired']);
+    expect(keptClaim(mock)).toEqual([true]);
+    const releases = mock.named('releaseOfferClaim');
+    expect(releases).toHaveLength(1);
+    expect(releases[0]!.atMs).toBeGreaterThanOrEqual(lastConfirm.atMs);
   }, 120_000);
 
   it('order write: 15 local attempts, then a regular activity for 24 h, then a refund and internal_error', async () => {
@@ -306,5 +352,38 @@ describe('acceptUpsell long paths (time-skipping test server)', () => {
     expect(mock.named('markEventFailed').map((c) => c.args[0])).toEqual([EVENT_ID]);
     expect(mock.named('refundCharge')).toEqual([]);
     expect(outcomes(mock)).toEqual([]);
+  }, 120_000);
+
+  it('a first task that fails after its plan was recorded voids whatever an earlier run of it charged, and says nothing was kept', async () => {
+    const { mock, out } = await runAccept(
+      {
+        prepare: () => {
+          // As when the database is gone for longer than validation's attempts: no typed refusal.
+          throw ApplicationFailure.create({ type: 'Unexpected', message: 'connect ECONNREFUSED 127.0.0.1:5432', nonRetryable: true });
+        },
+      },
+      (handle) => handle.result(),
+    );
+    expect(out).toMatchObject({ status: 'error', code: 'internal_error', message: 'the accept could not be completed; nothing was kept' });
+    expect(mock.named('voidRecordedCharge')).toHaveLength(1);
+    expect(mock.named('chargeOffSession')).toEqual([]);
+    expect(outcomes(mock)).toEqual(['error']);
+  }, 120_000);
+
+  it('reconciliation: a charge the gateway still reads as pending is asked about again, then refunded once it succeeded', async () => {
+    let asked = 0;
+    const { mock, result } = await runReconcile({ inspect: () => (++asked < 4 ? 'pending' : 'orphan') });
+    expect(result).toEqual({ outcome: 'refunded', refundRef: 'rf_reconciled' });
+    expect(mock.named('inspectOrphanCharge')).toHaveLength(4);
+    expect(mock.named('refundOrphanCharge')).toHaveLength(1);
+  }, 120_000);
+
+  it('reconciliation: a charge still pending a day after its success webhook is left, refunding nothing', async () => {
+    const { mock, result } = await runReconcile({ inspect: () => 'pending' });
+    expect(result).toEqual({ outcome: 'still_pending' });
+    const asks = mock.named('inspectOrphanCharge');
+    expect(asks.at(-1)!.atMs - asks[0]!.atMs).toBeGreaterThan(23 * HOUR);
+    expect(asks.at(-1)!.atMs - asks[0]!.atMs).toBeLessThanOrEqual(24 * HOUR);
+    expect(mock.named('refundOrphanCharge')).toEqual([]);
   }, 120_000);
 });

@@ -44,6 +44,8 @@ const LATE_COMPLETION_WINDOW_MS = 24 * 60 * 60 * 1000;
 // whole task; prepareAccept then returns the plan its first success recorded in PostgreSQL
 // (activities/recorded-plan.ts) and never re-checks expiry or price, so a re-run cannot refuse an
 // accept that was already charged. Runs recorded before the patch keep the regular activity.
+/** Since this patch an uncancellable charge's accept keeps its offer claim through the late watch. */
+const HOLD_CLAIM_THROUGH_LATE_WATCH = 'hold-claim-through-late-watch';
 const PREPARE_IN_FIRST_TASK = 'prepare-accept-local-activity';
 const checkRetry = {
   initialInterval: '100 ms',
@@ -180,15 +182,22 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
 
   // 1-4. Validate, burn the jti, price the offer on the server, resolve the gateway, and check
   // the saved method on the gateway side.
+  const inFirstTask = patched(PREPARE_IN_FIRST_TASK);
   let prepared: PreparedAccept;
   try {
-    prepared = patched(PREPARE_IN_FIRST_TASK) ? await localChecks.prepareAccept(input) : await checks.prepareAccept(input);
+    prepared = inFirstTask ? await localChecks.prepareAccept(input) : await checks.prepareAccept(input);
   } catch (err) {
     const f = applicationFailure(err);
     if (f?.type === FAILURE.rejected) return finish(failureResponse(key, 'rejected', f.message, failureText(f)), null);
     if (f?.type === FAILURE.gatewayRefused) return finish(failureResponse(key, 'error', f.message, failureText(f)), null);
     if (f?.type === FAILURE.gatewayUnavailable) {
       return finish(failureResponse(key, 'error', 'gateway_error', 'the payment gateway did not answer; nothing was charged'), null);
+    }
+    if (inFirstTask) {
+      // A re-run of the first task (after a crash) may follow a charge its earlier run made: if the
+      // plan was recorded and the method checked, whatever stands under this key without an order goes.
+      await persistent.voidRecordedCharge(input);
+      return finish(failureResponse(key, 'error', 'internal_error', 'the accept could not be completed; nothing was kept'), null);
     }
     return finish(failureResponse(key, 'error', 'internal_error', 'the accept could not be validated; nothing was charged'), null);
   }
@@ -258,8 +267,12 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
           // The gateway cannot cancel (Paystack has no cancel): the buyer may still finish later.
           answer(expired);
           setOutcome('expired');
-          await persistent.recordOutcome(input, expired, pendingRef);
+          // The offer stays claimed while the buyer may still complete: a second tab must not be
+          // charged for it in the meantime.
+          const holdClaim = patched(HOLD_CLAIM_THROUGH_LATE_WATCH);
+          await persistent.recordOutcome(input, expired, pendingRef, holdClaim);
           await refundLateCompletion(plan, pendingRef);
+          if (holdClaim) await persistent.releaseOfferClaim(input);
           return finish(expired, pendingRef, true);
         }
         return finish(expired, pendingRef);

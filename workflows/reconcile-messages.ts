@@ -16,14 +16,15 @@ export interface ReconcileInput {
 
 export interface ReconcileResult {
   /** refunded: the charge had no order and was refunded; otherwise why nothing was done */
-  outcome: 'refunded' | 'has_order' | 'not_charged';
+  outcome: 'refunded' | 'has_order' | 'not_charged' | 'still_pending';
   refundRef?: string;
 }
 
 /**
  * One run per charge: the ID is derived from the gateway and the charge, so every copy of the
- * webhook (gateways redeliver) finds the same run and starts nothing more.
+ * webhook (gateways redeliver) finds the same run and starts nothing more. The separator is one an
+ * idempotency key cannot hold (keys are A-Z a-z 0-9 _ - : .), so no accept can take this ID first.
  */
 export function reconcileWorkflowId(gateway: string, chargeRef: string): string {
-  return `reconcile:${gateway}:${chargeRef}`;
+  return `reconcile/${gateway}/${chargeRef}`;
 }

@@ -83,15 +83,13 @@ export function perMinute(app: FastifyInstance, max: number, key: (request: Fast
  * database outage in the workflow, and a limiter must not turn that outage into refusals.
  */
 export async function enforce(request: FastifyRequest, reply: FastifyReply, limiters: Limiter[]): Promise<void> {
-  let results: Awaited<ReturnType<Limiter>>[];
-  try {
-    results = await Promise.all(limiters.map((limit) => limit(request)));
-  } catch (err) {
-    request.log.warn({ err }, 'rate limit store unavailable; request not counted');
-    return;
-  }
+  // Settled, not all: one limiter the store could not count must not hide another's "over".
+  const settled = await Promise.allSettled(limiters.map((limit) => limit(request)));
   let wait = 0;
-  for (const r of results) if (!r.isAllowed && r.isExceeded) wait = Math.max(wait, r.ttlInSeconds, 1);
+  for (const r of settled) {
+    if (r.status === 'rejected') request.log.warn({ err: r.reason as unknown }, 'rate limit store unavailable; request not counted');
+    else if (!r.value.isAllowed && r.value.isExceeded) wait = Math.max(wait, r.value.ttlInSeconds, 1);
+  }
   if (wait > 0) {
     reply.header('Retry-After', String(wait));
     throw new DomainError('rate_limited', `too many requests; retry in ${wait} s`);

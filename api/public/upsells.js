@@ -370,6 +370,11 @@
       // This key already went out with an earlier token (a reload): its accept is the answer.
       return this.resume();
     }
+    if (res.status === 503 && body && body.code === 'temporarily_unavailable') {
+      // Not started yet, or not known to have started: the status route says which, polled through
+      // its own 503s; a click again reuses this key, so nothing can be charged twice.
+      return this.resume();
+    }
     if (res.status === 429 || (body && body.code === 'rate_limited')) {
       return this.showError({ status: 'error', code: 'rate_limited', message: 'The shop is busy.' });
     }

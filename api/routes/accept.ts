@@ -254,7 +254,10 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       // with the same key is safe (it joins whatever did start).
       if (result.kind === 'not_started') unavailable(reply, 'the accept could not be started yet; retry with the same key');
       // Closed between our read and the start: its record has the answer now.
-      const record = await findAcceptRecord(prisma, key);
+      const record = await findAcceptRecord(prisma, key).catch((err: unknown) => {
+        request.log.warn({ err }, 'accept record lookup failed');
+        return unavailable(reply, 'the accept cannot be read right now; retry with the same key');
+      });
       if (record && record.fingerprint !== fingerprint) return reused(reply, key);
       const answer = acceptStateFromJson(record?.response ?? null);
       if (!answer) throw new Error(`accept ${key} closed without a recorded response`);

@@ -73,7 +73,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { g
       );
       return reply.send({ received: true, handled: true });
     }
-    request.log.info({ acceptKey: event.acceptKey, eventType: event.eventType, signalled }, 'gateway webhook');
+    request.log.info({ accept_id: event.acceptKey, eventType: event.eventType, signalled }, 'gateway webhook');
     return reply.send({ received: true, handled: signalled });
   });
 };
