@@ -170,11 +170,7 @@ export function createActivities(deps: ActivityDeps) {
       log.warn('charge refunded (compensation)', { acceptKey: plan.acceptKey, chargeRef, refundRef });
     },
 
-    /**
-     * After a failed charge: whatever the gateway did with our key, leave no charge standing. The
-     * gateway's findCharge answers for the key (Stripe repeats the same create until it stops
-     * answering 409 in use; Paystack verifies the reference), and what it names is cancelled or refunded.
-     */
+    /** After a failed charge: see voidUnfinished. */
     async voidUnfinishedCharge(plan: AcceptPlan): Promise<void> {
       await voidUnfinished(plan);
     },

@@ -8,6 +8,7 @@ import { resolveReturnUrl } from '../../domain/return-url.ts';
 import { verifyToken } from '../../domain/token.ts';
 import { type AcceptState, statusUrl } from '../../workflows/messages.ts';
 import { findAcceptRecord } from '../../db/accept-records.ts';
+import type { Db } from '../../db/client.ts';
 import { acceptStateFromJson } from '../../db/json.ts';
 import { errorBody } from '../errors.ts';
 import type { AppDeps } from '../app.ts';
@@ -142,6 +143,14 @@ function unavailable(reply: FastifyReply, message: string): never {
   throw new DomainError('temporarily_unavailable', message);
 }
 
+/** The accept's record; an outage is said as one (503 temporarily_unavailable), never as "no such accept". */
+function readRecordOrUnavailable(prisma: Db, request: FastifyRequest, reply: FastifyReply, key: string, message: string) {
+  return findAcceptRecord(prisma, key).catch((err: unknown) => {
+    request.log.warn({ err }, 'accept record lookup failed');
+    return unavailable(reply, message);
+  });
+}
+
 /** Requests whose token verified but has expired: only a replay of a recorded accept can answer them. */
 const expiredTokens = new WeakSet<FastifyRequest>();
 
@@ -254,10 +263,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       // with the same key is safe (it joins whatever did start).
       if (result.kind === 'not_started') unavailable(reply, 'the accept could not be started yet; retry with the same key');
       // Closed between our read and the start: its record has the answer now.
-      const record = await findAcceptRecord(prisma, key).catch((err: unknown) => {
-        request.log.warn({ err }, 'accept record lookup failed');
-        return unavailable(reply, 'the accept cannot be read right now; retry with the same key');
-      });
+      const record = await readRecordOrUnavailable(prisma, request, reply, key, 'the accept cannot be read right now; retry with the same key');
       if (record && record.fingerprint !== fingerprint) return reused(reply, key);
       const answer = acceptStateFromJson(record?.response ?? null);
       if (!answer) throw new Error(`accept ${key} closed without a recorded response`);
@@ -292,10 +298,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       const cartId = request.query.cart_id;
       // An outage is said as one (503, poll again), never as "no such accept", which would make the
       // buyer's page give up on an accept that is still running.
-      const record = await findAcceptRecord(prisma, key).catch((err: unknown) => {
-        request.log.warn({ err }, 'accept record lookup failed');
-        return unavailable(reply, 'the accept cannot be read right now; ask again shortly');
-      });
+      const record = await readRecordOrUnavailable(prisma, request, reply, key, 'the accept cannot be read right now; ask again shortly');
       const stored = record ? acceptStateFromJson(record.state) : null;
       if (record && record.cart_id === cartId && record.completed_at && stored) return send(reply, stored, false);
       // Running (or still validating, before its record exists): the workflow knows its state and cart.
