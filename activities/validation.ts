@@ -6,8 +6,8 @@ import { chooseOrderStrategy } from '../domain/order-strategy.ts';
 import { type SigningKey, assertTokenPrice, assertTokenSubject, verifyToken } from '../domain/token.ts';
 import type { AcceptInput } from '../workflows/messages.ts';
 import { loadSettings } from '../db/settings-store.ts';
-import { burnJti, claimOfferSlot, findOffer, findParentOrder, upsertValidatedAccept } from './accept-store.ts';
-import type { GatewayRegistry } from './gateways/registry.ts';
+import { burnJti, claimOfferSlot, findOffer, findParentOrder, upsertValidatedAccept } from '../db/accepts.ts';
+import type { GatewayRegistry } from '../gateways/registry.ts';
 import type { AcceptPlan } from './types.ts';
 
 export interface ValidationContext {

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { GatewayRegistry } from '../activities/gateways/registry.ts';
-import type { createSandboxGateway } from '../activities/gateways/sandbox.ts';
+import type { GatewayRegistry } from '../gateways/registry.ts';
+import type { createSandboxGateway } from '../gateways/sandbox.ts';
 import type { Db } from '../db/client.ts';
 import type { ApiConfig, TrustProxy } from './config.ts';
 import { errorBody, installErrorHandler } from './errors.ts';

@@ -4,7 +4,7 @@
  * (up to SHUTDOWN_GRACE_MS), then closes Temporal and the database and exits.
  */
 import closeWithGrace from 'close-with-grace';
-import { buildGateways } from '../activities/gateways/index.ts';
+import { buildGateways } from '../gateways/index.ts';
 import { ConfigError, secretValues } from '../config/env.ts';
 import { createPrisma } from '../db/client.ts';
 import { buildApp } from './app.ts';

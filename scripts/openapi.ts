@@ -9,7 +9,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildGateways } from '../activities/gateways/index.ts';
+import { buildGateways } from '../gateways/index.ts';
 import { buildApp } from '../api/app.ts';
 import { loadApiConfig } from '../api/config.ts';
 import type { AcceptFlows } from '../api/temporal.ts';

@@ -8,7 +8,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { createGatewayRegistry } from '../activities/gateways/registry.ts';
+import { createGatewayRegistry } from '../gateways/registry.ts';
 import { buildApp } from '../api/app.ts';
 import { httpStatusFor } from '../api/routes/accept.ts';
 import { ERROR_STATUS } from '../domain/errors.ts';

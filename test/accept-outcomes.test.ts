@@ -2,7 +2,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordAcceptOutcome } from '../activities/accept-store.ts';
+import { recordAcceptOutcome } from '../db/accepts.ts';
 import { isUniqueViolation } from '../db/client.ts';
 import { statusQuery } from '../workflows/messages.ts';
 import { poll, sandboxCharges } from './helpers/assertions.ts';

@@ -8,7 +8,7 @@
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGateways } from '../activities/gateways/index.ts';
+import { buildGateways } from '../gateways/index.ts';
 import { createActivities } from '../activities/index.ts';
 import { requestFingerprint } from '../domain/idempotency.ts';
 import type { AcceptInput } from '../workflows/messages.ts';

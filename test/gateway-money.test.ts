@@ -5,7 +5,7 @@
  * storefronts. Rows are read from PostgreSQL; the sandbox's ledger is its sandbox_charges table.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signSandboxWebhook, SANDBOX_SIGNATURE_HEADER } from '../activities/gateways/sandbox.ts';
+import { signSandboxWebhook, SANDBOX_SIGNATURE_HEADER } from '../gateways/sandbox.ts';
 import { buyerMessage } from '../domain/buyer-messages.ts';
 import { newId } from '../db/ids.ts';
 import { reconcileWorkflowId } from '../workflows/reconcile-messages.ts';

@@ -4,7 +4,7 @@
  * money moves (409 offer_already_accepted). Charges are counted in the sandbox gateway's own ledger.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGateways } from '../activities/gateways/index.ts';
+import { buildGateways } from '../gateways/index.ts';
 import { validateAcceptRequest } from '../activities/validation.ts';
 import { isUniqueViolation } from '../db/client.ts';
 import { requestFingerprint } from '../domain/idempotency.ts';

@@ -5,9 +5,9 @@
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { GatewayCurrencyError, GatewayRefusedError } from '../activities/gateways/gateway.ts';
-import { createPaystackGateway } from '../activities/gateways/paystack.ts';
-import type { ChargeRequest } from '../activities/gateways/gateway.ts';
+import { GatewayCurrencyError, GatewayRefusedError } from '../gateways/gateway.ts';
+import { createPaystackGateway } from '../gateways/paystack.ts';
+import type { ChargeRequest } from '../gateways/gateway.ts';
 import { buyerMessage } from '../domain/buyer-messages.ts';
 import { gatewayChargeKey } from '../domain/idempotency.ts';
 import { reconcileWorkflowId } from '../workflows/reconcile-messages.ts';

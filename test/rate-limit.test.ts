@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { createGatewayRegistry } from '../activities/gateways/registry.ts';
+import { createGatewayRegistry } from '../gateways/registry.ts';
 import { buildApp } from '../api/app.ts';
 import { loadApiConfig, parseTrustProxy } from '../api/config.ts';
 import { hitWindow } from '../api/plugins/rate-limit.ts';

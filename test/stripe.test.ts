@@ -15,16 +15,8 @@ import {
   type PaymentGateway,
   WebhookSignatureError,
   redactGatewayText,
-} from '../activities/gateways/gateway.ts';
-import {
-  chargeResultFromIntent,
-  createStripeGateway,
-  declineCodeOf,
-  declineFromCardError,
-  gatewayErrorFrom,
-  toStripeAmount,
-  webhookEventFrom,
-} from '../activities/gateways/stripe.ts';
+} from '../gateways/gateway.ts';
+import { chargeResultFromIntent, createStripeGateway, declineCodeOf, declineFromCardError, gatewayErrorFrom, toStripeAmount, webhookEventFrom } from '../gateways/stripe.ts';
 import { buyerMessage } from '../domain/buyer-messages.ts';
 import { gatewayChargeKey } from '../domain/idempotency.ts';
 import { waitFor } from '../scripts/lib/ports.ts';

@@ -3,8 +3,8 @@
  * the registry hands out wrapped gateways whose calls report to WorkerMetrics and then return
  * (or throw) exactly what the adapter did.
  */
-import { GatewayDeclineError, GatewayRefusedError, GatewayTransientError, type PaymentGateway } from '../activities/gateways/gateway.ts';
-import type { GatewayRegistry } from '../activities/gateways/registry.ts';
+import { GatewayDeclineError, GatewayRefusedError, GatewayTransientError, type PaymentGateway } from '../gateways/gateway.ts';
+import type { GatewayRegistry } from '../gateways/registry.ts';
 import type { GatewayCallOutcome, WorkerMetrics } from './metrics.ts';
 
 /** The adapter calls that reach the gateway's API; parseWebhook is local and runs in the API. */

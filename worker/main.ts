@@ -4,7 +4,7 @@
  * and exits. Logs JSON lines to stdout; serves /metrics and /healthz on WORKER_METRICS_PORT and
  * the Temporal SDK's metrics on WORKER_SDK_METRICS_PORT.
  */
-import { buildGatewayRegistry } from '../activities/gateways/index.ts';
+import { buildGatewayRegistry } from '../gateways/index.ts';
 import { ConfigError, secretValues } from '../config/env.ts';
 import { createPrisma } from '../db/client.ts';
 import { loadWorkerConfig } from './config.ts';

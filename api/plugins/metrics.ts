@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { KNOWN_GATEWAYS } from '../../activities/gateways/registry.ts';
+import { KNOWN_GATEWAYS } from '../../gateways/registry.ts';
 import { ACCEPT_ROUTE, acceptAnswerOf } from './accept-answer.ts';
 
 const WEBHOOK_ROUTE = '/wp-json/ocart/v1/webhooks/:gateway';

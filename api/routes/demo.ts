@@ -12,7 +12,7 @@ import { DomainError } from '../../domain/errors.ts';
 import { currencyExponent } from '../../domain/money.ts';
 import { signToken } from '../../domain/token.ts';
 import type { AppDeps } from '../app.ts';
-import { serializeOrder } from './serializers.ts';
+import { serializeOrder } from '../serializers.ts';
 import { UPSELLS_JS_PATH, loadPublicAsset, notModified } from './storefront.ts';
 
 /** What scripts/lib/demo-seed.ts writes: one paid parent per sandbox outcome, one offer each. */

@@ -4,7 +4,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { SANDBOX_SIGNATURE_HEADER, signSandboxWebhook } from '../../activities/gateways/sandbox.ts';
+import { SANDBOX_SIGNATURE_HEADER, signSandboxWebhook } from '../../gateways/sandbox.ts';
 import { DomainError } from '../../domain/errors.ts';
 import type { AppDeps } from '../app.ts';
 import { displayMoney } from './demo.ts';

@@ -18,7 +18,7 @@ import { requireApiKey } from '../auth.ts';
 import type { AppDeps } from '../app.ts';
 import { SHOP_SECURITY, errorResponses } from '../plugins/openapi.ts';
 import { OFFER_ID } from './accept.ts';
-import { serializeOffer, serializeOrder } from './serializers.ts';
+import { serializeOffer, serializeOrder } from '../serializers.ts';
 
 const EXTERNAL_ID = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_\\-:.]+$' });
 const REF = Type.String({ minLength: 3, maxLength: 255, pattern: '^[A-Za-z0-9_\\-.]+$' });

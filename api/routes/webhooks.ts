@@ -6,7 +6,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { WebhookSignatureError } from '../../activities/gateways/gateway.ts';
+import { WebhookSignatureError } from '../../gateways/gateway.ts';
 import { DomainError } from '../../domain/errors.ts';
 import type { AppDeps } from '../app.ts';
 import { errorRef, errorResponses } from '../plugins/openapi.ts';

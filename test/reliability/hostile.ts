@@ -13,7 +13,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { looksLikeCardNumber } from '../../domain/card-data.ts';
 import { parseSigningKeys, signToken, type TokenSubject } from '../../domain/token.ts';
-import { signSandboxWebhook } from '../../activities/gateways/sandbox.ts';
+import { signSandboxWebhook } from '../../gateways/sandbox.ts';
 import { API_KEY, SANDBOX_WEBHOOK_SECRET, SECRETS, TOKEN_SECRET, type ScenarioResult, type Stack } from './harness.ts';
 
 const V1 = '/wp-json/ocart/v1';

@@ -1,6 +1,6 @@
 /** Builds the registry from configuration: only configured gateways are present. */
-import type { GatewaysConfig } from '../../config/env.ts';
-import type { Db } from '../../db/client.ts';
+import type { GatewaysConfig } from '../config/env.ts';
+import type { Db } from '../db/client.ts';
 import type { PaymentGateway } from './gateway.ts';
 import { createPaystackGateway } from './paystack.ts';
 import { createGatewayRegistry, type GatewayRegistry } from './registry.ts';

@@ -1,5 +1,5 @@
 /** Database rows to the snake_case JSON of the contract. Saved methods show references only. */
-import type { LineItem, Offer, Order, Payment, SavedPaymentMethod } from '../../db/generated/client.ts';
+import type { LineItem, Offer, Order, Payment, SavedPaymentMethod } from '../db/generated/client.ts';
 
 type OrderWithRelations = Order & { lineItems: LineItem[]; payments: Payment[]; children: Order[]; savedPaymentMethod: SavedPaymentMethod | null };
 

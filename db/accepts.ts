@@ -3,13 +3,13 @@
  * Prisma 6.19's query compiler (the only engine that runs offline here) spends 3-15 ms planning each
  * model query; these run in about 0.5 ms. Everything else in the service uses the Prisma models.
  */
-import type { Db, DbTx } from '../db/client.ts';
-import { newId } from '../db/ids.ts';
-import { loadSettings } from '../db/settings-store.ts';
+import type { Db, DbTx } from './client.ts';
+import { newId } from './ids.ts';
+import { loadSettings } from './settings-store.ts';
 import { decideOrderAtWrite } from '../domain/order-strategy.ts';
 import type { AcceptInput, AcceptResponse } from '../workflows/messages.ts';
 import { succeededResponse } from '../workflows/responses.ts';
-import type { AcceptPlan, WrittenOrder } from './types.ts';
+import type { AcceptPlan, WrittenOrder } from '../activities/types.ts';
 
 export const ACCEPTED_EVENT = 'ocart/upsell/accepted';
 

@@ -2,7 +2,7 @@
  * The one interface every payment gateway sits behind. Gateway-specific shapes and errors are
  * mapped here, at the boundary, into our own outcomes; nothing gateway-specific reaches the workflow.
  */
-import type { ChargeAction, ChargeResult } from '../types.ts';
+import type { ChargeAction, ChargeResult } from '../activities/types.ts';
 
 export type { ChargeAction, ChargeResult };
 

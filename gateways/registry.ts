@@ -1,4 +1,4 @@
-import { DomainError } from '../../domain/errors.ts';
+import { DomainError } from '../domain/errors.ts';
 import { GatewayRefusedError, type PaymentGateway } from './gateway.ts';
 
 /** Gateways we know of; a known one without configuration is refused clearly, not crashed on. */

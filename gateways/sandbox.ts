@@ -4,9 +4,9 @@
  * (sandbox_charges), replays a reused idempotency key like a real gateway, and signs its webhooks.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Db } from '../../db/client.ts';
-import { newId } from '../../db/ids.ts';
-import { currencyDigits } from '../../domain/money.ts';
+import type { Db } from '../db/client.ts';
+import { newId } from '../db/ids.ts';
+import { currencyDigits } from '../domain/money.ts';
 import {
   type ChargeRequest,
   type ChargeResult,

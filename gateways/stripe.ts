@@ -8,7 +8,7 @@
  * (client_secret) or on the bank's page (next_action.redirect_to_url).
  */
 import Stripe from 'stripe';
-import { stripeAmount, type Money } from '../../domain/money.ts';
+import { stripeAmount, type Money } from '../domain/money.ts';
 import {
   type ChargeRequest,
   type ChargeResult,
