@@ -6,7 +6,7 @@
  */
 import type { Db, DbTx } from './client.ts';
 import { newId } from './ids.ts';
-import { type Row, firstRow } from './rows.ts';
+import { type Row, firstRow, onlyRow } from './rows.ts';
 import { ORDER_KINDS, ORDER_STATUSES } from './statuses.ts';
 import { loadSettings } from './settings-store.ts';
 import { decideOrderAtWrite } from '../domain/order-strategy.ts';
@@ -244,4 +244,11 @@ export async function writeUpsellOrder(
             completed_at = EXCLUDED.completed_at, updated_at = EXCLUDED.updated_at`;
     return written;
   });
+}
+
+/** Accepts waiting for the buyer to authenticate (open, requires_action): a worker metric. */
+export async function countWaitingForBuyer(db: Db): Promise<number> {
+  const rows = await db.$queryRaw<unknown[]>`
+    SELECT count(*)::int AS waiting FROM accepts WHERE status = 'requires_action' AND completed_at IS NULL`;
+  return onlyRow('accepts', rows, (r) => r.int('waiting'));
 }

@@ -4,7 +4,7 @@
  * of CPU per delivery against 1.6 ms for these statements (same database).
  */
 import type { Db } from './client.ts';
-import { firstRow } from './rows.ts';
+import { firstRow, onlyRow } from './rows.ts';
 
 /**
  * Counts a delivery attempt and reads the event in one statement. `pending`: the event to deliver;
@@ -31,4 +31,13 @@ export async function markEventDelivered(db: Db, eventId: string, now: Date): Pr
 /** Gives up on a pending event (its delivery retries ran out); a delivered one stays delivered. */
 export async function markEventFailed(db: Db, eventId: string): Promise<void> {
   await db.$executeRaw`UPDATE outbox_events SET status = 'failed' WHERE id = ${eventId} AND status = 'pending'`;
+}
+
+/** The metrics' view of the outbox: pending and failed counts, and the oldest pending event's creation. */
+export async function outboxBacklog(db: Db): Promise<{ pending: number; failed: number; oldestPendingAt: Date | null }> {
+  const rows = await db.$queryRaw<unknown[]>`
+    SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending, count(*) FILTER (WHERE status = 'failed')::int AS failed,
+           min(created_at) FILTER (WHERE status = 'pending') AS oldest_pending_at
+    FROM outbox_events WHERE status IN ('pending', 'failed')`;
+  return onlyRow('outbox_events', rows, (r) => ({ pending: r.int('pending'), failed: r.int('failed'), oldestPendingAt: r.dateOrNull('oldest_pending_at') }));
 }
