@@ -1,5 +1,7 @@
 /** The db/ layer's own guarantees: rows parsed (RowShapeError), statuses as enums, one clock. */
 import { randomUUID } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { findRecordedPlan, recordAcceptOutcome, upsertValidatedAccept } from '../db/accepts.ts';
@@ -9,6 +11,7 @@ import { Row, RowShapeError, firstRow, onlyRow, parseRows } from '../db/rows.ts'
 import { ACCEPT_STATUSES } from '../db/statuses.ts';
 import { changeOffer, createOffer, putOrder } from '../api/services/shop.ts';
 import type { AcceptPlan } from '../activities/types.ts';
+import { ADMIN_URL } from '../scripts/lib/fresh-db.ts';
 
 const prisma = createPrisma(inject('databaseUrl'), 2);
 afterAll(async () => {
@@ -122,6 +125,64 @@ describe('status enums', () => {
       'payments.status:payment_status',
       'sandbox_charges.status:sandbox_charge_status',
     ]);
+  });
+});
+
+describe('the status enum migration', () => {
+  it('keeps every stored status: rows written as text before it read back the same after it, now typed', async () => {
+    const MIGRATION = '20261203130000_status_enums';
+    const dir = new URL('../prisma/migrations/', import.meta.url);
+    const folders = (await readdir(dir)).filter((f) => /^\d{14}_/.test(f)).sort();
+    expect(folders).toContain(MIGRATION);
+    const name = `ocart_enums_${Date.now().toString(36)}`;
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}"`);
+    const db = new pg.Client({ connectionString: ADMIN_URL.replace(/\/[^/]*$/, `/${name}`) });
+    try {
+      await db.connect();
+      const apply = async (folder: string) => db.query(await readFile(new URL(`${folder}/migration.sql`, dir), 'utf8'));
+      for (const folder of folders.filter((f) => f < MIGRATION)) await apply(folder);
+      await db.query(`
+        INSERT INTO orders (id, external_id, kind, cart_id, status, currency, total_amount, updated_at) VALUES
+          ('o1', 'e1', 'parent', 'c', 'paid', 'USD', 1, now()), ('o2', 'e2', 'child', 'c', 'pending', 'USD', 1, now()),
+          ('o3', 'e3', 'parent', 'c', 'refunded', 'USD', 1, now()), ('o4', 'e4', 'parent', 'c', 'cancelled', 'USD', 1, now());
+        INSERT INTO payments (id, order_id, gateway, gateway_ref, idempotency_key, status, amount, currency, updated_at) VALUES
+          ('p1', 'o1', 'sandbox', 'r1', 'k1', 'succeeded', 1, 'USD', now()), ('p2', 'o1', 'sandbox', 'r2', 'k2', 'refunded', 1, 'USD', now());
+        INSERT INTO accepts (idempotency_key, fingerprint, offer_id, cart_id, status, updated_at)
+          SELECT 'a-' || s, 'f', 'off', 'c', s, now()
+          FROM unnest(ARRAY['processing', 'succeeded', 'requires_action', 'declined', 'rejected', 'error', 'expired']) s;
+        INSERT INTO outbox_events (id, type, accept_key, payload) VALUES ('v1', 't', 'k1', '{}'), ('v2', 't', 'k2', '{}');
+        UPDATE outbox_events SET status = 'delivered' WHERE id = 'v2';
+        INSERT INTO sandbox_charges (id, idempotency_key, method_ref, amount, currency, status, updated_at) VALUES
+          ('s1', 'i1', 'pm', 1, 'USD', 'canceled', now()), ('s2', 'i2', 'pm', 1, 'USD', 'requires_action', now());`);
+      const snapshot = async () =>
+        (
+          await db.query<{ row: string }>(`
+            SELECT 'orders:' || id || ':' || kind || ':' || status AS row FROM orders
+            UNION ALL SELECT 'payments:' || id || ':' || status FROM payments
+            UNION ALL SELECT 'accepts:' || idempotency_key || ':' || status FROM accepts
+            UNION ALL SELECT 'outbox:' || id || ':' || status FROM outbox_events
+            UNION ALL SELECT 'sandbox:' || id || ':' || status FROM sandbox_charges ORDER BY 1`)
+        ).rows.map((r) => r.row);
+      const before = await snapshot();
+      expect(before).toHaveLength(4 + 2 + 7 + 2 + 2);
+      await apply(MIGRATION);
+      expect(await snapshot()).toEqual(before);
+      const typed = await db.query<{ type: string }>(`SELECT DISTINCT pg_typeof(status)::text AS type FROM accepts`);
+      expect(typed.rows).toEqual([{ type: 'accept_status' }]);
+      // The defaults survive as enum values.
+      await db.query(`INSERT INTO outbox_events (id, type, accept_key, payload) VALUES ('v3', 't', 'k3', '{}')`);
+      await db.query(`INSERT INTO orders (id, external_id, cart_id, status, currency, total_amount, updated_at) VALUES ('o5', 'e5', 'c', 'paid', 'USD', 1, now())`);
+      const defaults = await db.query<{ status: string; kind: string }>(
+        `SELECT (SELECT status FROM outbox_events WHERE id = 'v3') AS status, (SELECT kind FROM orders WHERE id = 'o5') AS kind`,
+      );
+      expect(defaults.rows[0]).toEqual({ status: 'pending', kind: 'parent' });
+    } finally {
+      await db.end();
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    }
   });
 });
 
