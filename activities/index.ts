@@ -14,9 +14,11 @@ import type { ReconcileInput } from '../workflows/reconcile-messages.ts';
 import { buyerMessage } from '../domain/buyer-messages.ts';
 import { GatewayCurrencyError, GatewayDeclineError, GatewayRefusedError, GatewayTransientError, redactGatewayText, type ChargeRequest } from '../gateways/gateway.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
-import { deliverOutboxEvent, markOutboxEventFailed } from './event-delivery.ts';
-import { OrderWriteRefusedError, recordAcceptOutcome, releaseOfferClaim, writeUpsellOrder } from '../db/accepts.ts';
-import { findRecordedPlan, markMethodChecked } from './recorded-plan.ts';
+import { deliverOutboxEvent } from './event-delivery.ts';
+import { markEventFailed } from '../db/outbox.ts';
+import { OrderWriteRefusedError, findRecordedPlan, markMethodChecked, recordAcceptOutcome, recordReconciledRefund, writeUpsellOrder } from '../db/accepts.ts';
+import { releaseOfferClaim } from '../db/offer-claims.ts';
+import { findOrderIdForCharge, paymentExistsForAccept } from '../db/payments.ts';
 import { FAILURE, type AcceptPlan, type ChargeResult, type PreparedAccept } from './types.ts';
 import { validateAcceptRequest } from './validation.ts';
 
@@ -137,7 +139,7 @@ export function createActivities(deps: ActivityDeps) {
           amount: plan.amount.value,
           currency: plan.amount.currency,
         });
-        await markMethodChecked(prisma, plan.acceptKey);
+        await markMethodChecked(prisma, plan.acceptKey, clock());
         return { plan, methodDeclined: null };
       } catch (err) {
         if (err instanceof GatewayDeclineError) {
@@ -183,8 +185,7 @@ export function createActivities(deps: ActivityDeps) {
     async voidRecordedCharge(input: AcceptInput): Promise<void> {
       const recorded = await findRecordedPlan(prisma, input);
       if (!recorded?.methodChecked) return;
-      const paid = await prisma.$queryRaw<Array<{ one: number }>>`SELECT 1 AS one FROM payments WHERE idempotency_key = ${input.acceptKey}`;
-      if (paid.length > 0) return;
+      if (await paymentExistsForAccept(prisma, input.acceptKey)) return;
       await voidUnfinished(recorded.plan);
     },
 
@@ -216,9 +217,7 @@ export function createActivities(deps: ActivityDeps) {
       // The webhook said success but the gateway's own read may lag it: not final is not "not charged".
       if (charge.status === 'requires_action') return 'pending';
       if (charge.status !== 'succeeded') return 'not_charged';
-      const orders = await prisma.$queryRaw<Array<{ order_id: string }>>`
-        SELECT order_id FROM payments WHERE gateway = ${input.gateway} AND gateway_ref = ${input.chargeRef} LIMIT 1`;
-      return orders.length > 0 ? 'has_order' : 'orphan';
+      return (await findOrderIdForCharge(prisma, input.gateway, input.chargeRef)) ? 'has_order' : 'orphan';
     },
 
     /** Refunds the whole charge (keyed like the accept's own compensation, so it happens once) and records it. */
@@ -226,9 +225,7 @@ export function createActivities(deps: ActivityDeps) {
       // Its own key: the accept's compensation may have refunded part of it under the accept's key
       // with an amount, and Stripe refuses a key reused with other parameters.
       const { refundRef } = await gateways.byName(input.gateway).refund(input.chargeRef, null, `${gatewayRefundKey(input.acceptKey)}-reconcile`);
-      await prisma.$executeRaw`
-        UPDATE accepts SET refund_ref = ${refundRef}, refunded_at = COALESCE(refunded_at, ${clock()}), updated_at = ${clock()}
-        WHERE idempotency_key = ${input.acceptKey}`;
+      await recordReconciledRefund(prisma, input.acceptKey, refundRef, clock());
       log.warn('charge without an order refunded (reconciliation)', {
         accept_id: input.acceptKey,
         gateway: input.gateway,
@@ -251,7 +248,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async markEventFailed(eventId: string): Promise<void> {
-      await markOutboxEventFailed(prisma, eventId);
+      await markEventFailed(prisma, eventId);
     },
   };
 }

@@ -6,7 +6,11 @@ import { chooseOrderStrategy } from '../domain/order-strategy.ts';
 import { type SigningKey, assertTokenPrice, assertTokenSubject, verifyToken } from '../domain/token.ts';
 import type { AcceptInput } from '../workflows/messages.ts';
 import { loadSettings } from '../db/settings-store.ts';
-import { burnJti, claimOfferSlot, findOffer, findParentOrder, upsertValidatedAccept } from '../db/accepts.ts';
+import { upsertValidatedAccept } from '../db/accepts.ts';
+import { claimOfferSlot } from '../db/offer-claims.ts';
+import { findOffer } from '../db/offers.ts';
+import { findParentOrder } from '../db/orders.ts';
+import { burnJti } from '../db/tokens.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
 import type { AcceptPlan } from './types.ts';
 
@@ -45,9 +49,9 @@ export async function validateAcceptRequest(ctx: ValidationContext, input: Accep
   // for this parent. Either refusal rolls both back. A retry of this same accept finds its own burn
   // and its own claim; the claim is given back when the accept ends with no charge (recordOutcome).
   await prisma.$transaction(async (tx) => {
-    const burnedBy = await burnJti(tx, claims.jti, input.acceptKey);
+    const burnedBy = await burnJti(tx, claims.jti, input.acceptKey, now);
     if (burnedBy !== input.acceptKey) throw new DomainError('token_replayed', 'this token has already been used');
-    if (!(await claimOfferSlot(tx, parent.id, offer.id, offer.max_per_order, input.acceptKey))) {
+    if (!(await claimOfferSlot(tx, parent.id, offer.id, offer.max_per_order, input.acceptKey, now))) {
       throw new DomainError('offer_already_accepted', 'this offer has already been accepted for this order');
     }
   });
@@ -72,6 +76,6 @@ export async function validateAcceptRequest(ctx: ValidationContext, input: Accep
     scaTimeoutMs: Math.round(settings['upsells.sca_timeout_min'] * 60_000),
     returnUrl: input.returnUrl ?? null,
   };
-  await upsertValidatedAccept(prisma, input, plan);
+  await upsertValidatedAccept(prisma, input, plan, now);
   return plan;
 }

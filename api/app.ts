@@ -82,7 +82,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   registerMetrics(app);
   registerCors(app, deps.config.allowedOrigins);
   registerConnectionDraining(app);
-  await registerRateLimits(app, deps.prisma);
+  await registerRateLimits(app, deps.prisma, deps.clock);
   await app.register(healthRoutes, deps);
   await app.register(acceptRoutes, deps);
   await app.register(webhookRoutes, deps);

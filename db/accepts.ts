@@ -1,10 +1,13 @@
 /**
- * The accept's hot-path reads and writes, as parameterised SQL through Prisma's $queryRaw.
- * Prisma 6.19's query compiler (the only engine that runs offline here) spends 3-15 ms planning each
- * model query; these run in about 0.5 ms. Everything else in the service uses the Prisma models.
+ * The accept record's reads and writes, and the order write that ends a charged accept, as
+ * parameterised SQL through Prisma's $queryRaw. Prisma 6.19's query compiler (the only engine that
+ * runs offline here) spends 3-15 ms planning each model query; these run in about 0.5 ms. Rows are
+ * parsed (db/rows.ts), and every timestamp written is the caller's `now`.
  */
 import type { Db, DbTx } from './client.ts';
 import { newId } from './ids.ts';
+import { type Row, firstRow, onlyRow } from './rows.ts';
+import { ORDER_KINDS, ORDER_STATUSES } from './statuses.ts';
 import { loadSettings } from './settings-store.ts';
 import { decideOrderAtWrite } from '../domain/order-strategy.ts';
 import type { AcceptInput, AcceptResponse } from '../workflows/messages.ts';
@@ -21,124 +24,88 @@ export class OrderWriteRefusedError extends Error {
 /** Final statuses end the accept; requires_action is an answer, but the flow goes on. */
 const FINAL = new Set(['succeeded', 'declined', 'rejected', 'error', 'expired']);
 
-export interface OfferRow {
-  id: string;
-  product_id: string;
-  name: string;
-  amount: number;
-  currency: string;
-  active: boolean;
-  starts_at: Date | null;
-  ends_at: Date | null;
-  eligibility: unknown;
-  order_strategy: string | null;
-  max_per_order: number;
-}
-
-export interface ParentRow {
-  id: string;
-  external_id: string;
-  kind: string;
-  cart_id: string;
-  status: string;
-  currency: string;
-  total_amount: number;
-  paid_at: Date | null;
-  customer_email: string | null;
-  gateway: string | null;
-  customer_ref: string | null;
-  method_ref: string | null;
-  product_ids: string[];
-}
-
-export async function findOffer(db: Db, offerId: string): Promise<OfferRow | null> {
-  const rows = await db.$queryRaw<OfferRow[]>`
-    SELECT id, product_id, name, amount, currency, active, starts_at, ends_at, eligibility, order_strategy, max_per_order
-    FROM offers WHERE id = ${offerId}`;
-  return rows[0] ?? null;
-}
-
-export async function findParentOrder(db: Db, externalId: string): Promise<ParentRow | null> {
-  const rows = await db.$queryRaw<ParentRow[]>`
-    SELECT o.id, o.external_id, o.kind, o.cart_id, o.status, o.currency, o.total_amount, o.paid_at, o.customer_email,
-           m.gateway, m.customer_ref, m.method_ref,
-           COALESCE((SELECT array_agg(li.product_id) FROM line_items li WHERE li.order_id = o.id), '{}') AS product_ids
-    FROM orders o LEFT JOIN saved_payment_methods m ON m.order_id = o.id
-    WHERE o.external_id = ${externalId}`;
-  return rows[0] ?? null;
-}
-
-/** One unique insert. Returns the key that burned the jti: this accept's, or an earlier one's. */
-export async function burnJti(db: Db | DbTx, jti: string, acceptKey: string): Promise<string> {
-  const rows = await db.$queryRaw<Array<{ accept_key: string }>>`
-    WITH burned AS (
-      INSERT INTO burned_tokens (jti, accept_key) VALUES (${jti}, ${acceptKey})
-      ON CONFLICT (jti) DO NOTHING RETURNING accept_key
-    )
-    SELECT accept_key FROM burned
-    UNION ALL
-    SELECT accept_key FROM burned_tokens WHERE jti = ${jti} AND NOT EXISTS (SELECT 1 FROM burned)`;
-  return rows[0]!.accept_key;
-}
-
 /**
- * Takes one of the offer's max_per_order slots for this parent, for this accept; false when every
- * slot is held by other accepts. The unique (parent_order_id, offer_id, slot) decides, not the read:
- * two accepts that both see slot 1 free both insert it, one waits for the other's commit and gets
- * nothing, and tries the next free slot. A retry of the same accept finds its own claim.
- */
-export async function claimOfferSlot(db: Db | DbTx, parentOrderId: string, offerId: string, maxPerOrder: number, acceptKey: string): Promise<boolean> {
-  // Each round either takes a slot, finds this accept's own claim, finds every slot taken, or lost
-  // a slot to a concurrent accept that committed (which fills one slot more): max + 1 rounds bound it.
-  for (let round = 0; round <= maxPerOrder; round++) {
-    const rows = await db.$queryRaw<Array<{ outcome: 'taken' | 'own' | 'full' | 'lost' }>>`
-      WITH own AS (
-        SELECT 1 FROM offer_claims WHERE accept_key = ${acceptKey}
-      ), free AS (
-        SELECT s AS slot FROM generate_series(1, ${maxPerOrder}::int) s
-        WHERE NOT EXISTS (SELECT 1 FROM own)
-          AND NOT EXISTS (SELECT 1 FROM offer_claims c WHERE c.parent_order_id = ${parentOrderId} AND c.offer_id = ${offerId} AND c.slot = s)
-        LIMIT 1
-      ), taken AS (
-        INSERT INTO offer_claims (accept_key, parent_order_id, offer_id, slot)
-        SELECT ${acceptKey}, ${parentOrderId}, ${offerId}, slot FROM free
-        ON CONFLICT DO NOTHING RETURNING slot
-      )
-      SELECT CASE WHEN EXISTS (SELECT 1 FROM own) THEN 'own'
-                  WHEN EXISTS (SELECT 1 FROM taken) THEN 'taken'
-                  WHEN NOT EXISTS (SELECT 1 FROM free) THEN 'full'
-                  ELSE 'lost' END AS outcome`;
-    const outcome = rows[0]!.outcome;
-    if (outcome === 'own' || outcome === 'taken') return true;
-    if (outcome === 'full') return false;
-  }
-  return false;
-}
-
-/**
- * Gives the accept's slot back once it ended with no charge standing, so the buyer can try again.
- * Never while a payment for the accept exists: a stray recording of a failure after the order was
- * written must not free the offer a second time.
- */
-export async function releaseOfferClaim(db: Db, acceptKey: string): Promise<void> {
-  await db.$executeRaw`
-    DELETE FROM offer_claims
-    WHERE accept_key = ${acceptKey} AND NOT EXISTS (SELECT 1 FROM payments WHERE idempotency_key = ${acceptKey})`;
-}
-
-/**
- * The accept record as validation leaves it, holding the validated plan (recorded-plan.ts reads it
+ * The accept record as validation leaves it, holding the validated plan (findRecordedPlan reads it
  * back on a re-run); a retry finds its own row and updates it, and the first plan recorded stays.
  */
-export async function upsertValidatedAccept(db: Db, input: AcceptInput, plan: AcceptPlan): Promise<void> {
+export async function upsertValidatedAccept(db: Db, input: AcceptInput, plan: AcceptPlan, now: Date): Promise<void> {
+  const at = now.toISOString();
   await db.$executeRaw`
-    INSERT INTO accepts (idempotency_key, fingerprint, offer_id, cart_id, parent_order_id, status, gateway, amount, currency, validated_plan, updated_at)
+    INSERT INTO accepts (idempotency_key, fingerprint, offer_id, cart_id, parent_order_id, status, gateway, amount, currency, validated_plan, created_at, updated_at)
     VALUES (${input.acceptKey}, ${input.fingerprint}, ${input.offerId}, ${input.cartId}, ${plan.parentOrderId}, 'processing',
-            ${plan.gateway}, ${plan.amount.value}, ${plan.amount.currency}, ${JSON.stringify(plan)}::jsonb, now())
+            ${plan.gateway}, ${plan.amount.value}, ${plan.amount.currency}, ${JSON.stringify(plan)}::jsonb, ${at}::timestamp(3), ${at}::timestamp(3))
     ON CONFLICT (idempotency_key) DO UPDATE
       SET parent_order_id = EXCLUDED.parent_order_id, gateway = EXCLUDED.gateway,
           amount = EXCLUDED.amount, currency = EXCLUDED.currency,
-          validated_plan = COALESCE(accepts.validated_plan, EXCLUDED.validated_plan), updated_at = now()`;
+          validated_plan = COALESCE(accepts.validated_plan, EXCLUDED.validated_plan), updated_at = EXCLUDED.updated_at`;
+}
+
+/**
+ * The validated plan as recorded at validation's first success (upsertValidatedAccept), read back
+ * when the accept's first workflow task runs again. Validation, the method check and the charge run
+ * as local activities in one workflow task, so a worker that dies after the charge makes the whole
+ * task run again: it must charge and write with the plan it charged with, never re-check a token
+ * that has expired since, or a price that has changed since, and refuse an accept that was charged.
+ */
+export interface RecordedPlan {
+  plan: AcceptPlan;
+  /** the gateway accepted the saved method for this plan (a charge may have followed) */
+  methodChecked: boolean;
+}
+
+const STRATEGIES = ['child', 'merge'] as const;
+const PLANNED_KINDS = ['child', 'merged'] as const;
+
+/** The plan as stored in accepts.validated_plan, checked field by field. */
+export function parseAcceptPlan(p: Row): AcceptPlan {
+  return {
+    acceptKey: p.str('acceptKey'),
+    offerId: p.str('offerId'),
+    cartId: p.str('cartId'),
+    parentOrderId: p.str('parentOrderId'),
+    parentExternalId: p.str('parentExternalId'),
+    productId: p.str('productId'),
+    productName: p.str('productName'),
+    amount: p.object('amount').money('value', 'currency'),
+    gateway: p.str('gateway'),
+    customerRef: p.strOrNull('customerRef'),
+    methodRef: p.str('methodRef'),
+    email: p.strOrNull('email'),
+    strategy: p.enumOf('strategy', STRATEGIES),
+    orderKind: p.enumOf('orderKind', PLANNED_KINDS),
+    fellBackToChild: p.bool('fellBackToChild'),
+    scaModal: p.bool('scaModal'),
+    scaTimeoutMs: p.int('scaTimeoutMs'),
+    returnUrl: p.strOrNull('returnUrl'),
+  };
+}
+
+/**
+ * This accept's recorded plan, or null before validation first succeeded. Same key and same request
+ * only, and only while the accept is open: a closed accept's plan is never reused to charge again.
+ */
+export async function findRecordedPlan(db: Db, input: Pick<AcceptInput, 'acceptKey' | 'fingerprint'>): Promise<RecordedPlan | null> {
+  const rows = await db.$queryRaw<unknown[]>`
+    SELECT validated_plan, method_checked_at IS NOT NULL AS method_checked FROM accepts
+    WHERE idempotency_key = ${input.acceptKey} AND fingerprint = ${input.fingerprint} AND validated_plan IS NOT NULL
+      AND completed_at IS NULL`;
+  return firstRow('accepts', rows, (r) => ({ plan: parseAcceptPlan(r.object('validated_plan')), methodChecked: r.bool('method_checked') }));
+}
+
+/** Recorded before the charge can start: a re-run after it skips the check as well. */
+export async function markMethodChecked(db: Db, acceptKey: string, now: Date): Promise<void> {
+  const at = now.toISOString();
+  await db.$executeRaw`
+    UPDATE accepts SET method_checked_at = ${at}::timestamp(3), updated_at = ${at}::timestamp(3)
+    WHERE idempotency_key = ${acceptKey} AND method_checked_at IS NULL`;
+}
+
+/** Reconciliation refunded a charge of this accept that had no order: the first refund's time stays. */
+export async function recordReconciledRefund(db: Db, acceptKey: string, refundRef: string, now: Date): Promise<void> {
+  const at = now.toISOString();
+  await db.$executeRaw`
+    UPDATE accepts SET refund_ref = ${refundRef}, refunded_at = COALESCE(refunded_at, ${at}::timestamp(3)), updated_at = ${at}::timestamp(3)
+    WHERE idempotency_key = ${acceptKey}`;
 }
 
 /**
@@ -155,34 +122,32 @@ export async function recordAcceptOutcome(
   const json = JSON.stringify(response);
   const code = 'code' in response ? response.code : null;
   const completedAt = FINAL.has(response.status) ? now : null;
+  const at = now.toISOString();
   await db.$executeRaw`
-    INSERT INTO accepts (idempotency_key, fingerprint, offer_id, cart_id, status, error_code, gateway_ref, response, state, completed_at, updated_at)
-    VALUES (${input.acceptKey}, ${input.fingerprint}, ${input.offerId}, ${input.cartId}, ${response.status}, ${code}, ${chargeRef},
-            ${json}::json, ${json}::json, ${completedAt?.toISOString() ?? null}::timestamp(3), now())
+    INSERT INTO accepts (idempotency_key, fingerprint, offer_id, cart_id, status, error_code, gateway_ref, response, state, completed_at, created_at, updated_at)
+    VALUES (${input.acceptKey}, ${input.fingerprint}, ${input.offerId}, ${input.cartId}, ${response.status}::accept_status, ${code}, ${chargeRef},
+            ${json}::json, ${json}::json, ${completedAt?.toISOString() ?? null}::timestamp(3), ${at}::timestamp(3), ${at}::timestamp(3))
     ON CONFLICT (idempotency_key) DO UPDATE
       SET status = EXCLUDED.status, error_code = EXCLUDED.error_code,
           gateway_ref = COALESCE(EXCLUDED.gateway_ref, accepts.gateway_ref),
           response = COALESCE(accepts.response, EXCLUDED.response),
-          state = EXCLUDED.state, completed_at = EXCLUDED.completed_at, updated_at = now()
+          state = EXCLUDED.state, completed_at = EXCLUDED.completed_at, updated_at = EXCLUDED.updated_at
       -- A finished accept stays finished: a late or stray attempt never moves it back.
       WHERE accepts.completed_at IS NULL`;
 }
 
 async function findEarlierWrite(tx: DbTx, acceptKey: string): Promise<WrittenOrder | null> {
-  const rows = await tx.$queryRaw<Array<{ order_id: string; external_id: string; kind: string; event_id: string; fell_back: boolean | null }>>`
+  const rows = await tx.$queryRaw<unknown[]>`
     SELECT p.order_id, o.external_id, o.kind, e.id AS event_id, (e.payload->'data'->>'fell_back_to_child')::boolean AS fell_back
     FROM payments p JOIN orders o ON o.id = p.order_id JOIN outbox_events e ON e.accept_key = p.idempotency_key
     WHERE p.idempotency_key = ${acceptKey}`;
-  const r = rows[0];
-  return r
-    ? {
-        orderId: r.order_id,
-        orderExternalId: r.external_id,
-        kind: r.kind === 'child' ? 'child' : 'merged',
-        eventId: r.event_id,
-        fellBackToChild: r.fell_back ?? false,
-      }
-    : null;
+  return firstRow('payments', rows, (r) => ({
+    orderId: r.str('order_id'),
+    orderExternalId: r.str('external_id'),
+    kind: r.enumOf('kind', ORDER_KINDS) === 'child' ? 'child' : 'merged',
+    eventId: r.str('event_id'),
+    fellBackToChild: r.boolOrNull('fell_back') ?? false,
+  }));
 }
 
 function parentGone(plan: AcceptPlan): never {
@@ -205,27 +170,30 @@ export async function writeUpsellOrder(
     // Merge or child is decided here, with the parent row locked until commit: validation's choice
     // may be minutes old (3-D Secure), and the shop's PUT of the order takes the same lock, so the
     // status and paid_at read here still hold when the total grows.
-    const parents = await tx.$queryRaw<Array<{ status: string; paid_at: Date | null }>>`
+    const parents = await tx.$queryRaw<unknown[]>`
       SELECT status, paid_at FROM orders WHERE id = ${plan.parentOrderId} FOR UPDATE`;
-    const parent = parents[0] ?? parentGone(plan);
+    const parent = firstRow('orders', parents, (r) => ({ status: r.enumOf('status', ORDER_STATUSES), paidAt: r.dateOrNull('paid_at') })) ?? parentGone(plan);
     const cutoffMin = plan.strategy === 'merge' ? (await loadSettings(tx))['upsells.merge_cutoff_min'] : 0;
-    const decision = decideOrderAtWrite(plan.strategy, { status: parent.status, paidAt: parent.paid_at }, cutoffMin, now);
+    const decision = decideOrderAtWrite(plan.strategy, parent, cutoffMin, now);
+    const at = now.toISOString();
+    const orderRef = (r: Row) => ({ id: r.str('id'), external_id: r.str('external_id') });
 
     const { value, currency } = plan.amount;
     let order: { id: string; external_id: string };
     if (decision.orderKind === 'merged') {
-      const rows = await tx.$queryRaw<Array<{ id: string; external_id: string }>>`
-        UPDATE orders SET total_amount = total_amount + ${value}, updated_at = now()
+      const rows = await tx.$queryRaw<unknown[]>`
+        UPDATE orders SET total_amount = total_amount + ${value}, updated_at = ${at}::timestamp(3)
         WHERE id = ${plan.parentOrderId} RETURNING id, external_id`;
-      order = rows[0] ?? parentGone(plan);
+      order = firstRow('orders', rows, orderRef) ?? parentGone(plan);
     } else {
       const id = newId('ord');
-      const rows = await tx.$queryRaw<Array<{ id: string; external_id: string }>>`
-        INSERT INTO orders (id, external_id, kind, cart_id, status, currency, total_amount, paid_at, customer_email, parent_id, updated_at)
-        SELECT ${id}, p.external_id || '-upsell-' || ${id.slice(4)}, 'child', p.cart_id, 'paid', ${currency}, ${value}, ${now.toISOString()}::timestamp(3), p.customer_email, p.id, now()
+      const rows = await tx.$queryRaw<unknown[]>`
+        INSERT INTO orders (id, external_id, kind, cart_id, status, currency, total_amount, paid_at, customer_email, parent_id, created_at, updated_at)
+        SELECT ${id}, p.external_id || '-upsell-' || ${id.slice(4)}, 'child', p.cart_id, 'paid', ${currency}, ${value}, ${at}::timestamp(3), p.customer_email, p.id,
+               ${at}::timestamp(3), ${at}::timestamp(3)
         FROM orders p WHERE p.id = ${plan.parentOrderId}
         RETURNING id, external_id`;
-      order = rows[0] ?? parentGone(plan);
+      order = firstRow('orders', rows, orderRef) ?? parentGone(plan);
     }
     const eventId = newId('evt');
     const written: WrittenOrder = {
@@ -257,22 +225,30 @@ export async function writeUpsellOrder(
     const responseJson = JSON.stringify(response);
     await tx.$executeRaw`
       WITH line AS (
-        INSERT INTO line_items (id, order_id, product_id, name, quantity, unit_amount, accept_key)
-        VALUES (${newId('li')}, ${order.id}, ${plan.productId}, ${plan.productName}, 1, ${value}, ${plan.acceptKey})
+        INSERT INTO line_items (id, order_id, product_id, name, quantity, unit_amount, accept_key, created_at)
+        VALUES (${newId('li')}, ${order.id}, ${plan.productId}, ${plan.productName}, 1, ${value}, ${plan.acceptKey}, ${at}::timestamp(3))
       ), payment AS (
-        INSERT INTO payments (id, order_id, gateway, gateway_ref, idempotency_key, status, amount, currency, updated_at)
-        VALUES (${newId('pay')}, ${order.id}, ${plan.gateway}, ${chargeRef}, ${plan.acceptKey}, 'succeeded', ${value}, ${currency}, now())
+        INSERT INTO payments (id, order_id, gateway, gateway_ref, idempotency_key, status, amount, currency, created_at, updated_at)
+        VALUES (${newId('pay')}, ${order.id}, ${plan.gateway}, ${chargeRef}, ${plan.acceptKey}, 'succeeded', ${value}, ${currency}, ${at}::timestamp(3), ${at}::timestamp(3))
       ), outbox AS (
-        INSERT INTO outbox_events (id, type, accept_key, payload) VALUES (${eventId}, ${ACCEPTED_EVENT}, ${plan.acceptKey}, ${JSON.stringify(event)}::jsonb)
+        INSERT INTO outbox_events (id, type, accept_key, payload, created_at)
+        VALUES (${eventId}, ${ACCEPTED_EVENT}, ${plan.acceptKey}, ${JSON.stringify(event)}::jsonb, ${at}::timestamp(3))
       )
       INSERT INTO accepts (idempotency_key, fingerprint, offer_id, cart_id, parent_order_id, status, gateway, gateway_ref, amount, currency,
-                           child_order_id, response, state, completed_at, updated_at)
+                           child_order_id, response, state, completed_at, created_at, updated_at)
       VALUES (${input.acceptKey}, ${input.fingerprint}, ${input.offerId}, ${input.cartId}, ${plan.parentOrderId}, 'succeeded', ${plan.gateway},
-              ${chargeRef}, ${value}, ${currency}, ${childOrderId}, ${responseJson}::json, ${responseJson}::json, ${now.toISOString()}::timestamp(3), now())
+              ${chargeRef}, ${value}, ${currency}, ${childOrderId}, ${responseJson}::json, ${responseJson}::json, ${at}::timestamp(3), ${at}::timestamp(3), ${at}::timestamp(3))
       ON CONFLICT (idempotency_key) DO UPDATE
         SET status = 'succeeded', error_code = NULL, gateway_ref = EXCLUDED.gateway_ref, child_order_id = EXCLUDED.child_order_id,
             response = COALESCE(accepts.response, EXCLUDED.response), state = EXCLUDED.state,
-            completed_at = EXCLUDED.completed_at, updated_at = now()`;
+            completed_at = EXCLUDED.completed_at, updated_at = EXCLUDED.updated_at`;
     return written;
   });
+}
+
+/** Accepts waiting for the buyer to authenticate (open, requires_action): a worker metric. */
+export async function countWaitingForBuyer(db: Db): Promise<number> {
+  const rows = await db.$queryRaw<unknown[]>`
+    SELECT count(*)::int AS waiting FROM accepts WHERE status = 'requires_action' AND completed_at IS NULL`;
+  return onlyRow('accepts', rows, (r) => r.int('waiting'));
 }

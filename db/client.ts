@@ -53,3 +53,8 @@ export function isPermanentDbError(err: unknown): boolean {
   if (state) return state.startsWith('22') || state.startsWith('23') || state === 'P0001';
   return err instanceof Prisma.PrismaClientKnownRequestError && PRISMA_DATA_ERRORS.has(err.code);
 }
+
+/** The readiness probe's round trip. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await db.$executeRaw`SELECT 1`;
+}

@@ -1,13 +1,15 @@
 import { type UpsellSettings, resolveSettings } from '../domain/settings.ts';
 import type { DbTx } from './client.ts';
+import { parseRows } from './rows.ts';
 
 /** One SQL read: it is on every accept's hot path (Prisma 6.19's query planner costs milliseconds). */
 export async function loadSettings(db: DbTx): Promise<UpsellSettings> {
-  return resolveSettings(await db.$queryRaw<Array<{ key: string; value: unknown }>>`SELECT key, value FROM settings`);
+  const rows = await db.$queryRaw<unknown[]>`SELECT key, value FROM settings`;
+  return resolveSettings(parseRows('settings', rows, (r) => ({ key: r.str('key'), value: r.json('value') })));
 }
 
-export async function saveSettings(db: DbTx, patch: Partial<UpsellSettings>): Promise<void> {
+export async function saveSettings(db: DbTx, patch: Partial<UpsellSettings>, now: Date): Promise<void> {
   for (const [key, value] of Object.entries(patch)) {
-    await db.setting.upsert({ where: { key }, create: { key, value }, update: { value } });
+    await db.setting.upsert({ where: { key }, create: { key, value, updatedAt: now }, update: { value, updatedAt: now } });
   }
 }

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { createGatewayRegistry } from '../gateways/registry.ts';
 import { buildApp } from '../api/app.ts';
 import { loadApiConfig, parseTrustProxy } from '../api/config.ts';
-import { hitWindow } from '../api/plugins/rate-limit.ts';
+import { hitWindow } from '../db/rate-limits.ts';
 import { createAcceptFlows } from '../api/temporal.ts';
 import { ConfigError } from '../config/env.ts';
 import { createPrisma, type Db } from '../db/client.ts';
@@ -160,18 +160,18 @@ describe('per IP behind a load balancer (OCART_TRUST_PROXY)', () => {
 describe('the PostgreSQL store', () => {
   it('counts hits in a fixed window and starts a new one when it ends', async () => {
     const key = `test-window:${uid()}`;
-    expect((await hitWindow(stack.prisma, key, 400)).current).toBe(1);
-    const second = await hitWindow(stack.prisma, key, 400);
-    expect(second.current).toBe(2);
-    expect(second.ttl).toBeGreaterThan(0);
-    expect(second.ttl).toBeLessThanOrEqual(400);
-    await new Promise((r) => setTimeout(r, 450));
-    expect((await hitWindow(stack.prisma, key, 400)).current).toBe(1);
+    // The window is timed by the caller's clock: no waiting.
+    const t0 = Date.parse('2026-12-03T10:00:00.000Z');
+    expect((await hitWindow(stack.prisma, key, 400, new Date(t0))).current).toBe(1);
+    const second = await hitWindow(stack.prisma, key, 400, new Date(t0 + 100));
+    expect(second).toEqual({ current: 2, ttl: 300 });
+    expect((await hitWindow(stack.prisma, key, 400, new Date(t0 + 399))).current).toBe(3);
+    expect(await hitWindow(stack.prisma, key, 400, new Date(t0 + 400))).toEqual({ current: 1, ttl: 400 });
   });
 
   it('concurrent hits from two clients lose no count', async () => {
     const key = `test-concurrent:${uid()}`;
-    const hits = await Promise.all(Array.from({ length: 20 }, (_, i) => hitWindow(i % 2 ? stack.prisma : replicaDb, key, 60_000)));
+    const hits = await Promise.all(Array.from({ length: 20 }, (_, i) => hitWindow(i % 2 ? stack.prisma : replicaDb, key, 60_000, new Date())));
     expect(hits.map((h) => h.current).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
 });

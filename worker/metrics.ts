@@ -8,6 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/client.ts';
+import { countWaitingForBuyer } from '../db/accepts.ts';
+import { outboxBacklog } from '../db/outbox.ts';
 
 /** Every metric this file defines: the README lists them with their meaning. */
 export const WORKER_METRIC_NAMES = {
@@ -75,17 +77,9 @@ export function createWorkerMetrics(o: { prisma: Db; clock?: () => Date; onColle
   let known: DatabaseReadings = { scaWaits: 0, outboxPending: 0, outboxOldestPendingAgeSeconds: 0, outboxFailed: 0 };
   const read = async (): Promise<DatabaseReadings> => {
     const now = clock();
-    const [scaWaits, outboxPending, oldest, outboxFailed] = await withTimeout(
-      Promise.all([
-        o.prisma.accept.count({ where: { status: 'requires_action', completedAt: null } }),
-        o.prisma.outboxEvent.count({ where: { status: 'pending' } }),
-        o.prisma.outboxEvent.findFirst({ where: { status: 'pending' }, orderBy: { createdAt: 'asc' }, select: { createdAt: true } }),
-        o.prisma.outboxEvent.count({ where: { status: 'failed' } }),
-      ]),
-      QUERY_TIMEOUT_MS,
-    );
-    const age = oldest ? Math.max(0, (now.getTime() - oldest.createdAt.getTime()) / 1000) : 0;
-    return { scaWaits, outboxPending, outboxOldestPendingAgeSeconds: age, outboxFailed };
+    const [scaWaits, outbox] = await withTimeout(Promise.all([countWaitingForBuyer(o.prisma), outboxBacklog(o.prisma)]), QUERY_TIMEOUT_MS);
+    const age = outbox.oldestPendingAt ? Math.max(0, (now.getTime() - outbox.oldestPendingAt.getTime()) / 1000) : 0;
+    return { scaWaits, outboxPending: outbox.pending, outboxOldestPendingAgeSeconds: age, outboxFailed: outbox.failed };
   };
   /** One query set per scrape (and per READING_TTL_MS), shared by the four gauges below. */
   const readings = async (): Promise<DatabaseReadings> => {

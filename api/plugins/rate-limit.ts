@@ -6,28 +6,14 @@
  * Fixed windows: one row per limited key (`accept-ip:…`, `accept-cart:…`, `status-ip:…`), one
  * upsert … RETURNING per hit (the row lock makes concurrent hits from every replica count exactly).
  * A key's window opens at its first hit and lasts timeWindow, as in the plugin's own LocalStore, timed
- * by the database's clock, so replicas whose clocks drift still agree. Rows whose window ended are
- * pruned now and then.
+ * by the app's injected clock (the same one every other timestamp comes from). Rows whose window ended
+ * are pruned now and then. The SQL is in db/rate-limits.ts.
  */
 import fastifyRateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../db/client.ts';
+import { hitWindow, pruneEndedWindows } from '../../db/rate-limits.ts';
 import { DomainError } from '../../domain/errors.ts';
-
-/** One hit on `key` in its `windowMs` window: the hits so far in this window, and the ms until it resets. */
-export async function hitWindow(db: Db, key: string, windowMs: number): Promise<{ current: number; ttl: number }> {
-  // A row whose window has ended starts a new one with this hit.
-  const rows = await db.$queryRaw<{ hits: number; ttl_ms: number }[]>`
-    INSERT INTO rate_limits AS r (key, hits, resets_at)
-    VALUES (${key}, 1, now() + make_interval(secs => ${windowMs}::int / 1000.0))
-    ON CONFLICT (key) DO UPDATE
-      SET hits = CASE WHEN r.resets_at <= now() THEN 1 ELSE r.hits + 1 END,
-          resets_at = CASE WHEN r.resets_at <= now() THEN EXCLUDED.resets_at ELSE r.resets_at END
-    RETURNING hits, ceil(extract(epoch FROM resets_at - now()) * 1000)::int AS ttl_ms`;
-  const row = rows[0];
-  if (!row) throw new Error('rate limit upsert returned no row');
-  return { current: row.hits, ttl: Math.max(0, row.ttl_ms) };
-}
 
 const PRUNE_EVERY_MS = 60_000;
 
@@ -35,20 +21,20 @@ const PRUNE_EVERY_MS = 60_000;
  * The plugin's custom store interface (`incr`, `child`) on PostgreSQL. The plugin constructs the
  * store itself, so the database is closed over here. Failures reach the caller (see `enforce`).
  */
-export function pgRateLimitStore(db: Db, onPruneError: (err: unknown) => void): FastifyRateLimitStoreCtor {
+export function pgRateLimitStore(db: Db, clock: () => Date, onPruneError: (err: unknown) => void): FastifyRateLimitStoreCtor {
   let nextPrune = 0;
-  const prune = () => {
-    const now = Date.now();
-    if (now < nextPrune) return;
-    nextPrune = now + PRUNE_EVERY_MS;
+  const prune = (now: Date) => {
+    if (now.getTime() < nextPrune) return;
+    nextPrune = now.getTime() + PRUNE_EVERY_MS;
     // Off the request's path; every replica may prune, and deleting what another already deleted is harmless.
-    db.$executeRaw`DELETE FROM rate_limits WHERE resets_at < now() - interval '1 minute'`.catch(onPruneError);
+    pruneEndedWindows(db, now).catch(onPruneError);
   };
   class PgRateLimitStore implements FastifyRateLimitStore {
     // The plugin passes the window (and the limit) with every hit: one store serves every limiter.
     incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow?: number): void {
-      prune();
-      hitWindow(db, key, timeWindow ?? 60_000).then(
+      const now = clock();
+      prune(now);
+      hitWindow(db, key, timeWindow ?? 60_000, now).then(
         (result) => callback(null, result),
         (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
       );
@@ -61,12 +47,12 @@ export function pgRateLimitStore(db: Db, onPruneError: (err: unknown) => void): 
   return PgRateLimitStore;
 }
 
-export async function registerRateLimits(app: FastifyInstance, db: Db): Promise<void> {
+export async function registerRateLimits(app: FastifyInstance, db: Db, clock: () => Date): Promise<void> {
   // Not global: each limited route calls its limiters itself (`enforce`), at the point where its key
   // is known and after the in-process refusals that must cost no database round trip.
   await app.register(fastifyRateLimit, {
     global: false,
-    store: pgRateLimitStore(db, (err) => app.log.warn({ err }, 'pruning old rate-limit windows failed')),
+    store: pgRateLimitStore(db, clock, (err) => app.log.warn({ err }, 'pruning old rate-limit windows failed')),
   });
 }
 

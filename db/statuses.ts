@@ -1,0 +1,11 @@
+/** The schema's status enums as value lists, for parsing rows (db/rows.ts enumOf) and for tests. */
+import { AcceptStatus, OrderKind, OrderStatus, OutboxStatus, PaymentStatus, SandboxChargeStatus } from './generated/enums.ts';
+
+export { AcceptStatus, OrderKind, OrderStatus, OutboxStatus, PaymentStatus, SandboxChargeStatus };
+
+export const ACCEPT_STATUSES = Object.values(AcceptStatus);
+export const ORDER_KINDS = Object.values(OrderKind);
+export const ORDER_STATUSES = Object.values(OrderStatus);
+export const OUTBOX_STATUSES = Object.values(OutboxStatus);
+export const PAYMENT_STATUSES = Object.values(PaymentStatus);
+export const SANDBOX_CHARGE_STATUSES = Object.values(SandboxChargeStatus);

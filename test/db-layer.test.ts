@@ -1,0 +1,225 @@
+/** The db/ layer's own guarantees: rows parsed (RowShapeError), statuses as enums, one clock. */
+import { randomUUID } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { findRecordedPlan, recordAcceptOutcome, upsertValidatedAccept } from '../db/accepts.ts';
+import { createPrisma, sqlState } from '../db/client.ts';
+import { findOffer } from '../db/offers.ts';
+import { Row, RowShapeError, firstRow, onlyRow, parseRows } from '../db/rows.ts';
+import { ACCEPT_STATUSES } from '../db/statuses.ts';
+import { changeOffer, createOffer, putOrder } from '../api/services/shop.ts';
+import type { AcceptPlan } from '../activities/types.ts';
+import { ADMIN_URL } from '../scripts/lib/fresh-db.ts';
+
+const prisma = createPrisma(inject('databaseUrl'), 2);
+afterAll(async () => {
+  await prisma.$disconnect();
+});
+
+const uid = () => randomUUID().slice(0, 12);
+const NOW = new Date('2026-12-03T09:30:00.250Z');
+
+function caught(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('row parser', () => {
+  it('reads typed columns from a well-shaped row', () => {
+    const row = new Row('offers', { id: 'off_1', amount: 1500, currency: 'USD', held: 3n, active: true, ends_at: null, ids: ['a', 'b'], status: 'paid' });
+    expect(row.str('id')).toBe('off_1');
+    expect(row.money('amount', 'currency')).toEqual({ value: 1500, currency: 'USD' });
+    expect(row.int('held')).toBe(3);
+    expect(row.bool('active')).toBe(true);
+    expect(row.dateOrNull('ends_at')).toBeNull();
+    expect(row.strArray('ids')).toEqual(['a', 'b']);
+    expect(row.enumOf('status', ['pending', 'paid'] as const)).toBe('paid');
+  });
+
+  it('a wrong-shaped row throws RowShapeError naming the source and the column', () => {
+    const cases: Array<[() => unknown, string]> = [
+      [() => new Row('offers', { amount: '1500' }).int('amount'), 'amount'],
+      [() => new Row('offers', { amount: 1.5 }).int('amount'), 'amount'],
+      [() => new Row('offers', { amount: -1, currency: 'USD' }).money('amount', 'currency'), 'amount'],
+      [() => new Row('offers', { amount: 1, currency: 'usd' }).money('amount', 'currency'), 'currency'],
+      [() => new Row('offers', {}).str('id'), 'id'],
+      [() => new Row('orders', { status: 'shipped' }).enumOf('status', ['pending', 'paid'] as const), 'status'],
+      [() => new Row('orders', { product_ids: ['a', 2] }).strArray('product_ids'), 'product_ids'],
+      [() => new Row('orders', { paid_at: '2026-12-03' }).date('paid_at'), 'paid_at'],
+      [() => new Row('orders', null), '*'],
+      [() => onlyRow('rate_limits', [], (r) => r.int('hits')), '*'],
+      [() => parseRows('settings', 'not rows', (r) => r.str('key')), '*'],
+    ];
+    for (const [fn, column] of cases) {
+      const err = caught(fn);
+      expect(err).toBeInstanceOf(RowShapeError);
+      expect((err as RowShapeError).column).toBe(column);
+    }
+    expect(String(caught(() => new Row('offers', { amount: '1500' }).int('amount')))).toContain('offers.amount: expected an integer, got string');
+    expect(firstRow('offers', [], (r) => r.str('id'))).toBeNull();
+  });
+
+  it('a stored plan of the wrong shape is refused as RowShapeError, not used to charge', async () => {
+    const key = `dbl-${uid()}`;
+    const input = { acceptKey: key, fingerprint: 'fp', offerId: 'off_x', cartId: 'cart_x', token: 't' };
+    const plan: AcceptPlan = {
+      acceptKey: key,
+      offerId: 'off_x',
+      cartId: 'cart_x',
+      parentOrderId: 'ord_x',
+      parentExternalId: 'ext_x',
+      productId: 'prod_x',
+      productName: 'X',
+      amount: { value: 500, currency: 'USD' },
+      gateway: 'sandbox',
+      customerRef: null,
+      methodRef: 'pm_x',
+      email: null,
+      strategy: 'child',
+      orderKind: 'child',
+      fellBackToChild: false,
+      scaModal: true,
+      scaTimeoutMs: 600_000,
+      returnUrl: null,
+    };
+    await upsertValidatedAccept(prisma, input, plan, NOW);
+    expect((await findRecordedPlan(prisma, input))?.plan).toEqual(plan);
+    // The amount's value stored as text: a changed writer, or a hand edit.
+    await prisma.$executeRaw`UPDATE accepts SET validated_plan = jsonb_set(validated_plan, '{amount,value}', '"500"') WHERE idempotency_key = ${key}`;
+    const err = await findRecordedPlan(prisma, input).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RowShapeError);
+    expect(err).toMatchObject({ source: 'accepts.validated_plan.amount', column: 'value' });
+  });
+});
+
+describe('status enums', () => {
+  it('an accept status round-trips through the accept_status enum, and a value outside it is refused by the database', async () => {
+    const key = `dbl-${uid()}`;
+    const input = { acceptKey: key, fingerprint: 'fp', offerId: 'off_x', cartId: 'cart_x' };
+    await recordAcceptOutcome(prisma, input, { status: 'declined', accept_id: key, code: 'card_declined', message: 'declined' }, null, NOW);
+    const [typed] = await prisma.$queryRaw<unknown[]>`SELECT status, pg_typeof(status)::text AS type FROM accepts WHERE idempotency_key = ${key}`;
+    expect(typed).toEqual({ status: 'declined', type: 'accept_status' });
+    expect((await prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } })).status).toBe('declined');
+    expect(ACCEPT_STATUSES).toEqual(['processing', 'succeeded', 'requires_action', 'declined', 'rejected', 'error', 'expired']);
+
+    const refused = await prisma.$executeRaw`UPDATE accepts SET status = 'declined-ish' WHERE idempotency_key = ${key}`.catch((e: unknown) => e);
+    expect(sqlState(refused)).toBe('22P02');
+    expect((await prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } })).status).toBe('declined');
+  });
+
+  it('every status column is an enum type', async () => {
+    const rows = await prisma.$queryRaw<unknown[]>`
+      SELECT table_name || '.' || column_name AS col, udt_name AS type FROM information_schema.columns
+      WHERE table_schema = current_schema() AND (column_name = 'status' OR (table_name = 'orders' AND column_name = 'kind')) ORDER BY 1`;
+    expect(parseRows('columns', rows, (r) => `${r.str('col')}:${r.str('type')}`)).toEqual([
+      'accepts.status:accept_status',
+      'orders.kind:order_kind',
+      'orders.status:order_status',
+      'outbox_events.status:outbox_status',
+      'payments.status:payment_status',
+      'sandbox_charges.status:sandbox_charge_status',
+    ]);
+  });
+});
+
+describe('the status enum migration', () => {
+  it('keeps every stored status: rows written as text before it read back the same after it, now typed', async () => {
+    const MIGRATION = '20261203130000_status_enums';
+    const dir = new URL('../prisma/migrations/', import.meta.url);
+    const folders = (await readdir(dir)).filter((f) => /^\d{14}_/.test(f)).sort();
+    expect(folders).toContain(MIGRATION);
+    const name = `ocart_enums_${Date.now().toString(36)}`;
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}"`);
+    const db = new pg.Client({ connectionString: ADMIN_URL.replace(/\/[^/]*$/, `/${name}`) });
+    try {
+      await db.connect();
+      const apply = async (folder: string) => db.query(await readFile(new URL(`${folder}/migration.sql`, dir), 'utf8'));
+      for (const folder of folders.filter((f) => f < MIGRATION)) await apply(folder);
+      await db.query(`
+        INSERT INTO orders (id, external_id, kind, cart_id, status, currency, total_amount, updated_at) VALUES
+          ('o1', 'e1', 'parent', 'c', 'paid', 'USD', 1, now()), ('o2', 'e2', 'child', 'c', 'pending', 'USD', 1, now()),
+          ('o3', 'e3', 'parent', 'c', 'refunded', 'USD', 1, now()), ('o4', 'e4', 'parent', 'c', 'cancelled', 'USD', 1, now());
+        INSERT INTO payments (id, order_id, gateway, gateway_ref, idempotency_key, status, amount, currency, updated_at) VALUES
+          ('p1', 'o1', 'sandbox', 'r1', 'k1', 'succeeded', 1, 'USD', now()), ('p2', 'o1', 'sandbox', 'r2', 'k2', 'refunded', 1, 'USD', now());
+        INSERT INTO accepts (idempotency_key, fingerprint, offer_id, cart_id, status, updated_at)
+          SELECT 'a-' || s, 'f', 'off', 'c', s, now()
+          FROM unnest(ARRAY['processing', 'succeeded', 'requires_action', 'declined', 'rejected', 'error', 'expired']) s;
+        INSERT INTO outbox_events (id, type, accept_key, payload) VALUES ('v1', 't', 'k1', '{}'), ('v2', 't', 'k2', '{}');
+        UPDATE outbox_events SET status = 'delivered' WHERE id = 'v2';
+        INSERT INTO sandbox_charges (id, idempotency_key, method_ref, amount, currency, status, updated_at) VALUES
+          ('s1', 'i1', 'pm', 1, 'USD', 'canceled', now()), ('s2', 'i2', 'pm', 1, 'USD', 'requires_action', now());`);
+      const snapshot = async () =>
+        (
+          await db.query<{ row: string }>(`
+            SELECT 'orders:' || id || ':' || kind || ':' || status AS row FROM orders
+            UNION ALL SELECT 'payments:' || id || ':' || status FROM payments
+            UNION ALL SELECT 'accepts:' || idempotency_key || ':' || status FROM accepts
+            UNION ALL SELECT 'outbox:' || id || ':' || status FROM outbox_events
+            UNION ALL SELECT 'sandbox:' || id || ':' || status FROM sandbox_charges ORDER BY 1`)
+        ).rows.map((r) => r.row);
+      const before = await snapshot();
+      expect(before).toHaveLength(4 + 2 + 7 + 2 + 2);
+      await apply(MIGRATION);
+      expect(await snapshot()).toEqual(before);
+      const typed = await db.query<{ type: string }>(`SELECT DISTINCT pg_typeof(status)::text AS type FROM accepts`);
+      expect(typed.rows).toEqual([{ type: 'accept_status' }]);
+      // The defaults survive as enum values.
+      await db.query(`INSERT INTO outbox_events (id, type, accept_key, payload) VALUES ('v3', 't', 'k3', '{}')`);
+      await db.query(`INSERT INTO orders (id, external_id, cart_id, status, currency, total_amount, updated_at) VALUES ('o5', 'e5', 'c', 'paid', 'USD', 1, now())`);
+      const defaults = await db.query<{ status: string; kind: string }>(
+        `SELECT (SELECT status FROM outbox_events WHERE id = 'v3') AS status, (SELECT kind FROM orders WHERE id = 'o5') AS kind`,
+      );
+      expect(defaults.rows[0]).toEqual({ status: 'pending', kind: 'parent' });
+    } finally {
+      await db.end();
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+});
+
+describe('one clock', () => {
+  it("an accept record's timestamps are the caller's now, not the database's", async () => {
+    const key = `dbl-${uid()}`;
+    const input = { acceptKey: key, fingerprint: 'fp', offerId: 'off_x', cartId: 'cart_x' };
+    await recordAcceptOutcome(prisma, input, { status: 'expired', accept_id: key, code: 'sca_timeout', message: 'expired' }, null, NOW);
+    const row = await prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } });
+    expect([row.createdAt, row.updatedAt, row.completedAt]).toEqual([NOW, NOW, NOW]);
+  });
+
+  it("the shop's order and offer writes stamp the request's now", async () => {
+    const externalId = `dbl-${uid()}`;
+    const order = await putOrder(
+      prisma,
+      externalId,
+      {
+        cart_id: 'cart_1',
+        status: 'paid',
+        currency: 'USD',
+        total: 1000,
+        paid_at: '2026-12-03T09:00:00.000Z',
+        payment: { gateway: 'sandbox', method_ref: 'pm_card_visa' },
+        line_items: [{ product_id: 'p1', name: 'Shoes', quantity: 1, unit_amount: 1000 }],
+      },
+      NOW,
+    );
+    expect(order).toMatchObject({ external_id: externalId, status: 'paid', total: 1000 });
+    const stored = await prisma.order.findUniqueOrThrow({ where: { externalId }, include: { lineItems: true, savedPaymentMethod: true } });
+    expect([stored.createdAt, stored.updatedAt, stored.lineItems[0]?.createdAt, stored.savedPaymentMethod?.createdAt]).toEqual([NOW, NOW, NOW, NOW]);
+
+    const later = new Date(NOW.getTime() + 60_000);
+    const offer = await createOffer(prisma, { product_id: 'p2', name: 'Socks', amount: 500, currency: 'USD', eligibility: { min_parent_total: 100 } }, NOW);
+    await changeOffer(prisma, offer.id, { amount: 700, eligibility: null }, later);
+    const storedOffer = await prisma.offer.findUniqueOrThrow({ where: { id: offer.id } });
+    expect(storedOffer).toMatchObject({ amount: 700, eligibility: null, createdAt: NOW, updatedAt: later });
+    expect(await findOffer(prisma, offer.id)).toMatchObject({ amount: 700, currency: 'USD', eligibility: null, max_per_order: 1 });
+  });
+});
