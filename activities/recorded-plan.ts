@@ -6,8 +6,8 @@
  * that has expired since, or a price that has changed since, and refuse an accept that was charged.
  */
 import type { Db } from '../db/client.ts';
-import type { AcceptInput } from '../workflows/messages.ts';
-import type { AcceptPlan } from './types.ts';
+import type { AcceptInput, AcceptPlan } from '../contract/accept.ts';
+import { parseAcceptPlan } from '../contract/records.ts';
 
 export interface RecordedPlan {
   plan: AcceptPlan;
@@ -18,14 +18,15 @@ export interface RecordedPlan {
 /**
  * This accept's recorded plan, or null before validation first succeeded. Same key and same request
  * only, and only while the accept is open: a closed accept's plan is never reused to charge again.
+ * The stored JSON is parsed with the plan's schema: one that does not fit throws MalformedRecordError.
  */
 export async function findRecordedPlan(db: Db, input: Pick<AcceptInput, 'acceptKey' | 'fingerprint'>): Promise<RecordedPlan | null> {
-  const rows = await db.$queryRaw<Array<{ validated_plan: AcceptPlan; method_checked: boolean }>>`
+  const rows = await db.$queryRaw<Array<{ validated_plan: unknown; method_checked: boolean }>>`
     SELECT validated_plan, method_checked_at IS NOT NULL AS method_checked FROM accepts
     WHERE idempotency_key = ${input.acceptKey} AND fingerprint = ${input.fingerprint} AND validated_plan IS NOT NULL
       AND completed_at IS NULL`;
   const r = rows[0];
-  return r ? { plan: r.validated_plan, methodChecked: r.method_checked } : null;
+  return r ? { plan: parseAcceptPlan(r.validated_plan), methodChecked: r.method_checked === true } : null;
 }
 
 /** Recorded before the charge can start: a re-run after it skips the check as well. */

@@ -4,11 +4,10 @@ import { assertOfferActive, assertOfferEligible, parseEligibility } from '../dom
 import { DomainError } from '../domain/errors.ts';
 import { chooseOrderStrategy } from '../domain/order-strategy.ts';
 import { type SigningKey, assertTokenPrice, assertTokenSubject, verifyToken } from '../domain/token.ts';
-import type { AcceptInput } from '../workflows/messages.ts';
+import type { AcceptInput, AcceptPlan } from '../contract/accept.ts';
 import { loadSettings } from '../db/settings-store.ts';
 import { burnJti, claimOfferSlot, findOffer, findParentOrder, upsertValidatedAccept } from '../db/accepts.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
-import type { AcceptPlan } from './types.ts';
 
 export interface ValidationContext {
   prisma: Db;

@@ -7,9 +7,7 @@ import type { Db, DbTx } from './client.ts';
 import { newId } from './ids.ts';
 import { loadSettings } from './settings-store.ts';
 import { decideOrderAtWrite } from '../domain/order-strategy.ts';
-import type { AcceptInput, AcceptResponse } from '../workflows/messages.ts';
-import { succeededResponse } from '../workflows/responses.ts';
-import type { AcceptPlan, WrittenOrder } from '../activities/types.ts';
+import { succeededResponse, type AcceptInput, type AcceptPlan, type AcceptResponse, type WrittenOrder } from '../contract/accept.ts';
 
 export const ACCEPTED_EVENT = 'ocart/upsell/accepted';
 

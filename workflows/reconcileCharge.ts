@@ -6,7 +6,7 @@
  */
 import { log, proxyActivities, sleep } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
-import type { ReconcileInput, ReconcileResult } from './reconcile-messages.ts';
+import type { ReconcileInput, ReconcileResult } from '../contract/reconcile.ts';
 
 type Activities = ReturnType<typeof createActivities>;
 

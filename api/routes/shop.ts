@@ -17,7 +17,7 @@ import { signToken } from '../../domain/token.ts';
 import { requireApiKey } from '../auth.ts';
 import type { AppDeps } from '../app.ts';
 import { SHOP_SECURITY, errorResponses } from '../plugins/openapi.ts';
-import { OFFER_ID } from './accept.ts';
+import { OfferId as OFFER_ID } from '../../contract/ids.ts';
 import { serializeOffer, serializeOrder } from '../serializers.ts';
 
 const EXTERNAL_ID = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_\\-:.]+$' });
