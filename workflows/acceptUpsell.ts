@@ -4,18 +4,7 @@
  *
  *   validating -> charging -> (awaiting_sca) -> writing_order -> delivering_event -> done
  */
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  log,
-  patched,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-  upsertMemo,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { allHandlersFinished, condition, log, patched, proxyActivities, proxyLocalActivities, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.ts';
 import {
   type AcceptInput,
