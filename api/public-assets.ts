@@ -18,4 +18,3 @@ export function notModified(ifNoneMatch: string | undefined, etag: string): bool
     .map((t) => t.trim().replace(/^W\//, ''))
     .some((t) => t === etag || t === '*');
 }
-

@@ -5,14 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { temporalConnectionOptions, type TemporalConfig } from '../config/env.ts';
 import type { AcceptInput, AcceptReply, AcceptStatus, ScaCompletedSignal } from '../contract/accept.ts';
 import type { ReconcileInput } from '../contract/reconcile.ts';
-import {
-  ACCEPT_WORKFLOW_TYPE,
-  FINGERPRINT_MISMATCH,
-  acceptUpdate,
-  scaCompletedSignal,
-  searchAttributes,
-  statusQuery,
-} from '../workflows/messages.ts';
+import { ACCEPT_WORKFLOW_TYPE, FINGERPRINT_MISMATCH, acceptUpdate, scaCompletedSignal, searchAttributes, statusQuery } from '../workflows/messages.ts';
 import { RECONCILE_WORKFLOW_TYPE, reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
 
 /** The same connection settings (address, TLS or mTLS, API key) the worker uses. */

@@ -122,12 +122,13 @@ export type WrittenOrder = Static<typeof WrittenOrder>;
 
 const ACCEPT_ID = Type.String({ description: 'The idempotency key (also the Temporal workflow id)' });
 
+/** What every body about a charge for the offer starts with, after its status. */
+const offerCharge = { accept_id: ACCEPT_ID, offer_id: Type.String(), amount: Money };
+
 export const AcceptSucceeded = Type.Object(
   {
     status: Type.Literal('succeeded'),
-    accept_id: ACCEPT_ID,
-    offer_id: Type.String(),
-    amount: Money,
+    ...offerCharge,
     parent_order: Type.Object({ id: Type.String(), external_id: Type.String({ description: "The shop's order id" }) }),
     order: Type.Object({
       id: Type.String(),
@@ -144,9 +145,7 @@ export type SucceededResponse = Static<typeof AcceptSucceeded>;
 export const AcceptRequiresAction = Type.Object(
   {
     status: Type.Literal('requires_action'),
-    accept_id: ACCEPT_ID,
-    offer_id: Type.String(),
-    amount: Money,
+    ...offerCharge,
     action: Type.Object({
       type: Type.Union([Type.Literal('modal'), Type.Literal('redirect')]),
       gateway: Type.String(),

@@ -17,7 +17,6 @@ import type { FastifyInstance } from 'fastify';
 import { ERROR_CODES, ErrorSchema } from '../../contract/errors.ts';
 import { ERROR_STATUS, type ErrorCode } from '../../domain/errors.ts';
 
-
 /** The security scheme name the shop-backend routes reference. */
 export const SHOP_API_KEY = 'shopApiKey';
 export const SHOP_SECURITY = [{ [SHOP_API_KEY]: [] }];
