@@ -10,6 +10,7 @@ import { gatewayChargeKey, gatewayRefundKey } from '../domain/idempotency.ts';
 import type { SigningKey } from '../domain/token.ts';
 import { statusUrl, type AcceptInput, type AcceptPlan, type AcceptResponse, type ChargeResult, type PreparedAccept } from '../contract/accept.ts';
 import { FAILURE, type RefusalOutcome } from '../contract/failures.ts';
+import type { Activities } from '../contract/activities.ts';
 import type { OrphanInspection, ReconcileInput } from '../contract/reconcile.ts';
 import { acceptFailure } from '../contract/refusals.ts';
 import { buyerMessage } from '../domain/buyer-messages.ts';
@@ -95,7 +96,7 @@ export function chargeRequestFor(plan: AcceptPlan, publicBaseUrl: string): Charg
   };
 }
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps): Activities {
   const { prisma, gateways, clock, publicBaseUrl } = deps;
   const gatewayFor = (plan: AcceptPlan) => gateways.byName(plan.gateway);
 

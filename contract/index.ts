@@ -6,6 +6,7 @@
 export * from './money.ts';
 export * from './errors.ts';
 export * from './accept.ts';
+export * from './activities.ts';
 export * from './reconcile.ts';
 export * from './failures.ts';
 export * from './refusals.ts';

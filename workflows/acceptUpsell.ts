@@ -5,7 +5,6 @@
  *   validating -> charging -> (awaiting_sca) -> writing_order -> delivering_event -> done
  */
 import { allHandlersFinished, condition, log, patched, proxyActivities, proxyLocalActivities, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.ts';
 import {
   type AcceptInput,
   type AcceptPhase,
@@ -19,11 +18,10 @@ import {
   statusUrl,
   succeededResponse,
 } from '../contract/accept.ts';
+import type { AcceptActivities as Activities } from '../contract/activities.ts';
 import { NON_RETRYABLE_FAILURES, FAILURE } from '../contract/failures.ts';
 import { decodeAcceptFailure } from '../contract/refusals.ts';
 import { FINGERPRINT_MISMATCH, acceptUpdate, scaCompletedSignal, searchAttributes, statusQuery } from './messages.ts';
-
-type Activities = ReturnType<typeof createActivities>;
 
 /** How long an expired, uncancellable charge is watched for a late completion. */
 const LATE_COMPLETION_WINDOW_MS = 24 * 60 * 60 * 1000;
