@@ -51,6 +51,30 @@ const nodeBuiltins = [
   'zlib',
 ];
 
+// Layering, enforced: workflows and activities share only the contract (contract/), the API speaks
+// to workflows through their messages modules only, and route files share nothing with each other
+// (shared bits live in api/ modules or contract/).
+const noActivitiesInWorkflows = {
+  group: ['**/activities', '**/activities/*'],
+  allowTypeImports: true,
+  message: 'Workflows import activities as types only (proxyActivities<typeof ...>); shared shapes live in contract/.',
+};
+const noWorkflowsInActivities = {
+  group: ['**/workflows', '**/workflows/*'],
+  message: 'Activities do not import workflow code; shared shapes live in contract/.',
+};
+const apiLayers = [
+  {
+    group: ['**/workflows/*', '!**/workflows/messages.ts', '!**/workflows/reconcile-messages.ts'],
+    message: 'The API speaks to workflows through workflows/messages.ts and workflows/reconcile-messages.ts only, never their bodies.',
+  },
+  { group: ['**/activities', '**/activities/*'], message: 'The API does not import activities: use db/, gateways/ or contract/.' },
+];
+const noRouteToRoute = (except = []) => ({
+  group: ['./*', '../routes/*', ...except.map((name) => `!./${name}`)],
+  message: 'Route files do not import each other: move what they share to an api/ module or contract/.',
+});
+
 // The browser globals the storefront scripts use (there is no `globals` package among the dependencies).
 const browserGlobals = Object.fromEntries(
   [
@@ -125,6 +149,27 @@ export default tseslint.config(
       ],
       '@typescript-eslint/no-floating-promises': 'error',
     },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [noActivitiesInWorkflows] }] },
+  },
+  {
+    files: ['activities/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [noWorkflowsInActivities] }] },
+  },
+  {
+    files: ['api/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: apiLayers }] },
+  },
+  {
+    files: ['api/routes/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [...apiLayers, noRouteToRoute()] }] },
+  },
+  {
+    // The sandbox bank page still formats money with the demo page's helper, until the HTML split moves it out of demo.ts.
+    files: ['api/routes/sandbox.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [...apiLayers, noRouteToRoute(['demo.ts'])] }] },
   },
   {
     files: ['api/public/**/*.js'],

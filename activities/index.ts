@@ -8,18 +8,19 @@ import { isPermanentDbError, type Db } from '../db/client.ts';
 import { DomainError } from '../domain/errors.ts';
 import { gatewayChargeKey, gatewayRefundKey } from '../domain/idempotency.ts';
 import type { SigningKey } from '../domain/token.ts';
-import type { AcceptInput, AcceptResponse } from '../workflows/messages.ts';
-import { statusUrl } from '../workflows/messages.ts';
-import type { ReconcileInput } from '../workflows/reconcile-messages.ts';
+import { statusUrl, type AcceptInput, type AcceptPlan, type AcceptResponse, type ChargeResult, type PreparedAccept } from '../contract/accept.ts';
+import { FAILURE, type RefusalOutcome } from '../contract/failures.ts';
+import type { Activities } from '../contract/activities.ts';
+import type { OrphanInspection, ReconcileInput } from '../contract/reconcile.ts';
+import { acceptFailure } from '../contract/refusals.ts';
 import { buyerMessage } from '../domain/buyer-messages.ts';
-import { GatewayCurrencyError, GatewayDeclineError, GatewayRefusedError, GatewayTransientError, redactGatewayText, type ChargeRequest } from '../gateways/gateway.ts';
+import { classifyGatewayError, redactGatewayText, type ChargeRequest } from '../gateways/gateway.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
 import { deliverOutboxEvent } from './event-delivery.ts';
 import { markEventFailed } from '../db/outbox.ts';
 import { OrderWriteRefusedError, findRecordedPlan, markMethodChecked, recordAcceptOutcome, recordReconciledRefund, writeUpsellOrder } from '../db/accepts.ts';
 import { releaseOfferClaim } from '../db/offer-claims.ts';
 import { findOrderIdForCharge, paymentExistsForAccept } from '../db/payments.ts';
-import { FAILURE, type AcceptPlan, type ChargeResult, type PreparedAccept } from './types.ts';
 import { validateAcceptRequest } from './validation.ts';
 
 export interface ActivityDeps {
@@ -39,23 +40,27 @@ function logGatewayWords(what: string, code: string, message: string): void {
 }
 
 /**
- * Our typed errors become Temporal failures: refusals and declines are never retried. A gateway's
- * message never travels on (to history, the accept record or the buyer): the failure carries the
- * code and our message for it.
+ * The one classifier of what an activity's work threw: a refusal (ours, or a gateway's decline,
+ * unsupported currency or refusal) becomes the one typed failure, AcceptRefused (never retried); an
+ * unreachable gateway stays retryable. A gateway's message never travels on (to history, the accept
+ * record or the buyer): the failure carries the code and our message for it. `refusedAs` is how a
+ * refusal of the accept or of the buyer's method ends it at this step (rejected before the charge,
+ * declined at it); a gateway refusing our request is always an error.
  */
-function asFailure(err: unknown): unknown {
-  if (err instanceof DomainError) {
-    return ApplicationFailure.create({ type: FAILURE.rejected, message: err.code, details: [err.message], nonRetryable: true });
+function asFailure(err: unknown, refusedAs: Exclude<RefusalOutcome, 'error'>): unknown {
+  if (err instanceof DomainError) return acceptFailure({ code: err.code, outcome: refusedAs, message: err.message });
+  const gatewayError = classifyGatewayError(err);
+  switch (gatewayError?.kind) {
+    case 'declined':
+    case 'unsupported':
+      logGatewayWords('gateway refused the method', gatewayError.code, gatewayError.message);
+      return acceptFailure({ code: gatewayError.code, outcome: refusedAs, message: buyerMessage(gatewayError.code) });
+    case 'refused':
+      logGatewayWords('gateway refused the request', gatewayError.code, gatewayError.message);
+      return acceptFailure({ code: gatewayError.code, outcome: 'error', message: buyerMessage(gatewayError.code) });
+    default:
+      return err;
   }
-  if (err instanceof GatewayDeclineError || err instanceof GatewayCurrencyError) {
-    logGatewayWords('gateway refused the method', err.code, err.message);
-    return ApplicationFailure.create({ type: FAILURE.rejected, message: err.code, details: [buyerMessage(err.code)], nonRetryable: true });
-  }
-  if (err instanceof GatewayRefusedError) {
-    logGatewayWords('gateway refused the request', err.code, err.message);
-    return ApplicationFailure.create({ type: FAILURE.gatewayRefused, message: err.code, details: [buyerMessage(err.code)], nonRetryable: true });
-  }
-  return err;
 }
 
 /** A declined charge carries our message for its code; the gateway's goes to the logs. */
@@ -65,11 +70,11 @@ function inOurWords(result: ChargeResult): ChargeResult {
   return { ...result, message: buyerMessage(result.code) };
 }
 
-async function mapFailures<T>(work: () => Promise<T>): Promise<T> {
+async function mapFailures<T>(refusedAs: Exclude<RefusalOutcome, 'error'>, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    throw asFailure(err);
+    throw asFailure(err, refusedAs);
   }
 }
 
@@ -93,7 +98,7 @@ export function chargeRequestFor(plan: AcceptPlan, publicBaseUrl: string): Charg
   };
 }
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps): Activities {
   const { prisma, gateways, clock, publicBaseUrl } = deps;
   const gatewayFor = (plan: AcceptPlan) => gateways.byName(plan.gateway);
 
@@ -130,7 +135,7 @@ export function createActivities(deps: ActivityDeps) {
       // the method check passed, no second check either. Nothing is charged before both are recorded.
       const recorded = await findRecordedPlan(prisma, input);
       if (recorded?.methodChecked) return { plan: recorded.plan, methodDeclined: null };
-      const plan = recorded?.plan ?? (await mapFailures(() => validateAcceptRequest({ prisma, gateways, tokenKeys: deps.tokenKeys, now: clock() }, input)));
+      const plan = recorded?.plan ?? (await mapFailures('rejected', () => validateAcceptRequest({ prisma, gateways, tokenKeys: deps.tokenKeys, now: clock() }, input)));
       try {
         await gatewayFor(plan).checkPaymentMethod({
           customerRef: plan.customerRef,
@@ -142,19 +147,20 @@ export function createActivities(deps: ActivityDeps) {
         await markMethodChecked(prisma, plan.acceptKey, clock());
         return { plan, methodDeclined: null };
       } catch (err) {
-        if (err instanceof GatewayDeclineError) {
-          logGatewayWords('gateway refused the saved method', err.code, err.message);
-          return { plan, methodDeclined: { code: err.code, message: buyerMessage(err.code) } };
+        const gatewayError = classifyGatewayError(err);
+        if (gatewayError?.kind === 'declined') {
+          logGatewayWords('gateway refused the saved method', gatewayError.code, gatewayError.message);
+          return { plan, methodDeclined: { code: gatewayError.code, message: buyerMessage(gatewayError.code) } };
         }
-        if (err instanceof GatewayTransientError) {
-          throw ApplicationFailure.create({ type: FAILURE.gatewayUnavailable, message: err.message, cause: err });
+        if (gatewayError?.kind === 'unavailable') {
+          throw ApplicationFailure.create({ type: FAILURE.gatewayUnavailable, message: redactGatewayText(gatewayError.message), cause: gatewayError });
         }
-        throw asFailure(err);
+        throw asFailure(err, 'rejected');
       }
     },
 
     async chargeOffSession(plan: AcceptPlan): Promise<ChargeResult> {
-      return inOurWords(await mapFailures(() => gatewayFor(plan).chargeOffSession(chargeRequestFor(plan, publicBaseUrl))));
+      return inOurWords(await mapFailures('declined', () => gatewayFor(plan).chargeOffSession(chargeRequestFor(plan, publicBaseUrl))));
     },
 
     // Confirm and cancel run while a charge may stand at the gateway: any failure, a refusal
@@ -212,7 +218,7 @@ export function createActivities(deps: ActivityDeps) {
      * A success webhook for an accept that is no longer running: is the charge one that stands
      * without an order? Asks the gateway (never the webhook), then the database.
      */
-    async inspectOrphanCharge(input: ReconcileInput): Promise<'orphan' | 'has_order' | 'not_charged' | 'pending'> {
+    async inspectOrphanCharge(input: ReconcileInput): Promise<OrphanInspection> {
       const charge = await gateways.byName(input.gateway).confirmCharge(input.chargeRef);
       // The webhook said success but the gateway's own read may lag it: not final is not "not charged".
       if (charge.status === 'requires_action') return 'pending';

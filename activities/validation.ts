@@ -4,7 +4,7 @@ import { assertOfferActive, assertOfferEligible, parseEligibility } from '../dom
 import { DomainError } from '../domain/errors.ts';
 import { chooseOrderStrategy } from '../domain/order-strategy.ts';
 import { type SigningKey, assertTokenPrice, assertTokenSubject, verifyToken } from '../domain/token.ts';
-import type { AcceptInput } from '../workflows/messages.ts';
+import type { AcceptInput, AcceptPlan } from '../contract/accept.ts';
 import { loadSettings } from '../db/settings-store.ts';
 import { upsertValidatedAccept } from '../db/accepts.ts';
 import { claimOfferSlot } from '../db/offer-claims.ts';
@@ -12,7 +12,6 @@ import { findOffer } from '../db/offers.ts';
 import { findParentOrder } from '../db/orders.ts';
 import { burnJti } from '../db/tokens.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
-import type { AcceptPlan } from './types.ts';
 
 export interface ValidationContext {
   prisma: Db;

@@ -1,18 +1,10 @@
 /** Maps every error to a stable code and its status, through the one table in domain/errors.ts. */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { DomainError, type ErrorCode, ERROR_STATUS } from '../domain/errors.ts';
+import { errorBody } from '../contract/errors.ts';
 import { acceptBindingsFromRaw } from './plugins/accept-answer.ts';
 
-export interface ErrorBody {
-  status: 'rejected' | 'error';
-  code: string;
-  message: string;
-  accept_id?: string;
-}
-
-export function errorBody(code: ErrorCode, message: string, acceptId?: string): ErrorBody {
-  return { status: ERROR_STATUS[code] >= 500 ? 'error' : 'rejected', code, message, ...(acceptId ? { accept_id: acceptId } : {}) };
-}
+export { errorBody, type ErrorBody } from '../contract/errors.ts';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',

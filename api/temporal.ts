@@ -1,21 +1,12 @@
-/** The API's Temporal client. It speaks to acceptUpsell only through workflows/messages.ts. */
+/** The API's Temporal client. It speaks to acceptUpsell only through workflows/messages.ts (its handles) and the contract (the shapes). */
 import { Client, Connection, WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { temporalConnectionOptions, type TemporalConfig } from '../config/env.ts';
-import {
-  ACCEPT_WORKFLOW_TYPE,
-  type AcceptInput,
-  type AcceptReply,
-  type AcceptStatus,
-  FINGERPRINT_MISMATCH,
-  type ScaCompletedSignal,
-  acceptUpdate,
-  scaCompletedSignal,
-  searchAttributes,
-  statusQuery,
-} from '../workflows/messages.ts';
-import { RECONCILE_WORKFLOW_TYPE, type ReconcileInput, reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
+import type { AcceptInput, AcceptReply, AcceptStatus, ScaCompletedSignal } from '../contract/accept.ts';
+import type { ReconcileInput } from '../contract/reconcile.ts';
+import { ACCEPT_WORKFLOW_TYPE, FINGERPRINT_MISMATCH, acceptUpdate, scaCompletedSignal, searchAttributes, statusQuery } from '../workflows/messages.ts';
+import { RECONCILE_WORKFLOW_TYPE, reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
 
 /** The same connection settings (address, TLS or mTLS, API key) the worker uses. */
 export async function connectClient(temporal: TemporalConfig): Promise<Client> {
@@ -150,8 +141,16 @@ export function createAcceptFlows(client: Client, taskQueue: string): AcceptFlow
   };
 }
 
+/** The failure type the server gives an accepted update whose run closed before the handler answered. */
+const UPDATE_OUTLIVED_BY_RUN = 'AcceptedUpdateCompletedWorkflow';
+
+/**
+ * The run for this key had already closed, told by the error's type, never its wording: the update
+ * reached a closed run (the server answers NOT_FOUND "workflow execution already completed", which
+ * the client raises as WorkflowNotFoundError; with a start in the same call, nothing else is "not
+ * found"), or the run closed while the update waited (the server fails the update as above).
+ */
 function isCompletedWorkflowError(err: unknown): boolean {
-  const message = (err as Error)?.message ?? '';
-  // Includes "Workflow completed before the Update completed" (the run ended while the update waited).
-  return /already completed|completed before the update/i.test(message);
+  if (err instanceof WorkflowNotFoundError) return true;
+  return err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === UPDATE_OUTLIVED_BY_RUN;
 }

@@ -5,8 +5,9 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { CURRENCY_PATTERN } from '../domain/money.ts';
+import { OfferId } from './ids.ts';
 
-export const OFFER_ID = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+export const OFFER_ID = OfferId;
 export const EXTERNAL_ID = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_\\-:.]+$' });
 const CART_ID = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' });
 const REF = Type.String({ minLength: 3, maxLength: 255, pattern: '^[A-Za-z0-9_\\-.]+$' });

@@ -10,9 +10,8 @@ import { type Row, firstRow, onlyRow } from './rows.ts';
 import { ORDER_KINDS, ORDER_STATUSES } from './statuses.ts';
 import { loadSettings } from './settings-store.ts';
 import { decideOrderAtWrite } from '../domain/order-strategy.ts';
-import type { AcceptInput, AcceptResponse } from '../workflows/messages.ts';
-import { succeededResponse } from '../workflows/responses.ts';
-import type { AcceptPlan, WrittenOrder } from '../activities/types.ts';
+import { parseAcceptPlan } from '../contract/records.ts';
+import { succeededResponse, type AcceptInput, type AcceptPlan, type AcceptResponse, type WrittenOrder } from '../contract/accept.ts';
 
 export const ACCEPTED_EVENT = 'ocart/upsell/accepted';
 
@@ -53,33 +52,6 @@ export interface RecordedPlan {
   methodChecked: boolean;
 }
 
-const STRATEGIES = ['child', 'merge'] as const;
-const PLANNED_KINDS = ['child', 'merged'] as const;
-
-/** The plan as stored in accepts.validated_plan, checked field by field. */
-export function parseAcceptPlan(p: Row): AcceptPlan {
-  return {
-    acceptKey: p.str('acceptKey'),
-    offerId: p.str('offerId'),
-    cartId: p.str('cartId'),
-    parentOrderId: p.str('parentOrderId'),
-    parentExternalId: p.str('parentExternalId'),
-    productId: p.str('productId'),
-    productName: p.str('productName'),
-    amount: p.object('amount').money('value', 'currency'),
-    gateway: p.str('gateway'),
-    customerRef: p.strOrNull('customerRef'),
-    methodRef: p.str('methodRef'),
-    email: p.strOrNull('email'),
-    strategy: p.enumOf('strategy', STRATEGIES),
-    orderKind: p.enumOf('orderKind', PLANNED_KINDS),
-    fellBackToChild: p.bool('fellBackToChild'),
-    scaModal: p.bool('scaModal'),
-    scaTimeoutMs: p.int('scaTimeoutMs'),
-    returnUrl: p.strOrNull('returnUrl'),
-  };
-}
-
 /**
  * This accept's recorded plan, or null before validation first succeeded. Same key and same request
  * only, and only while the accept is open: a closed accept's plan is never reused to charge again.
@@ -89,7 +61,7 @@ export async function findRecordedPlan(db: Db, input: Pick<AcceptInput, 'acceptK
     SELECT validated_plan, method_checked_at IS NOT NULL AS method_checked FROM accepts
     WHERE idempotency_key = ${input.acceptKey} AND fingerprint = ${input.fingerprint} AND validated_plan IS NOT NULL
       AND completed_at IS NULL`;
-  return firstRow('accepts', rows, (r) => ({ plan: parseAcceptPlan(r.object('validated_plan')), methodChecked: r.bool('method_checked') }));
+  return firstRow('accepts', rows, (r) => ({ plan: parseAcceptPlan(r.json('validated_plan')), methodChecked: r.bool('method_checked') }));
 }
 
 /** Recorded before the charge can start: a re-run after it skips the check as well. */

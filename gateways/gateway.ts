@@ -2,7 +2,7 @@
  * The one interface every payment gateway sits behind. Gateway-specific shapes and errors are
  * mapped here, at the boundary, into our own outcomes; nothing gateway-specific reaches the workflow.
  */
-import type { ChargeAction, ChargeResult } from '../activities/types.ts';
+import type { ChargeAction, ChargeResult } from '../contract/accept.ts';
 
 export type { ChargeAction, ChargeResult };
 
@@ -60,15 +60,20 @@ export interface PaymentGateway {
   parseWebhook(rawBody: Buffer, headers: Record<string, string | string[] | undefined>): GatewayWebhookEvent | null;
 }
 
-/** Temporary failure (network, 5xx, rate limit): Temporal retries with the same idempotency key. */
-export class GatewayTransientError extends Error {
-  override name = 'GatewayTransientError';
-}
+/**
+ * How a gateway said no, the same for every gateway:
+ * - `declined`: the buyer's saved method cannot be charged (before any charge);
+ * - `unsupported`: the gateway cannot charge this currency, or this amount in it;
+ * - `refused`: the gateway refused our request for good (invalid request, bad configuration);
+ * - `unavailable`: it could not be asked now (network, 5xx, rate limit): retried with the same key.
+ */
+export type GatewayErrorKind = 'declined' | 'unsupported' | 'refused' | 'unavailable';
 
-/** The gateway refused our request for good (invalid request, bad configuration): never retried. */
-export class GatewayRefusedError extends Error {
-  override name = 'GatewayRefusedError';
+/** Every error a gateway adapter throws on purpose: a kind, a stable code, and the gateway's words (for the logs only). */
+export class GatewayError extends Error {
+  override name = 'GatewayError';
   constructor(
+    readonly kind: GatewayErrorKind,
     readonly code: string,
     message: string,
   ) {
@@ -76,14 +81,27 @@ export class GatewayRefusedError extends Error {
   }
 }
 
+/** Temporary failure (network, 5xx, rate limit): Temporal retries with the same idempotency key. */
+export class GatewayTransientError extends GatewayError {
+  override name = 'GatewayTransientError';
+  constructor(message: string) {
+    super('unavailable', 'gateway_error', message);
+  }
+}
+
+/** The gateway refused our request for good (invalid request, bad configuration): never retried. */
+export class GatewayRefusedError extends GatewayError {
+  override name = 'GatewayRefusedError';
+  constructor(code: string, message: string) {
+    super('refused', code, message);
+  }
+}
+
 /** The buyer's method cannot be charged (a decline before any charge). */
-export class GatewayDeclineError extends Error {
+export class GatewayDeclineError extends GatewayError {
   override name = 'GatewayDeclineError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+  constructor(code: string, message: string) {
+    super('declined', code, message);
   }
 }
 
@@ -91,9 +109,16 @@ export class GatewayDeclineError extends Error {
  * The gateway cannot charge this currency, or this amount in it. Raised by checkPaymentMethod, so
  * every gateway refuses the same way (422 currency_unsupported) before anything is charged.
  */
-export class GatewayCurrencyError extends Error {
+export class GatewayCurrencyError extends GatewayError {
   override name = 'GatewayCurrencyError';
-  readonly code = 'currency_unsupported';
+  constructor(message: string) {
+    super('unsupported', 'currency_unsupported', message);
+  }
+}
+
+/** The one classifier: a gateway's deliberate error, or undefined for anything else (a bug, an unexpected throw). */
+export function classifyGatewayError(err: unknown): GatewayError | undefined {
+  return err instanceof GatewayError ? err : undefined;
 }
 
 /** A webhook whose signature does not verify. */

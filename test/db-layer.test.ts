@@ -7,10 +7,11 @@ import { inject } from 'vitest';
 import { findRecordedPlan, recordAcceptOutcome, upsertValidatedAccept } from '../db/accepts.ts';
 import { createPrisma, sqlState } from '../db/client.ts';
 import { findOffer } from '../db/offers.ts';
+import { MalformedRecordError } from '../contract/records.ts';
 import { Row, RowShapeError, firstRow, onlyRow, parseRows } from '../db/rows.ts';
 import { ACCEPT_STATUSES } from '../db/statuses.ts';
 import { changeOffer, createOffer, putOrder } from '../api/services/shop.ts';
-import type { AcceptPlan } from '../activities/types.ts';
+import type { AcceptPlan } from '../contract/accept.ts';
 import { ADMIN_URL } from '../scripts/lib/fresh-db.ts';
 
 const prisma = createPrisma(inject('databaseUrl'), 2);
@@ -65,7 +66,7 @@ describe('row parser', () => {
     expect(firstRow('offers', [], (r) => r.str('id'))).toBeNull();
   });
 
-  it('a stored plan of the wrong shape is refused as RowShapeError, not used to charge', async () => {
+  it('a stored plan of the wrong shape is refused as MalformedRecordError, not used to charge', async () => {
     const key = `dbl-${uid()}`;
     const input = { acceptKey: key, fingerprint: 'fp', offerId: 'off_x', cartId: 'cart_x', token: 't' };
     const plan: AcceptPlan = {
@@ -93,8 +94,9 @@ describe('row parser', () => {
     // The amount's value stored as text: a changed writer, or a hand edit.
     await prisma.$executeRaw`UPDATE accepts SET validated_plan = jsonb_set(validated_plan, '{amount,value}', '"500"') WHERE idempotency_key = ${key}`;
     const err = await findRecordedPlan(prisma, input).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RowShapeError);
-    expect(err).toMatchObject({ source: 'accepts.validated_plan.amount', column: 'value' });
+    expect(err).toBeInstanceOf(MalformedRecordError);
+    expect(err).toMatchObject({ column: 'validated plan' });
+    expect((err as MalformedRecordError).problems.join(' ')).toContain('/amount/value');
   });
 });
 

@@ -20,7 +20,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { createActivities } from '../activities/index.ts';
-import type { AcceptPlan, ChargeResult, PreparedAccept, WrittenOrder } from '../activities/types.ts';
+import type { AcceptPlan, ChargeResult, PreparedAccept, WrittenOrder } from '../contract/accept.ts';
 import { WORKFLOWS_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../worker/worker.ts';
 import { acceptUpsell } from '../workflows/acceptUpsell.ts';
 import { type AcceptInput, type AcceptResponse, scaCompletedSignal, searchAttributes, statusQuery } from '../workflows/messages.ts';

@@ -4,36 +4,24 @@
  *
  *   validating -> charging -> (awaiting_sca) -> writing_order -> delivering_event -> done
  */
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  log,
-  patched,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-  upsertMemo,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.ts';
-import { type AcceptPlan, type ChargeResult, FAILURE, type PreparedAccept } from '../activities/types.ts';
+import { allHandlersFinished, condition, log, patched, proxyActivities, proxyLocalActivities, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import {
   type AcceptInput,
   type AcceptPhase,
+  type AcceptPlan,
   type AcceptResponse,
   type AcceptState,
+  type ChargeResult,
+  type PreparedAccept,
   type ScaCompletedSignal,
-  FINGERPRINT_MISMATCH,
-  acceptUpdate,
-  scaCompletedSignal,
-  searchAttributes,
-  statusQuery,
+  failureResponse,
   statusUrl,
-} from './messages.ts';
-import { failureResponse, succeededResponse } from './responses.ts';
-
-type Activities = ReturnType<typeof createActivities>;
+  succeededResponse,
+} from '../contract/accept.ts';
+import type { AcceptActivities as Activities } from '../contract/activities.ts';
+import { NON_RETRYABLE_FAILURES, FAILURE } from '../contract/failures.ts';
+import { decodeAcceptFailure } from '../contract/refusals.ts';
+import { FINGERPRINT_MISMATCH, acceptUpdate, scaCompletedSignal, searchAttributes, statusQuery } from './messages.ts';
 
 /** How long an expired, uncancellable charge is watched for a late completion. */
 const LATE_COMPLETION_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -42,7 +30,7 @@ const LATE_COMPLETION_WINDOW_MS = 24 * 60 * 60 * 1000;
 // a local activity, so validation, the charge and the order write all run in the accept's first
 // workflow task, with no round trip through the server between them. A worker crash re-runs that
 // whole task; prepareAccept then returns the plan its first success recorded in PostgreSQL
-// (activities/recorded-plan.ts) and never re-checks expiry or price, so a re-run cannot refuse an
+// (`findRecordedPlan` in db/accepts.ts) and never re-checks expiry or price, so a re-run cannot refuse an
 // accept that was already charged. Runs recorded before the patch keep the regular activity.
 /** Since this patch an uncancellable charge's accept keeps its offer claim through the late watch. */
 const HOLD_CLAIM_THROUGH_LATE_WATCH = 'hold-claim-through-late-watch';
@@ -52,7 +40,7 @@ const checkRetry = {
   backoffCoefficient: 2,
   maximumInterval: '2 seconds',
   maximumAttempts: 25,
-  nonRetryableErrorTypes: [FAILURE.rejected, FAILURE.gatewayRefused],
+  nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
 };
 const checks = proxyActivities<Activities>({ startToCloseTimeout: '20 seconds', retry: checkRetry });
 const localChecks = proxyLocalActivities<Activities>({ startToCloseTimeout: '20 seconds', retry: checkRetry });
@@ -69,7 +57,7 @@ const gateway = proxyLocalActivities<Activities>({
     backoffCoefficient: 2,
     maximumInterval: '3 seconds',
     maximumAttempts: 6,
-    nonRetryableErrorTypes: [FAILURE.rejected, FAILURE.gatewayRefused],
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
   },
 });
 
@@ -106,20 +94,6 @@ const delivery = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 hour', maximumAttempts: 30 },
 });
-
-/** The typed failure an activity threw, however it was wrapped (local and regular activities differ). */
-function applicationFailure(err: unknown): ApplicationFailure | undefined {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof ApplicationFailure) return e;
-  }
-  return undefined;
-}
-
-/** The buyer-facing text a typed failure carries in details[0] (activities always put a string there). */
-function failureText(f: ApplicationFailure): string {
-  const text: unknown = f.details?.[0];
-  return typeof text === 'string' ? text : '';
-}
 
 export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
   const key = input.acceptKey;
@@ -187,10 +161,12 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
   try {
     prepared = inFirstTask ? await localChecks.prepareAccept(input) : await checks.prepareAccept(input);
   } catch (err) {
-    const f = applicationFailure(err);
-    if (f?.type === FAILURE.rejected) return finish(failureResponse(key, 'rejected', f.message, failureText(f)), null);
-    if (f?.type === FAILURE.gatewayRefused) return finish(failureResponse(key, 'error', f.message, failureText(f)), null);
-    if (f?.type === FAILURE.gatewayUnavailable) {
+    const failure = decodeAcceptFailure(err);
+    if (failure.kind === 'refused') {
+      const { outcome, code, message } = failure.refusal;
+      return finish(failureResponse(key, outcome, code, message), null);
+    }
+    if (failure.kind === 'unavailable') {
       return finish(failureResponse(key, 'error', 'gateway_error', 'the payment gateway did not answer; nothing was charged'), null);
     }
     if (inFirstTask) {
@@ -217,11 +193,14 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
   try {
     charge = await gateway.chargeOffSession(plan);
   } catch (err) {
-    const f = applicationFailure(err);
-    if (f?.type === FAILURE.rejected) return finish(failureResponse(key, 'declined', f.message, failureText(f)), null);
+    const failure = decodeAcceptFailure(err);
+    // At the charge, a refusal of the buyer's method or of the accept is a decline: nothing was charged.
+    if (failure.kind === 'refused' && failure.refusal.outcome !== 'error') {
+      return finish(failureResponse(key, 'declined', failure.refusal.code, failure.refusal.message), null);
+    }
     const r =
-      f?.type === FAILURE.gatewayRefused
-        ? failureResponse(key, 'error', f.message, failureText(f))
+      failure.kind === 'refused'
+        ? failureResponse(key, 'error', failure.refusal.code, failure.refusal.message)
         : failureResponse(key, 'error', 'gateway_error', 'the payment gateway did not answer; nothing was kept');
     answer(r);
     // Whatever the gateway did with our key, no charge may stand without an order.
@@ -297,7 +276,7 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
   let succeeded: AcceptResponse;
   try {
     const written = await orderWriter.writeOrder(input, plan, chargeRef).catch((err: unknown) => {
-      if (applicationFailure(err)?.type === FAILURE.orderWriteFailed) throw err;
+      if (decodeAcceptFailure(err).kind === 'order_write_failed') throw err;
       log.warn('order write still failing after its local attempts; retrying as a regular activity', { chargeRef });
       return durableOrderWriter.writeOrder(input, plan, chargeRef);
     });

@@ -1,24 +1,10 @@
 /**
- * What callers share with the reconcileCharge workflow (the API imports this, never the body): a
- * verified success webhook for a charge whose accept is no longer running.
+ * What callers share with the reconcileCharge workflow (the API imports this, never the body): its
+ * name and run ID. Its input and result are the contract's (contract/reconcile.ts).
  */
 export const RECONCILE_WORKFLOW_TYPE = 'reconcileCharge';
 
-export interface ReconcileInput {
-  gateway: string;
-  /** the gateway's charge reference (a PaymentIntent id, a Paystack reference, a sandbox charge id) */
-  chargeRef: string;
-  /** the accept the charge was made for (from the charge's metadata) */
-  acceptKey: string;
-  /** the webhook's event type, for the record and the logs */
-  eventType: string;
-}
-
-export interface ReconcileResult {
-  /** refunded: the charge had no order and was refunded; otherwise why nothing was done */
-  outcome: 'refunded' | 'has_order' | 'not_charged' | 'still_pending';
-  refundRef?: string;
-}
+export type { ReconcileInput, ReconcileResult } from '../contract/reconcile.ts';
 
 /**
  * One run per charge: the ID is derived from the gateway and the charge, so every copy of the

@@ -5,13 +5,11 @@
  * retry never refunds twice. Orchestration only; every side effect is an activity.
  */
 import { log, proxyActivities, sleep } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.ts';
-import type { ReconcileInput, ReconcileResult } from './reconcile-messages.ts';
-
-type Activities = ReturnType<typeof createActivities>;
+import type { ReconcileActivities } from '../contract/activities.ts';
+import type { ReconcileInput, ReconcileResult } from '../contract/reconcile.ts';
 
 // Money may be standing: no attempt limit, as for the accept's compensation.
-const persistent = proxyActivities<Activities>({
+const persistent = proxyActivities<ReconcileActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });

@@ -14,24 +14,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { ERROR_CODES, ErrorSchema } from '../../contract/errors.ts';
 import { ERROR_STATUS, type ErrorCode } from '../../domain/errors.ts';
-
-export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
 
 /** The security scheme name the shop-backend routes reference. */
 export const SHOP_API_KEY = 'shopApiKey';
 export const SHOP_SECURITY = [{ [SHOP_API_KEY]: [] }];
-
-/** Every error body: the stable code is one of domain/errors.ts ERROR_STATUS. */
-export const ErrorSchema = Type.Object(
-  {
-    status: Type.Union([Type.Literal('rejected'), Type.Literal('error')], { description: '`rejected` for 4xx (nothing was charged), `error` for 5xx' }),
-    code: Type.Unsafe<ErrorCode>({ type: 'string', enum: ERROR_CODES, description: 'Stable error code: add codes, never rename them' }),
-    message: Type.String({ description: 'For people. 5xx details stay in the logs' }),
-    accept_id: Type.Optional(Type.String({ description: 'The idempotency key, on the accept routes' })),
-  },
-  { $id: 'Error', title: 'Error', additionalProperties: true },
-);
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad request',

@@ -6,96 +6,43 @@ import { DomainError, statusForCode } from '../../domain/errors.ts';
 import { assertIdempotencyKey, requestFingerprint } from '../../domain/idempotency.ts';
 import { resolveReturnUrl } from '../../domain/return-url.ts';
 import { verifyToken } from '../../domain/token.ts';
-import { type AcceptState, statusUrl } from '../../workflows/messages.ts';
+import {
+  AcceptDeclined,
+  AcceptExpired,
+  AcceptProcessing,
+  AcceptRequest,
+  AcceptRequiresAction,
+  AcceptStillProcessing,
+  AcceptSucceeded,
+  type AcceptState,
+  statusUrl,
+} from '../../contract/accept.ts';
+import { CartId, OfferId } from '../../contract/ids.ts';
+import { errorBody } from '../../contract/errors.ts';
+import { MalformedRecordError } from '../../contract/records.ts';
 import { findAcceptRecord } from '../../db/accept-records.ts';
 import type { Db } from '../../db/client.ts';
-import { acceptStateFromJson } from '../../db/json.ts';
-import { errorBody } from '../errors.ts';
 import type { AppDeps } from '../app.ts';
 import { recordedBodySerializer } from '../plugins/accept-answer.ts';
 import { errorRef, errorResponses } from '../plugins/openapi.ts';
 import { enforce, perMinute } from '../plugins/rate-limit.ts';
 
-export const OFFER_ID = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
-const CART_ID = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' });
-
-// The accept bodies (workflows/messages.ts), for the OpenAPI document. They document only: bodies
-// are sent exactly as the workflow wrote them (see api/plugins/openapi.ts).
-const Money = Type.Object({
-  value: Type.Integer({ description: "Integer amount in the currency's minor unit" }),
-  currency: Type.String({ description: 'ISO 4217 code', examples: ['USD'] }),
-});
-const ACCEPT_ID = Type.String({ description: 'The idempotency key (also the Temporal workflow id)' });
+// The accept bodies are the contract's (contract/accept.ts); the OpenAPI document adds the replay
+// header to those a replay can answer. They document only: bodies are sent exactly as the workflow
+// wrote them (see api/plugins/openapi.ts).
 const REPLAYED = {
   'Idempotent-Replayed': { type: 'string', enum: ['true'], description: 'Present on a replay: this is the answer the first call got' },
 };
-const Succeeded = Type.Object(
-  {
-    status: Type.Literal('succeeded'),
-    accept_id: ACCEPT_ID,
-    offer_id: Type.String(),
-    amount: Money,
-    parent_order: Type.Object({ id: Type.String(), external_id: Type.String({ description: "The shop's order id" }) }),
-    order: Type.Object({
-      id: Type.String(),
-      external_id: Type.String(),
-      kind: Type.Union([Type.Literal('child'), Type.Literal('merged')], { description: 'A new child order, or the parent with the upsell merged in' }),
-    }),
-    strategy: Type.Union([Type.Literal('child'), Type.Literal('merge')]),
-    fell_back_to_child: Type.Boolean({ description: 'merge was wanted but the parent could no longer take it' }),
-  },
-  { title: 'AcceptSucceeded', description: 'Charged, and the order is written', headers: REPLAYED },
-);
-const RequiresAction = Type.Object(
-  {
-    status: Type.Literal('requires_action'),
-    accept_id: ACCEPT_ID,
-    offer_id: Type.String(),
-    amount: Money,
-    action: Type.Object({
-      type: Type.Union([Type.Literal('modal'), Type.Literal('redirect')]),
-      gateway: Type.String(),
-      client_secret: Type.Optional(Type.String({ description: "For the gateway's on-page confirmation (modal)" })),
-      redirect_url: Type.Optional(Type.String({ description: 'Where to send the buyer to authenticate (redirect)' })),
-    }),
-    status_url: Type.String({ description: 'Poll this (GET) for the outcome once the buyer is back' }),
-  },
-  { title: 'AcceptRequiresAction', description: 'The bank wants the buyer (SCA / 3-D Secure); the accept finishes after it', headers: REPLAYED },
-);
-const Declined = Type.Object(
-  {
-    status: Type.Literal('declined'),
-    accept_id: ACCEPT_ID,
-    code: Type.String({ description: "The gateway's decline code", examples: ['card_declined', 'insufficient_funds', 'expired_card', 'authentication_failed'] }),
-    message: Type.String(),
-  },
-  { title: 'AcceptDeclined' },
-);
-const Expired = Type.Object(
-  {
-    status: Type.Literal('expired'),
-    accept_id: ACCEPT_ID,
-    code: Type.String({ examples: ['authentication_timeout'] }),
-    message: Type.String(),
-  },
-  { title: 'AcceptExpired', description: 'The buyer did not finish authentication in time; the charge was cancelled' },
-);
-const Processing = Type.Object({ status: Type.Literal('processing'), accept_id: ACCEPT_ID }, { title: 'AcceptProcessing', description: 'Still running' });
-const Accepted = Type.Object(
-  {
-    status: Type.Literal('processing'),
-    accept_id: ACCEPT_ID,
-    status_url: Type.String({ description: 'Poll this (GET) for the outcome' }),
-  },
-  {
-    title: 'AcceptStillProcessing',
-    description: 'No answer within OCART_ACCEPT_WAIT_MS: the accept goes on; poll `status_url`. A replay with the same key while it runs answers the same',
-  },
-);
+/** The schema with the replay header documented (beside its title and description, where the document has always shown it). */
+function replayable<T extends { title?: string; description?: string }>(schema: T) {
+  return Object.assign({ title: schema.title, description: schema.description, headers: REPLAYED }, schema);
+}
+const Succeeded = replayable(AcceptSucceeded);
+const RequiresAction = replayable(AcceptRequiresAction);
 
 /** Errors an accept (or its state) can carry; `rejected` and `error` bodies are the shared Error. */
 const ACCEPT_ERRORS = errorResponses(400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 500, 502, 503);
-const PaymentRequired = Type.Union([Declined, errorRef(402)], {
+const PaymentRequired = Type.Union([AcceptDeclined, errorRef(402)], {
   description: 'Declined by the gateway (`status: declined`, its decline code), or `payment_method_unusable`',
   headers: REPLAYED,
 });
@@ -146,6 +93,7 @@ function unavailable(reply: FastifyReply, message: string): never {
 /** The accept's record; an outage is said as one (503 temporarily_unavailable), never as "no such accept". */
 function readRecordOrUnavailable(prisma: Db, request: FastifyRequest, reply: FastifyReply, key: string, message: string) {
   return findAcceptRecord(prisma, key).catch((err: unknown) => {
+    if (err instanceof MalformedRecordError) throw err;
     request.log.warn({ err }, 'accept record lookup failed');
     return unavailable(reply, message);
   });
@@ -168,30 +116,16 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
         summary: 'Accept an offer with one click',
         description:
           'Starts (or joins) the accept for this idempotency key and answers as soon as there is an answer for the buyer. A replay with the same key and request returns the same status and body, with `Idempotent-Replayed: true`; the same key with another request gets 422 `idempotency_key_reused`.',
-        params: Type.Object({ offer_id: OFFER_ID }),
+        params: Type.Object({ offer_id: OfferId }),
         headers: Type.Object({
           'x-idempotency-key': Type.Optional(
             Type.String({ description: 'Required: 8-255 characters of A-Z a-z 0-9 _ - : . (missing: 400 idempotency_key_missing; wrong: 400 idempotency_key_invalid)' }),
           ),
         }),
-        body: Type.Object(
-          {
-            token: Type.String({ minLength: 1, maxLength: 4096, description: 'The one-click token the shop minted for this offer, parent order and cart' }),
-            cart_id: CART_ID,
-            return_url: Type.Optional(
-              Type.String({
-                minLength: 1,
-                maxLength: 2048,
-                description:
-                  "Where the gateway sends the buyer back after a redirect confirmation (Stripe 3-D Secure): a path on this service, or an absolute URL on one of the shop's allowed origins (otherwise 400 `return_url_not_allowed`). Without it the buyer returns to the status URL. Not part of the request's identity: a replay with another return_url is the same request. Paystack returns buyers to the callback URL set on its dashboard.",
-              }),
-            ),
-          },
-          { additionalProperties: false },
-        ),
+        body: AcceptRequest,
         response: {
           200: Succeeded,
-          202: Type.Union([RequiresAction, Accepted], { description: 'The bank wants the buyer (requires_action), or no answer yet (processing): poll `status_url`' }),
+          202: Type.Union([RequiresAction, AcceptStillProcessing], { description: 'The bank wants the buyer (requires_action), or no answer yet (processing): poll `status_url`' }),
           402: PaymentRequired,
           ...ACCEPT_ERRORS,
         },
@@ -228,6 +162,8 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       // If the database is unreachable, go on: the workflow rides out the outage and answers.
       let lookupFailed = false;
       const existing = await findAcceptRecord(prisma, key).catch((err: unknown) => {
+        // A record that reads but does not fit its schema is a bug to see (500), not an outage.
+        if (err instanceof MalformedRecordError) throw err;
         request.log.warn({ err }, 'accept record lookup failed; asking the workflow');
         lookupFailed = true;
         return null;
@@ -237,13 +173,13 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
         if (lookupFailed) unavailable(reply, 'the accept record cannot be read right now');
         // A replay "long after it has finished" answers the recorded body; anything else with an
         // expired token is refused here, with nothing written and nothing started.
-        const recordedForExpired = existing && existing.fingerprint === fingerprint ? acceptStateFromJson(existing.response) : null;
+        const recordedForExpired = existing && existing.fingerprint === fingerprint ? existing.response : null;
         if (recordedForExpired) return send(reply, recordedForExpired, true);
         if (existing && existing.fingerprint === fingerprint && !existing.completed_at) return processing(reply, key, cartId);
         throw new DomainError('token_expired', 'the token has expired');
       }
       if (existing && existing.fingerprint !== fingerprint) return reused(reply, key);
-      const recorded = acceptStateFromJson(existing?.response ?? null);
+      const recorded = existing?.response ?? null;
       if (recorded) return send(reply, recorded, true);
 
       // Checked before the workflow starts, so nothing is written or charged; after the replay above,
@@ -265,7 +201,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       // Closed between our read and the start: its record has the answer now.
       const record = await readRecordOrUnavailable(prisma, request, reply, key, 'the accept cannot be read right now; retry with the same key');
       if (record && record.fingerprint !== fingerprint) return reused(reply, key);
-      const answer = acceptStateFromJson(record?.response ?? null);
+      const answer = record?.response ?? null;
       if (!answer) throw new Error(`accept ${key} closed without a recorded response`);
       return send(reply, answer, true);
     },
@@ -281,9 +217,9 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
         description:
           "The same shapes as the accept call; `processing` while the flow runs, `expired` after an SCA timeout. Another cart's accept answers 404. When Temporal or the database cannot be reached: 503 `temporarily_unavailable` with `Retry-After` (keep polling), never 404.",
         params: Type.Object({ accept_id: Type.String({ maxLength: 255 }) }),
-        querystring: Type.Object({ cart_id: CART_ID }),
+        querystring: Type.Object({ cart_id: CartId }),
         response: {
-          200: Type.Union([Succeeded, Processing, Expired], { description: 'Succeeded, still processing, or expired' }),
+          200: Type.Union([Succeeded, AcceptProcessing, AcceptExpired], { description: 'Succeeded, still processing, or expired' }),
           202: RequiresAction,
           402: PaymentRequired,
           ...ACCEPT_ERRORS,
@@ -299,7 +235,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       // An outage is said as one (503, poll again), never as "no such accept", which would make the
       // buyer's page give up on an accept that is still running.
       const record = await readRecordOrUnavailable(prisma, request, reply, key, 'the accept cannot be read right now; ask again shortly');
-      const stored = record ? acceptStateFromJson(record.state) : null;
+      const stored = record?.state ?? null;
       if (record && record.cart_id === cartId && record.completed_at && stored) return send(reply, stored, false);
       // Running (or still validating, before its record exists): the workflow knows its state and cart.
       const live =

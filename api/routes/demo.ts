@@ -13,7 +13,7 @@ import { currencyExponent } from '../../domain/money.ts';
 import { signToken } from '../../domain/token.ts';
 import type { AppDeps } from '../app.ts';
 import { serializeOrder } from '../serializers.ts';
-import { UPSELLS_JS_PATH, loadPublicAsset, notModified } from './storefront.ts';
+import { UPSELLS_JS_PATH, loadPublicAsset, notModified } from '../public-assets.ts';
 
 /** What scripts/lib/demo-seed.ts writes: one paid parent per sandbox outcome, one offer each. */
 export const DEMO_CART_ID = 'demo-cart';

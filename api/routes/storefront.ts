@@ -4,27 +4,10 @@
  * thank-you pages within minutes while the URL stays the same.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { currencyTable } from '../../domain/money.ts';
 import type { AppDeps } from '../app.ts';
-
-export const UPSELLS_JS_PATH = '/wp-json/ocart/v1/upsells.js';
-
-/** A static asset from api/public, with its validator. */
-export async function loadPublicAsset(name: string): Promise<{ body: Buffer; etag: string }> {
-  const body = await readFile(new URL(`../public/${name}`, import.meta.url));
-  return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
-}
-
-/** True when the request's If-None-Match names this ETag (or is `*`). */
-export function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch
-    .split(',')
-    .map((t) => t.trim().replace(/^W\//, ''))
-    .some((t) => t === etag || t === '*');
-}
+import { UPSELLS_JS_PATH, loadPublicAsset, notModified } from '../public-assets.ts';
 
 /** The placeholder in upsells.js that the service's currency table replaces. */
 export const CURRENCY_TABLE_PLACEHOLDER = '/*OCART_CURRENCY_DIGITS*/ {}';
