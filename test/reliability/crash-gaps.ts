@@ -9,7 +9,8 @@
  */
 import { parseSigningKeys, signToken } from '../../domain/token.ts';
 import { countAtStripe, stripeBuyers, stripeStack } from './gateway-faults.ts';
-import { type Buyer, type PlannedAccept, type ScenarioResult, type Stack, TOKEN_SECRET, newKey, pool } from './harness.ts';
+import { newKey } from '../helpers/ids.ts';
+import { type Buyer, type PlannedAccept, type ScenarioResult, type Stack, TOKEN_SECRET, pool } from './harness.ts';
 
 const PRICE = 1500;
 const NEW_PRICE = 2500;
