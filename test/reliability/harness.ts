@@ -14,6 +14,7 @@ import { freePort } from '../../scripts/lib/ports.ts';
 import { launch, waitForApi, waitForWorker, type ServiceProcess } from '../../scripts/lib/services.ts';
 import { startTemporalDevServer, type RunningProcess } from '../../scripts/lib/temporal-dev.ts';
 import { newKey, uid } from '../helpers/ids.ts';
+import { pollUntil } from '../helpers/poll.ts';
 import { parentOrderBody, parentOrderPath } from '../helpers/parent-order.ts';
 
 export const API_KEY = `rel_${randomBytes(16).toString('hex')}`;
@@ -202,13 +203,15 @@ export class Stack {
    * retry with backoff after faults, and their writes must not land inside the next scenario's window.
    */
   async quiesce(timeoutMs = 60_000): Promise<number> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const [row] = await this.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM outbox_events WHERE status = 'pending'`;
-      const pending = Number(row?.n ?? 0);
-      if (pending === 0 || Date.now() > until) return pending;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    return pollUntil(
+      async () => {
+        const [row] = await this.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM outbox_events WHERE status = 'pending'`;
+        return Number(row?.n ?? 0);
+      },
+      (pending) => pending === 0,
+      timeoutMs,
+      250,
+    );
   }
 
   /** Cuts every connection to the database and refuses new ones for `ms`. */
