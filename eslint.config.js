@@ -167,11 +167,6 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [...apiLayers, noRouteToRoute()] }] },
   },
   {
-    // The sandbox bank page still formats money with the demo page's helper, until the HTML split moves it out of demo.ts.
-    files: ['api/routes/sandbox.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [...apiLayers, noRouteToRoute(['demo.ts'])] }] },
-  },
-  {
     files: ['api/public/**/*.js'],
     extends: [js.configs.recommended],
     languageOptions: { ecmaVersion: 2022, sourceType: 'script', globals: browserGlobals },

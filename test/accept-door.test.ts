@@ -17,9 +17,11 @@ import { createPrisma } from '../db/client.ts';
 import { signToken } from '../domain/token.ts';
 import { statusUrl } from '../workflows/messages.ts';
 import { startStripeServer, type StripeTestServer } from './gateways/stripe-server.ts';
-import { expectNothingCharged, poll, sandboxCharges } from './helpers/assertions.ts';
+import { expectNothingCharged, sandboxCharges } from './helpers/assertions.ts';
+import { pollUntil } from './helpers/poll.ts';
 import { accept, readyToAccept } from './helpers/shop.ts';
-import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
+import { newKey } from './helpers/ids.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const WEBHOOK_SECRET = 'whsec_test_ocart_upsells_0123456789';
 const MINUTE = 60_000;
@@ -105,7 +107,7 @@ describe('refused at the door', () => {
     const key = newKey();
     const first = await accept(stack.app, offer.id, key, body);
     expect(first.statusCode, first.body).toBe(200);
-    await poll(
+    await pollUntil(
       () => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }),
       (r) => r.completedAt !== null,
     );
@@ -166,7 +168,7 @@ describe('contract consistency', () => {
     expect(res.json()).toMatchObject({ status: 'rejected', code: 'currency_unsupported', accept_id: key });
     expect(res.statusCode).toBe(422);
     expect(stripe.intentsFor(key)).toHaveLength(0);
-    const status = await poll(
+    const status = await pollUntil(
       () => stack.app.inject({ method: 'GET', url: statusUrl(key, order.cartId) }),
       (r) => r.json<{ status: string }>().status === 'rejected',
     );
@@ -252,7 +254,7 @@ describe('no socket held for long', () => {
     expect(running.statusCode).toBe(200);
     expect(running.json()).toMatchObject({ status: 'processing', accept_id: key });
 
-    const done = await poll(
+    const done = await pollUntil(
       () => slow.app.inject({ method: 'GET', url: res.json<{ status_url: string }>().status_url }),
       (r) => r.json<{ status: string }>().status === 'succeeded',
       30_000,

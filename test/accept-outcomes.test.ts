@@ -5,9 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAcceptOutcome } from '../db/accepts.ts';
 import { isUniqueViolation } from '../db/client.ts';
 import { statusQuery } from '../workflows/messages.ts';
-import { poll, sandboxCharges } from './helpers/assertions.ts';
+import { sandboxCharges } from './helpers/assertions.ts';
+import { pollUntil } from './helpers/poll.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
-import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
+import { newKey } from './helpers/ids.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -38,7 +40,7 @@ describe('outcome dispatch', () => {
       expect(res.json()).toMatchObject({ status: 'declined', accept_id: key, code });
       expect(await stack.prisma.payment.count({ where: { idempotencyKey: key } })).toBe(0);
       // The buyer is answered first; the record follows a moment later.
-      const record = await poll(
+      const record = await pollUntil(
         () => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }),
         (r) => r.status !== 'processing',
       );
@@ -66,7 +68,7 @@ describe('outcome dispatch', () => {
     const approve = await stack.app.inject({ method: 'POST', url: `/sandbox/authenticate/${chargeId}`, payload: { result: 'approve' } });
     expect(approve.json()).toMatchObject({ status: 'succeeded', webhook_status: 200 });
 
-    const done = await poll(
+    const done = await pollUntil(
       () => statusOf(key, order.cartId),
       (r) => r.json<{ status: string }>().status !== 'requires_action',
     );
@@ -86,7 +88,7 @@ describe('outcome dispatch', () => {
     const json = (await accept(stack.app, offer.id, key, body)).json<{ action: { client_secret: string } }>();
     const chargeId = json.action.client_secret.replace(/_secret$/, '');
     await stack.app.inject({ method: 'POST', url: `/sandbox/authenticate/${chargeId}`, payload: { result: 'fail' } });
-    const done = await poll(
+    const done = await pollUntil(
       () => statusOf(key, order.cartId),
       (r) => r.json<{ status: string }>().status !== 'requires_action',
     );
@@ -165,7 +167,7 @@ describe('never a charge without an order', () => {
       const [charge] = await sandboxCharges(stack.prisma, key);
       expect(charge?.status).toBe('refunded');
       expect(await stack.prisma.order.count({ where: { parentId: order.id } })).toBe(0);
-      const record = await poll(
+      const record = await pollUntil(
         () => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }),
         (r) => r.status !== 'processing',
       );
@@ -199,7 +201,7 @@ describe('event ocart/upsell/accepted', () => {
       const { offer, body, order } = await readyToAccept(stack.app);
       const key = newKey();
       const res = await accept(stack.app, offer.id, key, body);
-      const event = await poll(
+      const event = await pollUntil(
         () => stack.prisma.outboxEvent.findUniqueOrThrow({ where: { acceptKey: key } }),
         (e) => e.status !== 'pending',
         20_000,
@@ -378,7 +380,7 @@ describe('accept records', () => {
     const { offer, body } = await readyToAccept(stack.app);
     const key = newKey();
     const first = await accept(stack.app, offer.id, key, body);
-    const done = await poll(
+    const done = await pollUntil(
       () => stack.prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: key } }),
       (r) => r.completedAt !== null,
     );

@@ -10,7 +10,8 @@ import { MalformedRecordError } from '../contract/records.ts';
 import { requestFingerprint } from '../domain/idempotency.ts';
 import { sandboxCharges } from './helpers/assertions.ts';
 import { accept, readyToAccept } from './helpers/shop.ts';
-import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
+import { newKey } from './helpers/ids.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 /** The db/ layer's own guarantees: rows parsed (RowShapeError), statuses as enums, one clock. */
-import { randomUUID } from 'node:crypto';
+import { uid } from './helpers/ids.ts';
 import { readFile, readdir } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,7 +19,6 @@ afterAll(async () => {
   await prisma.$disconnect();
 });
 
-const uid = () => randomUUID().slice(0, 12);
 const NOW = new Date('2026-12-03T09:30:00.250Z');
 
 function caught(fn: () => unknown): unknown {

@@ -14,7 +14,8 @@ import { requestFingerprint } from '../domain/idempotency.ts';
 import type { AcceptInput } from '../workflows/messages.ts';
 import { sandboxCharges } from './helpers/assertions.ts';
 import { readyToAccept } from './helpers/shop.ts';
-import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
+import { newKey } from './helpers/ids.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
 let activities: ReturnType<typeof createActivities>;

@@ -5,13 +5,14 @@
  * storefronts. Rows are read from PostgreSQL; the sandbox's ledger is its sandbox_charges table.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signSandboxWebhook, SANDBOX_SIGNATURE_HEADER } from '../gateways/sandbox.ts';
 import { buyerMessage } from '../domain/buyer-messages.ts';
 import { newId } from '../db/ids.ts';
 import { reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
 import type { reconcileCharge } from '../workflows/reconcileCharge.ts';
 import { accept, readyToAccept } from './helpers/shop.ts';
-import { newKey, SANDBOX_WEBHOOK_SECRET, startTestStack, type TestStack } from './helpers/stack.ts';
+import { newKey } from './helpers/ids.ts';
+import { postSandboxEvent } from './helpers/webhooks.ts';
+import { SANDBOX_WEBHOOK_SECRET, startTestStack, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
 
@@ -22,15 +23,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function postSandboxWebhook(event: object) {
-  const payload = JSON.stringify(event);
-  return stack.app.inject({
-    method: 'POST',
-    url: '/wp-json/ocart/v1/webhooks/sandbox',
-    headers: { 'content-type': 'application/json', [SANDBOX_SIGNATURE_HEADER]: signSandboxWebhook(payload, SANDBOX_WEBHOOK_SECRET) },
-    payload,
-  });
-}
+const postSandboxWebhook = (event: object) => postSandboxEvent(stack.app, event, SANDBOX_WEBHOOK_SECRET);
 
 async function closed(key: string) {
   await stack.client.workflow.getHandle(key).result();

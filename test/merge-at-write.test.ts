@@ -4,9 +4,12 @@
  * the test moves, so "75 s after payment" is real to the order write without waiting 75 s.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { poll, sandboxCharges } from './helpers/assertions.ts';
+import { sandboxCharges } from './helpers/assertions.ts';
+import { pollUntil } from './helpers/poll.ts';
 import { accept, auth, createOffer, mintToken, readyToAccept, registerParentOrder } from './helpers/shop.ts';
-import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
+import { newKey } from './helpers/ids.ts';
+import { parentOrderBody, parentOrderPath } from './helpers/parent-order.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
 let clockOffsetMs = 0;
@@ -35,7 +38,7 @@ async function acceptAwaitingSca(offerId: string, body: Record<string, unknown>)
 async function approveSca(chargeId: string, key: string, cartId: string) {
   const approve = await stack.app.inject({ method: 'POST', url: `/sandbox/authenticate/${chargeId}`, payload: { result: 'approve' } });
   expect(approve.json()).toMatchObject({ status: 'succeeded' });
-  const done = await poll(
+  const done = await pollUntil(
     () => statusOf(key, cartId),
     (r) => r.json<{ status: string }>().status !== 'requires_action' && r.json<{ status: string }>().status !== 'processing',
   );
@@ -108,18 +111,9 @@ describe("the shop's PUT /orders/{id} never erases a merge", () => {
       const put = () =>
         stack.app.inject({
           method: 'PUT',
-          url: `/wp-json/ocart/v1/orders/${order.externalId}`,
+          url: parentOrderPath(order.externalId),
           headers: auth,
-          payload: {
-            cart_id: order.cartId,
-            status: 'paid',
-            currency: 'USD',
-            total: 5000,
-            paid_at: paidAt.toISOString(),
-            customer: { email: 'buyer@example.com' },
-            payment: { gateway: 'sandbox', customer_ref: 'cus_sandbox', method_ref: 'pm_card_visa' },
-            line_items: [{ product_id: 'prod_shoes', name: 'Shoes', quantity: 1, unit_amount: 5000 }],
-          },
+          payload: parentOrderBody({ cartId: order.cartId, total: 5000, paidAt }),
         });
       // The shop keeps updating the order for as long as the accept runs.
       let accepting = true;

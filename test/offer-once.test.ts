@@ -8,9 +8,11 @@ import { buildGateways } from '../gateways/index.ts';
 import { validateAcceptRequest } from '../activities/validation.ts';
 import { isUniqueViolation } from '../db/client.ts';
 import { requestFingerprint } from '../domain/idempotency.ts';
-import { expectNothingCharged, poll } from './helpers/assertions.ts';
+import { expectNothingCharged } from './helpers/assertions.ts';
+import { pollUntil } from './helpers/poll.ts';
 import { accept, auth, createOffer, mintToken, readyToAccept, registerParentOrder } from './helpers/shop.ts';
-import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
+import { newKey } from './helpers/ids.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -103,7 +105,7 @@ describe('one offer, one charge per parent order', () => {
     const declined = await accept(stack.app, offer.id, declinedKey, body);
     expect(declined.statusCode).toBe(402);
     // The claim is given back when the outcome is recorded, just after the buyer is answered.
-    await poll(
+    await pollUntil(
       () => stack.prisma.offerClaim.count({ where: { acceptKey: declinedKey } }),
       (n) => n === 0,
     );

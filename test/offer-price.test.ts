@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../domain/token.ts';
 import { expectNothingCharged, sandboxCharges } from './helpers/assertions.ts';
 import { accept, auth, mintToken, readyToAccept } from './helpers/shop.ts';
-import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
+import { newKey } from './helpers/ids.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
 beforeAll(async () => {

@@ -37,9 +37,11 @@ import { instrumentGateways } from '../worker/instrumented-gateways.ts';
 import { WORKER_METRIC_NAMES, createWorkerMetrics, startWorkerMetricsServer, type MetricsServer } from '../worker/metrics.ts';
 import { installWorkerRuntime } from '../worker/runtime.ts';
 import { connectWorker, createWorker } from '../worker/worker.ts';
-import { poll } from './helpers/assertions.ts';
+import { pollUntil } from './helpers/poll.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
-import { API_KEY, SANDBOX_WEBHOOK_SECRET, newKey, testEnv, uid } from './helpers/stack.ts';
+import { newKey, uid } from './helpers/ids.ts';
+import { parentOrderBody, parentOrderPath } from './helpers/parent-order.ts';
+import { API_KEY, SANDBOX_WEBHOOK_SECRET, testEnv } from './helpers/stack.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -332,7 +334,7 @@ describe('accept bodies are sent exactly as the workflow wrote them (response sc
     const { res, key, offer, body } = await acceptOne({ methodRef });
     expect(res.statusCode).toBe(http);
     expect(res.json<{ status: string }>().status).toBe(status);
-    const record = await poll(
+    const record = await pollUntil(
       () => prisma.accept.findUnique({ where: { idempotencyKey: key } }),
       (r) => Boolean(r?.response),
     );
@@ -349,7 +351,7 @@ describe('accept bodies are sent exactly as the workflow wrote them (response sc
     const key = newKey();
     const res = await accept(app, offer.id, key, body);
     expect(res.json()).toMatchObject({ status: 'rejected', code: 'parent_not_paid', accept_id: key });
-    const record = await poll(
+    const record = await pollUntil(
       () => prisma.accept.findUnique({ where: { idempotencyKey: key } }),
       (r) => Boolean(r?.response),
     );
@@ -471,7 +473,7 @@ describe('metrics', () => {
 
   it('the Temporal SDK exports its worker metrics on WORKER_SDK_METRICS_PORT', async () => {
     await acceptOne();
-    const text = await poll(
+    const text = await pollUntil(
       () => fetch(`http://127.0.0.1:${sdkMetricsPort}/metrics`).then((r) => r.text()),
       (t) => t.includes('temporal_workflow_completed_total') || t.includes('temporal_activity_execution_latency_seconds'),
       15_000,
@@ -524,7 +526,7 @@ describe('logs', () => {
   it('worker lines are JSON from the Temporal Runtime logger, with the accept id, offer and parent order; no secrets', async () => {
     const { key, res, offer, order, token } = await acceptOne();
     expect(res.statusCode).toBe(200);
-    const mine = await poll(
+    const mine = await pollUntil(
       async () => parsed(workerLines).filter((l) => l.accept_id === key),
       (ls) => ls.some((l) => l.msg === 'Workflow completed'),
     );
@@ -549,7 +551,7 @@ describe('logs', () => {
 
 describe('Temporal visibility: what ops type in the UI or CLI', () => {
   const find = (query: string, key: string) =>
-    poll(
+    pollUntil(
       async () => {
         const ids: string[] = [];
         for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
@@ -631,16 +633,7 @@ describe('production entrypoints: api/main.ts and worker/main.ts', () => {
       fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json', ...auth, ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
     const orderId = `wc-${uid()}`;
     const cartId = `cart-${uid()}`;
-    const order = await call('PUT', `/wp-json/ocart/v1/orders/${orderId}`, {
-      cart_id: cartId,
-      status: 'paid',
-      currency: 'USD',
-      total: 5000,
-      paid_at: new Date().toISOString(),
-      customer: { email: 'buyer@example.com' },
-      payment: { gateway: 'sandbox', customer_ref: 'cus_sandbox', method_ref: 'pm_card_visa' },
-      line_items: [{ product_id: 'prod_shoes', name: 'Shoes', quantity: 1, unit_amount: 5000 }],
-    });
+    const order = await call('PUT', parentOrderPath(orderId), parentOrderBody({ cartId }));
     expect(order.status).toBe(200);
     const offer = (await (await call('POST', '/wp-json/ocart/v1/offers', { product_id: 'prod_socks', name: 'Socks', amount: 1500, currency: 'USD' })).json()) as { id: string };
     const minted = (await (await call('POST', `/wp-json/ocart/v1/upsells/${offer.id}/tokens`, { order_id: orderId, cart_id: cartId })).json()) as { token: string };

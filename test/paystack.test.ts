@@ -14,7 +14,10 @@ import { reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
 import type { reconcileCharge } from '../workflows/reconcileCharge.ts';
 import { DEFAULT_EMAIL, startPaystackServer, type PaystackTestServer, type RecordedRequest } from './gateways/paystack-server.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
-import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
+import { newKey } from './helpers/ids.ts';
+import { pollUntil } from './helpers/poll.ts';
+import { postWebhook } from './helpers/webhooks.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const SECRET = 'sk_test_ocart_paystack_0123456789abcdef';
 const AMOUNT = 150_000; // 1,500.00 NGN in kobo
@@ -50,26 +53,10 @@ const referenceOf = (r: RecordedRequest) => (r.body as { reference?: unknown } |
 const chargeRequests = (reference: string) => server.requestsTo('transaction_chargeAuthorization').filter((r) => referenceOf(r) === reference);
 const verifyRequests = (reference: string) => server.requestsTo('transaction_verify').filter((r) => r.path === `/transaction/verify/${reference}`);
 
-function postWebhook(rawBody: string, signature?: string) {
-  return stack.app.inject({
-    method: 'POST',
-    url: '/wp-json/ocart/v1/webhooks/paystack',
-    headers: { 'content-type': 'application/json', ...(signature !== undefined ? { 'x-paystack-signature': signature } : {}) },
-    payload: rawBody,
-  });
-}
+const postPaystackWebhook = (rawBody: string, signature?: string) => postWebhook(stack.app, 'paystack', rawBody, signature);
 
 function status(key: string, cartId: string) {
   return stack.app.inject({ method: 'GET', url: `/wp-json/ocart/v1/upsells/accepts/${key}?cart_id=${cartId}` });
-}
-
-async function pollUntil<T>(read: () => Promise<T> | T, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (done(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function expectNoOrder(key: string) {
@@ -165,7 +152,7 @@ describe('Paystack through the accept flow', () => {
 
     // A validly signed event is only a hint: while Paystack still says "ongoing", nothing is written.
     const earlyBody = server.webhookBody(reference);
-    const early = await postWebhook(earlyBody, server.sign(earlyBody));
+    const early = await postPaystackWebhook(earlyBody, server.sign(earlyBody));
     expect(early.statusCode, early.body).toBe(200);
     await new Promise((r) => setTimeout(r, 1_000));
     expect((await status(key, order.cartId)).json()).toMatchObject({ status: 'requires_action' });
@@ -174,7 +161,7 @@ describe('Paystack through the accept flow', () => {
     // The bank approves, then Paystack tells us.
     server.settle(reference, 'success');
     const hookBody = server.webhookBody(reference);
-    const hook = await postWebhook(hookBody, server.sign(hookBody));
+    const hook = await postPaystackWebhook(hookBody, server.sign(hookBody));
     expect(hook.statusCode, hook.body).toBe(200);
     expect(hook.json()).toEqual({ received: true, handled: true });
 
@@ -197,7 +184,7 @@ describe('Paystack through the accept flow', () => {
       ['body changed after signing', server.sign(rawBody), rawBody.replace('ocu-anything', 'ocu-something')],
     ];
     for (const [why, signature, sent] of forgeries) {
-      const res = await postWebhook(sent, signature);
+      const res = await postPaystackWebhook(sent, signature);
       expect(res.statusCode, `${why}: ${res.body}`).toBe(400);
       expect(res.json()).toMatchObject({ code: 'signature_invalid' });
     }
@@ -209,7 +196,7 @@ describe('Paystack through the accept flow', () => {
     ];
     for (const event of foreign) {
       const body = JSON.stringify(event);
-      const res = await postWebhook(body, server.sign(body));
+      const res = await postPaystackWebhook(body, server.sign(body));
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json()).toEqual({ received: true, handled: false });
     }
@@ -329,7 +316,7 @@ describe('Paystack through the accept flow', () => {
     server.settle(reference, 'success');
 
     const hookBody = server.webhookBody(reference);
-    const hook = await postWebhook(hookBody, server.sign(hookBody));
+    const hook = await postPaystackWebhook(hookBody, server.sign(hookBody));
     expect(hook.statusCode, hook.body).toBe(200);
     expect(hook.json()).toEqual({ received: true, handled: true });
     const result = await stack.client.workflow.getHandle<typeof reconcileCharge>(reconcileWorkflowId('paystack', reference)).result();
@@ -341,7 +328,7 @@ describe('Paystack through the accept flow', () => {
     expect(record.refundedAt).toBeInstanceOf(Date);
 
     // Paystack retries the webhook: nothing more.
-    const again = await postWebhook(hookBody, server.sign(hookBody));
+    const again = await postPaystackWebhook(hookBody, server.sign(hookBody));
     expect(again.statusCode).toBe(200);
     await new Promise((r) => setTimeout(r, 500));
     expect(server.refunds.filter((r) => r.reference === reference)).toHaveLength(1);
@@ -356,7 +343,7 @@ describe('Paystack through the accept flow', () => {
     expect(res.statusCode, res.body).toBe(200);
     await stack.client.workflow.getHandle(key).result();
     const hookBody = server.webhookBody(reference);
-    const hook = await postWebhook(hookBody, server.sign(hookBody));
+    const hook = await postPaystackWebhook(hookBody, server.sign(hookBody));
     expect(hook.json()).toEqual({ received: true, handled: true });
     expect(await stack.client.workflow.getHandle<typeof reconcileCharge>(reconcileWorkflowId('paystack', reference)).result()).toEqual({ outcome: 'has_order' });
     expect(server.refunds.filter((r) => r.reference === reference)).toHaveLength(0);

@@ -14,7 +14,8 @@ import { createPrisma, type Db } from '../db/client.ts';
 import { statusUrl } from '../workflows/messages.ts';
 import { expectNothingCharged } from './helpers/assertions.ts';
 import { accept, readyToAccept } from './helpers/shop.ts';
-import { newKey, startTestStack, testEnv, type TestStack, uid } from './helpers/stack.ts';
+import { newKey, uid } from './helpers/ids.ts';
+import { startTestStack, testEnv, type TestStack } from './helpers/stack.ts';
 
 const STATUS_LIMIT = 4;
 let stack: TestStack;

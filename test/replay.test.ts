@@ -18,7 +18,8 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../worker/worker.ts';
 import { accept, readyToAccept } from './helpers/shop.ts';
-import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
+import { newKey } from './helpers/ids.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const { History } = proto.temporal.api.history.v1;
 const FIXTURES = fileURLToPath(new URL('./replay-histories/', import.meta.url));

@@ -25,7 +25,9 @@ import { reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
 import type { reconcileCharge } from '../workflows/reconcileCharge.ts';
 import { startStripeServer, stripeFixturesPath, type StripeTestServer } from './gateways/stripe-server.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
-import { newKey, startTestStack, type TestStack, uid } from './helpers/stack.ts';
+import { newKey, uid } from './helpers/ids.ts';
+import { postWebhook } from './helpers/webhooks.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const WEBHOOK_SECRET = 'whsec_test_ocart_upsells_0123456789';
 const WEBHOOK_URL = '/wp-json/ocart/v1/webhooks/stripe';
@@ -408,18 +410,11 @@ describe('Stripe accepts through the whole stack', () => {
     return last;
   }
 
-  function postWebhook(payload: string, signature: string | undefined) {
-    return stack.app.inject({
-      method: 'POST',
-      url: WEBHOOK_URL,
-      headers: { 'content-type': 'application/json', ...(signature !== undefined ? { 'stripe-signature': signature } : {}) },
-      payload,
-    });
-  }
+  const postStripeWebhook = (payload: string, signature: string | undefined) => postWebhook(stack.app, 'stripe', payload, signature);
 
   async function deliver(type: 'payment_intent.succeeded' | 'payment_intent.payment_failed', intentId: string) {
     const { payload, signature } = signed(server.event(type, intentId));
-    const res = await postWebhook(payload, signature);
+    const res = await postStripeWebhook(payload, signature);
     expect(res.statusCode, res.body).toBe(200);
     return res;
   }
@@ -591,7 +586,11 @@ describe('Stripe accepts through the whole stack', () => {
     server.authenticate(intent!.id, 'succeed');
 
     const forged = signed(server.event('payment_intent.succeeded', intent!.id), 'whsec_forger');
-    for (const res of [await postWebhook(forged.payload, forged.signature), await postWebhook(forged.payload, undefined), await postWebhook(forged.payload, 't=1,v1=00')]) {
+    for (const res of [
+      await postStripeWebhook(forged.payload, forged.signature),
+      await postStripeWebhook(forged.payload, undefined),
+      await postStripeWebhook(forged.payload, 't=1,v1=00'),
+    ]) {
       expect(res.statusCode).toBe(400);
       expect(res.json()).toMatchObject({ code: 'signature_invalid' });
     }
@@ -606,14 +605,14 @@ describe('Stripe accepts through the whole stack', () => {
     const [intent] = server.intentsFor(key);
     server.authenticate(intent!.id, 'succeed');
     const { payload, signature } = signed(server.event('payment_intent.succeeded', intent!.id));
-    const twice = await Promise.all([postWebhook(payload, signature), postWebhook(payload, signature)]);
+    const twice = await Promise.all([postStripeWebhook(payload, signature), postStripeWebhook(payload, signature)]);
     expect(twice.map((r) => r.statusCode)).toEqual([200, 200]);
     await waitForStatus(key, order.cartId, 'succeeded');
     await stack.client.workflow.getHandle(key).result();
     // Stripe redelivers after the accept has finished too: the charge is reconciled, and since it
     // has its order, nothing is refunded.
     const refundsBefore = server.refundsCreated;
-    const late = await postWebhook(payload, signature);
+    const late = await postStripeWebhook(payload, signature);
     expect(late.statusCode).toBe(200);
     expect(late.json()).toEqual({ received: true, handled: true });
     const reconciled = await stack.client.workflow.getHandle<typeof reconcileCharge>(reconcileWorkflowId('stripe', intent!.id)).result();
@@ -736,7 +735,7 @@ describe('Stripe accepts through the whole stack', () => {
     const refundsBefore = server.refundsCreated;
 
     const { payload, signature } = signed(server.event('payment_intent.succeeded', orphan.id));
-    const hook = await postWebhook(payload, signature);
+    const hook = await postStripeWebhook(payload, signature);
     expect(hook.statusCode, hook.body).toBe(200);
     expect(hook.json()).toEqual({ received: true, handled: true });
     const result = await stack.client.workflow.getHandle<typeof reconcileCharge>(reconcileWorkflowId('stripe', orphan.id)).result();
@@ -748,7 +747,7 @@ describe('Stripe accepts through the whole stack', () => {
     expect(record.refundedAt).toBeInstanceOf(Date);
 
     // Stripe delivers it again: the same reconciliation, nothing more refunded.
-    const again = await postWebhook(payload, signature);
+    const again = await postStripeWebhook(payload, signature);
     expect(again.statusCode).toBe(200);
     await new Promise((r) => setTimeout(r, 500));
     expect(server.refundsCreated).toBe(refundsBefore + 1);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accept, readyToAccept } from './helpers/shop.ts';
-import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
+import { newKey } from './helpers/ids.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
 beforeAll(async () => {

@@ -13,12 +13,3 @@ export async function expectNothingCharged(prisma: Db, acceptKey: string) {
   expect(await prisma.lineItem.count({ where: { acceptKey } })).toBe(0);
   expect(await prisma.outboxEvent.count({ where: { acceptKey } })).toBe(0);
 }
-
-export async function poll<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (done(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

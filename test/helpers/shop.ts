@@ -1,43 +1,16 @@
 /** Sets up shop state the way a shop backend would: through the server-to-server API. */
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
-import { API_KEY, uid } from './stack.ts';
+import { uid } from './ids.ts';
+import { parentOrderBody, parentOrderPath, type ParentOrderOptions } from './parent-order.ts';
+import { API_KEY } from './stack.ts';
 
 export const auth = { authorization: `Bearer ${API_KEY}` };
 
-export interface ParentOrderOptions {
-  externalId?: string;
-  cartId?: string;
-  status?: 'pending' | 'paid' | 'refunded' | 'cancelled';
-  currency?: string;
-  total?: number;
-  paidAt?: Date;
-  gateway?: string;
-  methodRef?: string;
-  customerRef?: string | null;
-  email?: string;
-  productIds?: string[];
-}
-
-export async function registerParentOrder(app: FastifyInstance, o: ParentOrderOptions = {}) {
-  const externalId = o.externalId ?? `wc-${uid()}`;
-  const cartId = o.cartId ?? `cart-${uid()}`;
-  const total = o.total ?? 5000;
-  const res = await app.inject({
-    method: 'PUT',
-    url: `/wp-json/ocart/v1/orders/${externalId}`,
-    headers: auth,
-    payload: {
-      cart_id: cartId,
-      status: o.status ?? 'paid',
-      currency: o.currency ?? 'USD',
-      total,
-      paid_at: (o.paidAt ?? new Date()).toISOString(),
-      customer: { email: o.email ?? 'buyer@example.com' },
-      payment: { gateway: o.gateway ?? 'sandbox', customer_ref: o.customerRef === undefined ? 'cus_sandbox' : o.customerRef, method_ref: o.methodRef ?? 'pm_card_visa' },
-      line_items: (o.productIds ?? ['prod_shoes']).map((id) => ({ product_id: id, name: `Product ${id}`, quantity: 1, unit_amount: total })),
-    },
-  });
+/** A parent order written through the shop API; `externalId` and `cartId` are fresh unless given. */
+export async function registerParentOrder(app: FastifyInstance, o: Partial<ParentOrderOptions> & { externalId?: string } = {}) {
+  const { externalId = `wc-${uid()}`, cartId = `cart-${uid()}`, ...rest } = o;
+  const res = await app.inject({ method: 'PUT', url: parentOrderPath(externalId), headers: auth, payload: parentOrderBody({ ...rest, cartId }) });
   expect(res.statusCode, res.body).toBe(200);
   return { externalId, cartId, id: res.json<{ id: string }>().id };
 }
@@ -94,7 +67,7 @@ export function accept(app: FastifyInstance, offerId: string, key: string | unde
 }
 
 /** A paid parent, an offer and a fresh token: everything a buyer's click needs. */
-export async function readyToAccept(app: FastifyInstance, parent: ParentOrderOptions = {}, offer: OfferOptions = {}) {
+export async function readyToAccept(app: FastifyInstance, parent: Parameters<typeof registerParentOrder>[1] = {}, offer: OfferOptions = {}) {
   const order = await registerParentOrder(app, parent);
   const created = await createOffer(app, offer);
   const minted = await mintToken(app, created.id, order.externalId, order.cartId);

@@ -3,7 +3,7 @@
  * in-process worker on the dev server from global setup, on a task queue of its own, and Prisma on
  * the run's fresh database. Gateways are real adapters; extra ones can be handed in.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
@@ -100,13 +100,4 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
       await prisma.$disconnect();
     },
   };
-}
-
-/** A unique suffix, so tests never share rows. */
-export function uid(): string {
-  return randomBytes(5).toString('hex');
-}
-
-export function newKey(): string {
-  return `key-${randomUUID()}`;
 }

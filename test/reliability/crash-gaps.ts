@@ -9,7 +9,9 @@
  */
 import { parseSigningKeys, signToken } from '../../domain/token.ts';
 import { countAtStripe, stripeBuyers, stripeStack } from './gateway-faults.ts';
-import { type Buyer, type PlannedAccept, type ScenarioResult, type Stack, TOKEN_SECRET, newKey, pool } from './harness.ts';
+import { newKey } from '../helpers/ids.ts';
+import { pollUntil } from '../helpers/poll.ts';
+import { type Buyer, type PlannedAccept, type ScenarioResult, type Stack, TOKEN_SECRET, pool } from './harness.ts';
 
 const PRICE = 1500;
 const NEW_PRICE = 2500;
@@ -27,14 +29,8 @@ function shortLivedAccepts(buyers: readonly Buyer[], n: number, prefix: string):
   return { accepts, expiresAt: now.getTime() + TOKEN_TTL_S * 1000 };
 }
 
-async function until(what: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await what()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return false;
-}
+/** Polls `what` every 25 ms until it holds; false if it never did within `timeoutMs`. */
+const until = (what: () => Promise<boolean>, timeoutMs: number): Promise<boolean> => pollUntil(what, Boolean, timeoutMs, 25);
 
 /** How far each accept's first run got, from the accept rows (the validated plan, the method check). */
 async function progress(stack: Stack, keys: string[]) {
@@ -62,6 +58,25 @@ async function paymentsAtFirstPrice(stack: Stack, keys: string[], answers: Map<s
     if (answers.get(k) !== 200) anomalies.push(`${k}: answered ${answers.get(k)} (want 200)`);
   }
   return { orders: rows.length, anomalies };
+}
+
+/** A gap's figures: the accepts' answers, the gateway's charges, and the orders checked at the first price. */
+async function gapOutcome(
+  stack: Stack,
+  { keys, answers, counter }: { keys: string[]; answers: Map<string, number>; counter: { requests: number } },
+  anomalies: string[],
+  charges: number,
+  note: string,
+) {
+  const written = await paymentsAtFirstPrice(stack, keys, answers);
+  return {
+    requests: counter.requests,
+    completed: [...answers.values()].filter((st) => st === 200).length,
+    charges,
+    orders: written.orders,
+    anomalies: [...anomalies, ...written.anomalies],
+    note,
+  };
 }
 
 function killCheck(stack: Stack): () => string | null {
@@ -127,16 +142,8 @@ async function killBeforeCharge(stack: Stack, n: number) {
     if (mine.length !== 1) anomalies.push(`${k}: ${mine.length} sandbox charges (want 1)`);
     else if (mine[0]!.amount !== PRICE) anomalies.push(`${k}: charged ${mine[0]!.amount} (want the validated price ${PRICE})`);
   }
-  const written = await paymentsAtFirstPrice(stack, keys, answers);
-  anomalies.push(...written.anomalies);
-  return {
-    requests: counter.requests,
-    completed: [...answers.values()].filter((st) => st === 200).length,
-    charges: charges.length,
-    orders: written.orders,
-    anomalies,
-    note: `gap 1 (sandbox): at the kill ${atKill.planned}/${n} validated, ${atKill.checked} method-checked, ${chargedAtKill} charged`,
-  };
+  const note = `gap 1 (sandbox): at the kill ${atKill.planned}/${n} validated, ${atKill.checked} method-checked, ${chargedAtKill} charged`;
+  return gapOutcome(stack, { keys, answers, counter }, anomalies, charges.length, note);
 }
 
 /** Gap 2: charged at Stripe (answers held back), order not written. */
@@ -172,16 +179,8 @@ async function killAfterCharge(stack: Stack, n: number) {
   for (const k of keys) {
     for (const pi of server.intentsFor(k)) if (pi.amount !== PRICE) anomalies.push(`${k}: PaymentIntent for ${pi.amount} (want the validated price ${PRICE})`);
   }
-  const written = await paymentsAtFirstPrice(stack, keys, answers);
-  anomalies.push(...written.anomalies);
-  return {
-    requests: counter.requests,
-    completed: [...answers.values()].filter((st) => st === 200).length,
-    charges: atStripe.charges,
-    orders: written.orders,
-    anomalies,
-    note: `gap 2 (Stripe): ${madeBeforeKill} PaymentIntents made and ${ordersAtKill} orders written when the worker died`,
-  };
+  const note = `gap 2 (Stripe): ${madeBeforeKill} PaymentIntents made and ${ordersAtKill} orders written when the worker died`;
+  return gapOutcome(stack, { keys, answers, counter }, anomalies, atStripe.charges, note);
 }
 
 export async function workerKilledInFirstTask(stack: Stack): Promise<ScenarioResult> {

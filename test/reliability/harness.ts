@@ -4,7 +4,7 @@
  * more API and worker processes on the same Temporal, task queue and database (a deployment with
  * replicas); scaleIn stops them again.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { createPrisma, type Db } from '../../db/client.ts';
@@ -13,6 +13,9 @@ import { createFreshDatabase, type FreshDatabase, ADMIN_URL } from '../../script
 import { freePort } from '../../scripts/lib/ports.ts';
 import { launch, waitForApi, waitForWorker, type ServiceProcess } from '../../scripts/lib/services.ts';
 import { startTemporalDevServer, type RunningProcess } from '../../scripts/lib/temporal-dev.ts';
+import { newKey, uid } from '../helpers/ids.ts';
+import { pollUntil } from '../helpers/poll.ts';
+import { parentOrderBody, parentOrderPath } from '../helpers/parent-order.ts';
 
 export const API_KEY = `rel_${randomBytes(16).toString('hex')}`;
 export const TOKEN_SECRET = `rel:${randomBytes(32).toString('hex')}`;
@@ -200,13 +203,15 @@ export class Stack {
    * retry with backoff after faults, and their writes must not land inside the next scenario's window.
    */
   async quiesce(timeoutMs = 60_000): Promise<number> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const [row] = await this.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM outbox_events WHERE status = 'pending'`;
-      const pending = Number(row?.n ?? 0);
-      if (pending === 0 || Date.now() > until) return pending;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    return pollUntil(
+      async () => {
+        const [row] = await this.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM outbox_events WHERE status = 'pending'`;
+        return Number(row?.n ?? 0);
+      },
+      (pending) => pending === 0,
+      timeoutMs,
+      250,
+    );
   }
 
   /** Cuts every connection to the database and refuses new ones for `ms`. */
@@ -239,20 +244,15 @@ export class Stack {
 
   /** A paid parent order and an offer; `token()` mints a fresh single-use token for it. */
   async seedBuyer(o: { gateway?: string; methodRef?: string; customerRef?: string; currency?: string; email?: string } = {}) {
-    const tag = randomBytes(5).toString('hex');
+    const tag = uid();
     const externalId = `rel-${tag}`;
     const cartId = `cart-${tag}`;
     const currency = o.currency ?? 'USD';
-    await this.shop('PUT', `/wp-json/ocart/v1/orders/${externalId}`, {
-      cart_id: cartId,
-      status: 'paid',
-      currency,
-      total: 5000,
-      paid_at: new Date().toISOString(),
-      customer: { email: o.email ?? 'buyer@example.com' },
-      payment: { gateway: o.gateway ?? 'sandbox', customer_ref: o.customerRef ?? 'cus_rel', method_ref: o.methodRef ?? 'pm_card_visa' },
-      line_items: [{ product_id: 'prod_boots', name: 'Boots', quantity: 1, unit_amount: 5000 }],
-    });
+    await this.shop(
+      'PUT',
+      parentOrderPath(externalId),
+      parentOrderBody({ cartId, currency, gateway: o.gateway, methodRef: o.methodRef, customerRef: o.customerRef, email: o.email }),
+    );
     const newOffer = async () => {
       const offer = await this.shop('POST', '/wp-json/ocart/v1/offers', { product_id: 'prod_socks', name: 'Socks', amount: 1500, currency, active: true });
       const offerId = String(offer.id);
@@ -376,10 +376,6 @@ function isFinalAnswer(body: string): boolean {
   } catch {
     return false;
   }
-}
-
-export function newKey(prefix: string): string {
-  return `${prefix}-${randomUUID()}`;
 }
 
 /** Exactly one charge and one order per key, or an anomaly line naming the key. */

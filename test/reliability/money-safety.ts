@@ -8,7 +8,9 @@ import { Worker } from 'node:worker_threads';
 import Stripe from 'stripe';
 import { parseSigningKeys, signToken } from '../../domain/token.ts';
 import { STRIPE_WEBHOOK_SECRET, stripeBuyers, stripeStack } from './gateway-faults.ts';
-import { type Buyer, type ScenarioResult, type Stack, TOKEN_SECRET, newKey, planDistinctAccepts, pool } from './harness.ts';
+import { newKey } from '../helpers/ids.ts';
+import { webhookRequest } from '../helpers/webhooks.ts';
+import { type Buyer, type ScenarioResult, type Stack, TOKEN_SECRET, planDistinctAccepts, pool } from './harness.ts';
 
 const V1 = '/wp-json/ocart/v1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -386,11 +388,8 @@ export async function lateWebhookAfterClose(stack: Stack): Promise<ScenarioResul
   await pool(made, N, async (pi) => {
     const payload = JSON.stringify(server.event('payment_intent.succeeded', pi.id));
     const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: STRIPE_WEBHOOK_SECRET });
-    const res = await fetch(`${stack.base}${V1}/webhooks/stripe`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
-      body: payload,
-    });
+    const hook = webhookRequest('stripe', signature);
+    const res = await fetch(`${stack.base}${hook.path}`, { method: 'POST', headers: hook.headers, body: payload });
     requests++;
     webhookAnswers.push(String(res.status));
     if (res.status >= 500) anomalies.push(`${pi.metadata.workflow_id}: webhook answered ${res.status}: Stripe would retry it, fine, but it must be handled`);

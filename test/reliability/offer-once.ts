@@ -4,7 +4,8 @@
  * the nine others get 409 offer_already_accepted and nothing. Charges are counted in the sandbox
  * gateway's ledger by offer and parent order, not by key, so a second charge could not hide.
  */
-import { API_KEY, type ScenarioResult, type Stack, newKey, pool } from './harness.ts';
+import { newKey } from '../helpers/ids.ts';
+import { API_KEY, type ScenarioResult, type Stack, pool } from './harness.ts';
 
 const BUYERS = Number(process.env.REL_ONCE_BUYERS ?? 20);
 const TABS = Number(process.env.REL_ONCE_TABS ?? 10);

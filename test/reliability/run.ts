@@ -8,14 +8,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { ROOT } from '../../scripts/lib/services.ts';
 import { type ScenarioResult, Stack } from './harness.ts';
 import { closeStripe, gatewayFaults, workerKilledMidCharge } from './gateway-faults.ts';
-import { runHostileCatalog, runLeakScan } from './hostile.ts';
+import { runHostileCatalog } from './hostile.ts';
+import { runLeakScan } from './leak-scan.ts';
+import { SentLedger } from './ledger.ts';
 import { offerOncePerOrder } from './offer-once.ts';
 import { apiRestartDuringSca, databaseOutage, duplicateStorm } from './scenarios.ts';
 import { forgedTokenFlood, lateWebhookAfterClose, stripeCreateDuringVoid } from './money-safety.ts';
 import { scaleOutKills, scaleOutRateLimit } from './scale-out.ts';
 import { workerKilledInFirstTask } from './crash-gaps.ts';
 
-type Scenario = { id: string; run: (stack: Stack) => Promise<ScenarioResult> };
+/** A scenario gets the stack and the run's ledger (what was sent that must not leak); it keeps no state of its own. */
+type Scenario = { id: string; run: (stack: Stack, ledger: SentLedger) => Promise<ScenarioResult> };
 
 const SCENARIOS: Scenario[] = [
   { id: 'a', run: duplicateStorm },
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`no scenario ${unknown.join(', ')}; the scenarios are ${SCENARIOS.map((s) => s.id).join(', ')}`);
   const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id));
   const stack = new Stack();
+  const ledger = new SentLedger();
   const results: ScenarioResult[] = [];
   const started = Date.now();
   try {
@@ -78,7 +82,7 @@ async function main(): Promise<void> {
       const logMark = stack.logMark();
       let r: ScenarioResult;
       try {
-        r = await s.run(stack);
+        r = await s.run(stack, ledger);
       } catch (err) {
         r = {
           scenario: `(${s.id}) crashed`,
