@@ -21,6 +21,7 @@ import { acceptRoutes } from './routes/accept.ts';
 import { currencyRoutes } from './routes/currencies.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { healthRoutes } from './routes/health.ts';
+import { impressionRoutes } from './routes/impressions.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
 import { shopRoutes } from './routes/shop.ts';
 import { storefrontRoutes } from './routes/storefront.ts';
@@ -85,6 +86,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await registerRateLimits(app, deps.prisma);
   await app.register(healthRoutes, deps);
   await app.register(acceptRoutes, deps);
+  await app.register(impressionRoutes, deps);
   await app.register(webhookRoutes, deps);
   await app.register(shopRoutes, deps);
   await app.register(sandboxRoutes, deps);
