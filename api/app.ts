@@ -18,6 +18,7 @@ import { registerMetrics } from './plugins/metrics.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
 import { registerRateLimits } from './plugins/rate-limit.ts';
 import { acceptRoutes } from './routes/accept.ts';
+import { analyticsRoutes } from './routes/analytics.ts';
 import { currencyRoutes } from './routes/currencies.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -89,6 +90,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(impressionRoutes, deps);
   await app.register(webhookRoutes, deps);
   await app.register(shopRoutes, deps);
+  await app.register(analyticsRoutes, deps);
   await app.register(sandboxRoutes, deps);
   await app.register(storefrontRoutes, deps);
   await app.register(currencyRoutes, deps);
