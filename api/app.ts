@@ -21,6 +21,7 @@ import { acceptRoutes } from './routes/accept.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { currencyRoutes } from './routes/currencies.ts';
 import { demoRoutes } from './routes/demo.ts';
+import { eligibilityRoutes } from './routes/eligibility.ts';
 import { healthRoutes } from './routes/health.ts';
 import { impressionRoutes } from './routes/impressions.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
@@ -91,6 +92,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(webhookRoutes, deps);
   await app.register(shopRoutes, deps);
   await app.register(analyticsRoutes, deps);
+  await app.register(eligibilityRoutes, deps);
   await app.register(sandboxRoutes, deps);
   await app.register(storefrontRoutes, deps);
   await app.register(currencyRoutes, deps);

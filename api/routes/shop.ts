@@ -16,7 +16,8 @@ import { parseSettingsPatch } from '../../domain/settings.ts';
 import { signToken } from '../../domain/token.ts';
 import { requireApiKey } from '../auth.ts';
 import type { AppDeps } from '../app.ts';
-import { SHOP_SECURITY, errorResponses } from '../plugins/openapi.ts';
+import { SHOP_SECURITY, errorRef, errorResponses } from '../plugins/openapi.ts';
+import { eligibilityCheckerFor, mintRefusal } from '../eligibility-check.ts';
 import { OFFER_ID } from './accept.ts';
 import { serializeOffer, serializeOrder } from '../serializers.ts';
 
@@ -190,7 +191,16 @@ const schemas = {
   mintToken: {
     ...shop('mintToken', "Mint a one-click token for an offer, a parent order and the buyer's cart"),
     params: OFFER_PARAMS,
-    body: Type.Object({ order_id: EXTERNAL_ID, cart_id: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' }) }, { additionalProperties: false }),
+    body: Type.Object(
+      {
+        order_id: EXTERNAL_ID,
+        cart_id: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' }),
+        require_eligible: Type.Optional(
+          Type.Boolean({ description: 'Refuse (422, the first reason code) to mint a token this order could not use: the reasons of GET /orders/{external_id}/offers' }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
     response: {
       201: Type.Object(
         {
@@ -205,6 +215,7 @@ const schemas = {
         { title: 'OneClickToken' },
       ),
       ...errorResponses(...WITH_BODY, 404, 409),
+      422: errorRef(422, 'With `require_eligible`: any reason code of the eligibility check, the first one, and all of them in `reasons`'),
     },
   },
   getSettings: {
@@ -228,7 +239,7 @@ const schemas = {
 
 const ORDER_INCLUDE = { lineItems: { orderBy: { createdAt: 'asc' } }, payments: true, children: true, savedPaymentMethod: true } as const;
 
-export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, config, clock }) => {
+export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, config, clock, gateways }) => {
   app.addHook('onRequest', requireApiKey(config.apiKey));
   // Before the schemas, so card data is named for what it is whatever field it hides in.
   app.addHook('preValidation', async (request) => {
@@ -312,6 +323,10 @@ export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
     ]);
     if (!offer) throw new DomainError('offer_not_found', 'no such offer');
     if (!order) throw new DomainError('order_not_found', 'no such order');
+    if (request.body.require_eligible) {
+      const refusal = await mintRefusal(eligibilityCheckerFor({ prisma, gateways, clock }), order.externalId, offer.id);
+      if (refusal) return reply.status(422).send(refusal);
+    }
     // A hint for the page, not the guard: the accept's own claim is what holds the limit.
     if (await offerFullyClaimed(prisma, order.id, offer.id, offer.maxPerOrder)) {
       throw new DomainError('offer_already_accepted', 'this offer has already been accepted for this order');
