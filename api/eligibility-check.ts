@@ -32,7 +32,7 @@ export interface OfferEligibility {
 }
 
 /** A small TTL cache with a size bound: the oldest entry goes first when it is full. */
-class BoundedTtlCache<V> {
+export class BoundedTtlCache<V> {
   private readonly entries = new Map<string, { value: V; until: number }>();
   constructor(
     private readonly max: number,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BoundedTtlCache } from '../../api/eligibility-check.ts';
 import { type EligibilityFacts, eligibilityReasons, failingRules } from '../../domain/eligibility-report.ts';
 
 const NOW = new Date('2026-12-03T12:00:00Z');
@@ -84,5 +85,19 @@ describe('eligibility report', () => {
 
   it('failingRules: an empty requirement list requires nothing', () => {
     expect(failingRules({ requires_product_ids: [], excludes_product_ids: [] }, facts().parent)).toEqual([]);
+  });
+});
+
+describe('the method-check cache', () => {
+  it('keeps an answer for its time to live, and drops the oldest entry when full', () => {
+    const cache = new BoundedTtlCache<string>(2, 60_000);
+    cache.set('a', 'A', 0);
+    expect(cache.get('a', 59_999)).toBe('A');
+    expect(cache.get('a', 60_000)).toBeUndefined();
+    cache.set('a', 'A', 0);
+    cache.set('b', 'B', 1);
+    cache.set('c', 'C', 2);
+    expect(cache.size).toBe(2);
+    expect([cache.get('a', 3), cache.get('b', 3), cache.get('c', 3)]).toEqual([undefined, 'B', 'C']);
   });
 });
