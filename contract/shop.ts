@@ -72,7 +72,16 @@ export type OfferBody = Static<typeof OfferBody>;
 export const OfferPatch = Type.Partial(Type.Object(OfferFields, { additionalProperties: false }));
 export type OfferPatch = Static<typeof OfferPatch>;
 
-export const MintTokenBody = Type.Object({ order_id: EXTERNAL_ID, cart_id: CART_ID }, { additionalProperties: false });
+export const MintTokenBody = Type.Object(
+  {
+    order_id: EXTERNAL_ID,
+    cart_id: CART_ID,
+    require_eligible: Type.Optional(
+      Type.Boolean({ description: 'Refuse (422, the first reason code) to mint a token this order could not use: the reasons of GET /orders/{external_id}/offers' }),
+    ),
+  },
+  { additionalProperties: false },
+);
 export type MintTokenBody = Static<typeof MintTokenBody>;
 
 export const SettingsPatch = Type.Record(Type.String(), Type.Unknown(), { description: 'Some of the Settings keys; unknown keys or invalid values: 422 setting_invalid' });

@@ -8,6 +8,7 @@ import type { Db, DbTx } from './client.ts';
 import { newId } from './ids.ts';
 import { type Row, firstRow, onlyRow } from './rows.ts';
 import { ORDER_KINDS, ORDER_STATUSES } from './statuses.ts';
+import { acceptEventKind, recordAcceptEvent } from './offer-events.ts';
 import { loadSettings } from './settings-store.ts';
 import { decideOrderAtWrite } from '../domain/order-strategy.ts';
 import { parseAcceptPlan } from '../contract/records.ts';
@@ -106,6 +107,9 @@ export async function recordAcceptOutcome(
           state = EXCLUDED.state, completed_at = EXCLUDED.completed_at, updated_at = EXCLUDED.updated_at
       -- A finished accept stays finished: a late or stray attempt never moves it back.
       WHERE accepts.completed_at IS NULL`;
+  // Offer analytics: a payment decline, an SCA start or abandonment (once per accept).
+  const eventKind = acceptEventKind(response.status);
+  if (eventKind && eventKind !== 'accept') await recordAcceptEvent(db, eventKind, input.acceptKey, now);
 }
 
 async function findEarlierWrite(tx: DbTx, acceptKey: string): Promise<WrittenOrder | null> {
@@ -214,6 +218,7 @@ export async function writeUpsellOrder(
         SET status = 'succeeded', error_code = NULL, gateway_ref = EXCLUDED.gateway_ref, child_order_id = EXCLUDED.child_order_id,
             response = COALESCE(accepts.response, EXCLUDED.response), state = EXCLUDED.state,
             completed_at = EXCLUDED.completed_at, updated_at = EXCLUDED.updated_at`;
+    await recordAcceptEvent(tx, 'accept', plan.acceptKey, now);
     return written;
   });
 }

@@ -1,6 +1,6 @@
 /** An offer's slots per parent order: taken by an accept when validation passes, given back when it ends without a charge. */
 import type { Db, DbTx } from './client.ts';
-import { onlyRow } from './rows.ts';
+import { onlyRow, parseRows } from './rows.ts';
 
 const CLAIM_OUTCOMES = ['taken', 'own', 'full', 'lost'] as const;
 
@@ -54,4 +54,11 @@ export async function offerFullyClaimed(db: Db, parentOrderId: string, offerId: 
   const rows = await db.$queryRaw<unknown[]>`
     SELECT count(*)::int AS held FROM offer_claims WHERE parent_order_id = ${parentOrderId} AND offer_id = ${offerId}`;
   return onlyRow('offer_claims', rows, (r) => r.int('held')) >= maxPerOrder;
+}
+
+/** How many slots accepts hold per offer on one parent order. */
+export async function claimsHeldByOffer(db: Db, parentOrderId: string): Promise<Map<string, number>> {
+  const rows = await db.$queryRaw<unknown[]>`
+    SELECT offer_id, count(*)::int AS held FROM offer_claims WHERE parent_order_id = ${parentOrderId} GROUP BY offer_id`;
+  return new Map(parseRows('offer_claims', rows, (r) => [r.str('offer_id'), r.int('held')] as const));
 }

@@ -2,7 +2,7 @@
 import { type Db, Prisma } from './client.ts';
 import type { EligibilityRules } from '../domain/eligibility.ts';
 import type { Offer } from './generated/client.ts';
-import { firstRow } from './rows.ts';
+import { type Row, firstRow, parseRows } from './rows.ts';
 
 export type { Offer };
 
@@ -21,27 +21,37 @@ export interface OfferRow {
   max_per_order: number;
 }
 
+function offerRow(r: Row): OfferRow {
+  const price = r.money('amount', 'currency');
+  return {
+    id: r.str('id'),
+    product_id: r.str('product_id'),
+    name: r.str('name'),
+    amount: price.value,
+    currency: price.currency,
+    active: r.bool('active'),
+    starts_at: r.dateOrNull('starts_at'),
+    ends_at: r.dateOrNull('ends_at'),
+    eligibility: r.json('eligibility'),
+    order_strategy: r.strOrNull('order_strategy'),
+    max_per_order: r.int('max_per_order'),
+  };
+}
+
 /** On every accept's hot path: one SQL read (Prisma 6.19's query compiler costs milliseconds per model query). */
 export async function findOffer(db: Db, offerId: string): Promise<OfferRow | null> {
   const rows = await db.$queryRaw<unknown[]>`
     SELECT id, product_id, name, amount, currency, active, starts_at, ends_at, eligibility, order_strategy, max_per_order
     FROM offers WHERE id = ${offerId}`;
-  return firstRow('offers', rows, (r) => {
-    const price = r.money('amount', 'currency');
-    return {
-      id: r.str('id'),
-      product_id: r.str('product_id'),
-      name: r.str('name'),
-      amount: price.value,
-      currency: price.currency,
-      active: r.bool('active'),
-      starts_at: r.dateOrNull('starts_at'),
-      ends_at: r.dateOrNull('ends_at'),
-      eligibility: r.json('eligibility'),
-      order_strategy: r.strOrNull('order_strategy'),
-      max_per_order: r.int('max_per_order'),
-    };
-  });
+  return firstRow('offers', rows, offerRow);
+}
+
+/** Every active offer, oldest first (the eligibility report lists them all). */
+export async function activeOffers(db: Db): Promise<OfferRow[]> {
+  const rows = await db.$queryRaw<unknown[]>`
+    SELECT id, product_id, name, amount, currency, active, starts_at, ends_at, eligibility, order_strategy, max_per_order
+    FROM offers WHERE active ORDER BY created_at, id`;
+  return parseRows('offers', rows, offerRow);
 }
 
 /** An offer's fields as the shop sets them; eligibility null clears the rules. */

@@ -9,6 +9,12 @@ export const ERROR_STATUS = {
   token_malformed: 400,
   return_url_not_allowed: 400,
   signature_invalid: 400,
+  /** analytics: a from/to that is not an ISO 8601 date or date-time */
+  date_invalid: 400,
+  /** analytics: from is not before to */
+  range_invalid: 400,
+  /** analytics: the range is longer than the report allows */
+  range_too_long: 400,
   token_signature_invalid: 401,
   unauthorized: 401,
   payment_method_unusable: 402,

@@ -270,6 +270,25 @@
       this.resume();
     } else {
       this.setState('idle');
+      this.reportImpression();
+    }
+  };
+
+  // The offer is on screen: tell the service, for the shop's analytics. Counted once per token on
+  // the server; best effort, never in the buyer's way (no retry, no error shown).
+  Upsell.prototype.reportImpression = function () {
+    try {
+      fetch(this.url(PATH + encodeURIComponent(this.cfg.offerId) + '/impressions'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token: this.cfg.token, cart_id: this.cfg.cartId }),
+        credentials: 'omit',
+        keepalive: true,
+      }).catch(function () {
+        /* analytics only */
+      });
+    } catch {
+      /* analytics only */
     }
   };
 

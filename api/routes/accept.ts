@@ -5,7 +5,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, statusForCode } from '../../domain/errors.ts';
 import { assertIdempotencyKey, requestFingerprint } from '../../domain/idempotency.ts';
 import { resolveReturnUrl } from '../../domain/return-url.ts';
-import { verifyToken } from '../../domain/token.ts';
 import {
   AcceptDeclined,
   AcceptExpired,
@@ -22,6 +21,7 @@ import { errorBody } from '../../contract/errors.ts';
 import { MalformedRecordError } from '../../contract/records.ts';
 import { findAcceptRecord } from '../../db/accept-records.ts';
 import type { Db } from '../../db/client.ts';
+import { checkBuyerToken } from '../buyer-token.ts';
 import type { AppDeps } from '../app.ts';
 import { recordedBodySerializer } from '../plugins/accept-answer.ts';
 import { errorRef, errorResponses } from '../plugins/openapi.ts';
@@ -140,13 +140,9 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
         // this offer and cart never reaches the rate limiter's store, the database or Temporal, so a
         // flood of forged accepts costs a hash each. The workflow still checks everything again.
         async (request) => {
-          try {
-            verifyToken(request.body.token, config.tokenKeys, clock(), { offerId: request.params.offer_id, cartId: request.body.cart_id });
-          } catch (err) {
-            // Expired but genuine: it may belong to a finished accept being replayed (the handler looks).
-            if (err instanceof DomainError && err.code === 'token_expired') expiredTokens.add(request);
-            else throw err;
-          }
+          const checked = checkBuyerToken(request.body.token, config.tokenKeys, clock(), { offerId: request.params.offer_id, cartId: request.body.cart_id });
+          // Expired but genuine: it may belong to a finished accept being replayed (the handler looks).
+          if (checked === 'expired') expiredTokens.add(request);
         },
         // Counted once the body is known, so a cart is limited wherever its requests come from.
         async (request, reply) => enforce(request, reply, [limitIp, limitCart]),

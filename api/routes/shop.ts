@@ -9,7 +9,8 @@ import { findCardData } from '../../domain/card-data.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { requireApiKey } from '../auth.ts';
 import type { AppDeps } from '../app.ts';
-import { SHOP_SECURITY, errorResponses } from '../plugins/openapi.ts';
+import { SHOP_SECURITY, errorRef, errorResponses } from '../plugins/openapi.ts';
+import { eligibilityCheckerFor, mintRefusal } from '../eligibility-check.ts';
 import * as service from '../services/shop.ts';
 
 const shop = (operationId: string, summary: string) => ({ tags: ['shop'], operationId, summary, security: SHOP_SECURITY });
@@ -48,7 +49,11 @@ const schemas = {
     ...shop('mintToken', "Mint a one-click token for an offer, a parent order and the buyer's cart"),
     params: Shop.OfferParams,
     body: Shop.MintTokenBody,
-    response: { 201: Shop.OneClickToken, ...errorResponses(...WITH_BODY, 404, 409) },
+    response: {
+      201: Shop.OneClickToken,
+      ...errorResponses(...WITH_BODY, 404, 409),
+      422: errorRef(422, 'With `require_eligible`: any reason code of the eligibility check, the first one, and all of them in `reasons`'),
+    },
   },
   getSettings: {
     ...shop('getSettings', 'All settings'),
@@ -66,7 +71,7 @@ const schemas = {
   },
 };
 
-export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, config, clock }) => {
+export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, config, clock, gateways }) => {
   app.addHook('onRequest', requireApiKey(config.apiKey));
   // Before the schemas, so card data is named for what it is whatever field it hides in.
   app.addHook('preValidation', async (request) => {
@@ -86,9 +91,14 @@ export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
 
   app.put('/wp-json/ocart/v1/offers/:offer_id', { schema: schemas.updateOffer }, async (request) => service.changeOffer(prisma, request.params.offer_id, request.body, clock()));
 
-  app.post('/wp-json/ocart/v1/upsells/:offer_id/tokens', { schema: schemas.mintToken }, async (request, reply) =>
-    reply.status(201).send(await service.mintToken(prisma, config.tokenKeys, request.params.offer_id, request.body, clock())),
-  );
+  const eligibility = eligibilityCheckerFor({ prisma, gateways, clock });
+  app.post('/wp-json/ocart/v1/upsells/:offer_id/tokens', { schema: schemas.mintToken }, async (request, reply) => {
+    if (request.body.require_eligible) {
+      const refusal = await mintRefusal(eligibility, request.body.order_id, request.params.offer_id);
+      if (refusal) return reply.status(422).send(refusal);
+    }
+    return reply.status(201).send(await service.mintToken(prisma, config.tokenKeys, request.params.offer_id, request.body, clock()));
+  });
 
   app.get('/wp-json/ocart/v1/settings', { schema: schemas.getSettings }, async () => service.readSettings(prisma));
 
