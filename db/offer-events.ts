@@ -77,6 +77,6 @@ export async function recordAcceptEvent(db: Db | DbTx, kind: AcceptEventKind, ac
                 THEN GREATEST(0, round(extract(epoch FROM (${at}::timestamptz - a.created_at::timestamptz)) * 1000))::int END,
            ${at}::timestamptz
     FROM accepts a LEFT JOIN offers o ON o.id = a.offer_id
-    WHERE a.idempotency_key = ${acceptKey} AND a.status = ${status}::text AND COALESCE(a.currency, o.currency) IS NOT NULL
+    WHERE a.idempotency_key = ${acceptKey} AND a.status::text = ${status}::text AND COALESCE(a.currency, o.currency) IS NOT NULL
     ON CONFLICT (kind, source_key) DO NOTHING`;
 }
