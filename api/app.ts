@@ -21,6 +21,7 @@ import { acceptRoutes } from './routes/accept.ts';
 import { currencyRoutes } from './routes/currencies.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { healthRoutes } from './routes/health.ts';
+import { refundRoutes } from './routes/refunds.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
 import { shopRoutes } from './routes/shop.ts';
 import { storefrontRoutes } from './routes/storefront.ts';
@@ -87,6 +88,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(acceptRoutes, deps);
   await app.register(webhookRoutes, deps);
   await app.register(shopRoutes, deps);
+  await app.register(refundRoutes, deps);
   await app.register(sandboxRoutes, deps);
   await app.register(storefrontRoutes, deps);
   await app.register(currencyRoutes, deps);

@@ -15,6 +15,7 @@ import {
   searchAttributes,
   statusQuery,
 } from '../workflows/messages.ts';
+import { createRefundFlows, type RefundFlows } from './refund-flows.ts';
 import { RECONCILE_WORKFLOW_TYPE, type ReconcileInput, reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
 
 /** The same connection settings (address, TLS or mTLS, API key) the worker uses. */
@@ -33,7 +34,8 @@ export type StartAcceptResult =
   /** no answer within the wait, and no run for this key is known to exist (none yet, or Temporal cannot say) */
   | { kind: 'not_started' };
 
-export interface AcceptFlows {
+/** The accept's calls, and the refund's (api/refund-flows.ts). */
+export interface AcceptFlows extends RefundFlows {
   /** Waits at most `waitMs` for the workflow's answer, so no buyer's socket is held longer. */
   startOrJoin(input: AcceptInput, waitMs: number): Promise<StartAcceptResult>;
   status(acceptKey: string): Promise<AcceptStatus | null>;
@@ -49,6 +51,7 @@ export interface AcceptFlows {
 
 export function createAcceptFlows(client: Client, taskQueue: string): AcceptFlows {
   return {
+    ...createRefundFlows(client, taskQueue),
     async startOrJoin(input, waitMs) {
       // One round trip: start the workflow if needed and wait for its answer to the buyer.
       // Update ids are per call, so the workflow can tell a first call from its replays.

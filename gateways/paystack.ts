@@ -340,22 +340,27 @@ export function createPaystackGateway(options: PaystackOptions): PaymentGateway 
     cancelCharge: readBack,
 
     async refund(chargeRef, amount, idempotencyKey) {
-      // Paystack refunds take no idempotency key: the transaction's own state is the guard.
+      // Paystack refunds take no idempotency key: the transaction's own state is the guard, and our
+      // key travels in the merchant note, for people reconciling by hand. A retry after an answer
+      // lost on the way back can refund again, up to what the transaction has left (Paystack refuses
+      // more): our refunds table reserves the amount first, so only such a retry can.
       const before = await verify(chargeRef);
       if (!before) throw new GatewayRefusedError('gateway_error', `paystack: no transaction ${chargeRef} to refund`);
-      if (before.status === 'reversed') return { refundRef: `reversed:${chargeRef}` };
+      if (before.status === 'reversed') return { refundRef: `reversed:${chargeRef}`, status: 'succeeded' };
       if (before.status !== 'success') {
         throw new GatewayRefusedError('gateway_error', `paystack: transaction ${chargeRef} is ${before.status}, not refundable`);
       }
       // No amount: the whole transaction, whatever it holds (a charge we have no order for).
       const reply = await call('POST', '/refund', { transaction: chargeRef, amount: amount ?? before.amount ?? undefined, merchant_note: `ocart ${idempotencyKey}` });
       if (reply.ok) {
-        const id = isRecord(reply.data) ? reply.data.id : undefined;
-        return { refundRef: typeof id === 'number' || typeof id === 'string' ? String(id) : `refund:${chargeRef}` };
+        const data = isRecord(reply.data) ? reply.data : {};
+        const id = data.id;
+        // Paystack queues every refund ("pending", then "processed"): queued is taken, not yet settled.
+        return { refundRef: typeof id === 'number' || typeof id === 'string' ? String(id) : `refund:${chargeRef}`, status: data.status === 'processed' ? 'succeeded' : 'pending' };
       }
       // A concurrent or earlier attempt may have won: refused now but refunded is done.
       const after = await verify(chargeRef);
-      if (after?.status === 'reversed') return { refundRef: `reversed:${chargeRef}` };
+      if (after?.status === 'reversed' && (amount === null || amount === before.amount)) return { refundRef: `reversed:${chargeRef}`, status: 'succeeded' };
       throw refused(reply, `the refund of ${chargeRef}`);
     },
 

@@ -252,6 +252,8 @@ export interface PaystackTestServer {
   readonly requests: RecordedRequest[];
   readonly transactions: ReadonlyMap<string, TestTransaction>;
   readonly refunds: readonly TestRefund[];
+  /** the refunds made on one transaction (by reference), oldest first */
+  refundsFor(reference: string): TestRefund[];
   /** distinct transactions created (seeded ones included) */
   readonly chargeCount: number;
   transactionsFor(workflowId: string): TestTransaction[];
@@ -491,9 +493,13 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
     if (!tx) return { status: 404, body: { status: false, message: 'Transaction not found' } };
     if (tx.status === 'reversed') return badRequest('Transaction has been fully reversed');
     if (tx.status !== 'success') return badRequest('Only successful transactions can be refunded');
-    const amount = typeof body.amount === 'number' ? body.amount : tx.amount;
-    if (amount > tx.amount) return badRequest('Refund amount cannot be more than the transaction amount');
-    tx.status = 'reversed';
+    // Partial refunds: each takes from what is left; the transaction is reversed once nothing is.
+    const refundedBefore = refunds.filter((r) => r.reference === tx.reference).reduce((sum, r) => sum + r.amount, 0);
+    const remaining = tx.amount - refundedBefore;
+    const amount = typeof body.amount === 'number' ? body.amount : remaining;
+    if (amount <= 0) return badRequest('Refund amount must be more than 0');
+    if (amount > remaining) return badRequest('Refund amount cannot be more than the unrefunded transaction amount');
+    if (amount === remaining) tx.status = 'reversed';
     const refund: TestRefund = { id: nextId++, reference: tx.reference, amount, merchantNote: typeof body.merchant_note === 'string' ? body.merchant_note : null };
     refunds.push(refund);
     const now = new Date().toISOString();
@@ -686,6 +692,7 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
     requests,
     transactions,
     refunds,
+    refundsFor: (reference) => refunds.filter((r) => r.reference === reference),
     get chargeCount() {
       return transactions.size;
     },

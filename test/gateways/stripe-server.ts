@@ -347,6 +347,8 @@ export interface StripeTestServer {
   /** PaymentIntents created (replays not counted): every charge attempt, declined ones included */
   readonly intentsCreated: number;
   readonly refundsCreated: number;
+  /** the refunds made on one PaymentIntent, oldest first */
+  refundsFor(intentId: string): Array<{ id: string; amount: number; currency: string }>;
   /** added before every response, for as long as it is set */
   delayMs: number;
   /** The next n matching requests fail with this status (and Stripe error body) before Stripe does any work (nothing is saved). */
@@ -949,6 +951,7 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
       faults.push({ ...match, fault: { kind: 'delay', ms }, remaining: n });
     },
     intent: (id) => snapshot(findIntent(id)),
+    refundsFor: (intentId) => [...refunds.values()].filter((r) => r.paymentIntent === intentId).map((r) => ({ id: r.id, amount: r.amount, currency: r.currency })),
     intentsFor: (workflowId) =>
       [...intents.values()]
         .filter((pi) => pi.metadata.workflow_id === workflowId)
