@@ -5,7 +5,12 @@
  * Refunds are counted at the gateway, rows in the database.
  */
 import Stripe from 'stripe';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../api/app.ts';
+import { connectClient, createAcceptFlows } from '../api/temporal.ts';
+import { createPrisma } from '../db/client.ts';
+import { createGatewayRegistry } from '../gateways/registry.ts';
 import { REFUNDED_EVENT, refundWorkflowId } from '../workflows/refund-messages.ts';
 import { DEFAULT_EMAIL, startPaystackServer, type PaystackTestServer } from './gateways/paystack-server.ts';
 import { startStripeServer, type StripeTestServer } from './gateways/stripe-server.ts';
@@ -348,5 +353,65 @@ describe('the gateway refusing or failing', () => {
     const described = await stack.client.workflow.getHandle(refundWorkflowId(key, refundKey)).describe();
     expect(described.type).toBe('refundUpsell');
     expect(described.workflowId).toBe(`refund/${key}/${refundKey}`);
+  });
+});
+
+describe('an outage is said as one: 503 temporarily_unavailable, nothing refunded', () => {
+  async function appWith(parts: { databaseUrl?: string; closedTemporal?: boolean }): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
+    const prisma = createPrisma(parts.databaseUrl ?? stack.config.databaseUrl, 1);
+    const client = parts.closedTemporal ? await connectClient(stack.config.temporal) : stack.client;
+    if (parts.closedTemporal) await client.connection.close();
+    const app = await buildApp({
+      config: stack.config,
+      prisma,
+      flows: createAcceptFlows(client, stack.taskQueue),
+      gateways: createGatewayRegistry([]),
+      sandbox: null,
+      clock: () => new Date(),
+    });
+    await app.ready();
+    return {
+      app,
+      close: async () => {
+        await app.close();
+        await prisma.$disconnect();
+      },
+    };
+  }
+
+  const refundOn = (app: FastifyInstance, acceptId: string, key: string) =>
+    app.inject({ method: 'POST', url: `/wp-json/ocart/v1/upsells/accepts/${acceptId}/refund`, headers: { ...auth, 'idempotency-key': key } });
+
+  it('the database unreachable', async () => {
+    const { key, payment } = await accepted(cases[0]!);
+    const { app, close } = await appWith({ databaseUrl: 'postgresql://nobody@127.0.0.1:9/nothing' });
+    try {
+      const res = await refundOn(app, key, newKey());
+      expect(res.statusCode, res.body).toBe(503);
+      expect(res.json()).toMatchObject({ status: 'error', code: 'temporarily_unavailable' });
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await close();
+    }
+    expect(await refundRows(key)).toEqual([]);
+    expect(await cases[0]!.refundsAt(payment.gatewayRef)).toEqual([]);
+  });
+
+  it('Temporal unreachable; the same key refunds once it is back', async () => {
+    const { key, payment } = await accepted(cases[0]!);
+    const refundKey = newKey();
+    const { app, close } = await appWith({ closedTemporal: true });
+    try {
+      const res = await refundOn(app, key, refundKey);
+      expect(res.statusCode, res.body).toBe(503);
+      expect(res.json()).toMatchObject({ code: 'temporarily_unavailable' });
+      expect(res.headers['retry-after']).toBeDefined();
+    } finally {
+      await close();
+    }
+    expect(await refundRows(key)).toEqual([]);
+    const retried = await refundOn(stack.app, key, refundKey);
+    expect(retried.statusCode, retried.body).toBe(200);
+    expect(await cases[0]!.refundsAt(payment.gatewayRef)).toEqual([cases[0]!.amount]);
   });
 });
