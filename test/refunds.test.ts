@@ -307,6 +307,29 @@ describe('refund requests refused at the door', () => {
   });
 });
 
+describe('refunds of accepts that did not succeed', () => {
+  it('an accept waiting for the buyer at the bank is 409 not_refundable, and so is one refused before any charge', async () => {
+    const sca = await readyToAccept(stack.app, { methodRef: 'pm_card_authenticationRequired' });
+    const scaKey = newKey();
+    const waiting = await accept(stack.app, sca.offer.id, scaKey, sca.body);
+    expect(waiting.statusCode, waiting.body).toBe(202);
+    const res = await refund(scaKey, newKey());
+    expect(res.statusCode, res.body).toBe(409);
+    expect(res.json()).toMatchObject({ code: 'not_refundable', accept_id: scaKey });
+
+    const inactive = await readyToAccept(stack.app, {}, { active: true });
+    await stack.app.inject({ method: 'PUT', url: `/wp-json/ocart/v1/offers/${inactive.offer.id}`, headers: auth, payload: { active: false } });
+    const rejectedKey = newKey();
+    const rejected = await accept(stack.app, inactive.offer.id, rejectedKey, inactive.body);
+    expect(rejected.statusCode, rejected.body).toBe(422);
+    const refused = await refund(rejectedKey, newKey());
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'not_refundable' });
+    expect(await refundRows(scaKey)).toEqual([]);
+    expect(await refundRows(rejectedKey)).toEqual([]);
+  });
+});
+
 describe('the gateway refusing or failing', () => {
   const stripeCase = cases[1]!;
 
