@@ -154,7 +154,7 @@ export function createSandboxGateway(options: SandboxOptions): PaymentGateway & 
         if (charge.status !== 'succeeded' && charge.status !== 'refunded') {
           throw new GatewayRefusedError('gateway_error', `sandbox: charge ${chargeRef} is ${charge.status}, not refundable`);
         }
-        const taken = await tx.sandboxRefund.aggregate({ where: { chargeId: chargeRef }, _sum: { amount: true } });
+        const taken = await tx.sandboxRefund.aggregate({ where: { chargeId: chargeRef }, _sum: { amount: true }, _count: true });
         const remaining = charge.amount - (taken._sum.amount ?? 0);
         if (remaining <= 0) {
           // Refunded in full already (the whole charge asked for again): the money is back.
@@ -164,7 +164,8 @@ export function createSandboxGateway(options: SandboxOptions): PaymentGateway & 
         }
         const value = amount ?? remaining;
         if (value > remaining) throw new GatewayRefusedError('gateway_error', `sandbox: refund of ${value} is more than the ${remaining} left on ${chargeRef}`);
-        const id = newId('sbr');
+        // The charge's first refund is <charge>_refund, the next ones numbered (the charge is locked).
+        const id = taken._count === 0 ? `${chargeRef}_refund` : `${chargeRef}_refund_${taken._count + 1}`;
         await tx.sandboxRefund.create({ data: { id, idempotencyKey, chargeId: chargeRef, amount: value } });
         if (value === remaining) await tx.sandboxCharge.update({ where: { id: chargeRef }, data: { status: 'refunded' } });
         return { refundRef: id, status: 'succeeded' as const };

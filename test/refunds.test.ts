@@ -14,6 +14,7 @@ import { createGatewayRegistry } from '../gateways/registry.ts';
 import { REFUNDED_EVENT, refundWorkflowId } from '../workflows/refund-messages.ts';
 import { DEFAULT_EMAIL, startPaystackServer, type PaystackTestServer } from './gateways/paystack-server.ts';
 import { startStripeServer, type StripeTestServer } from './gateways/stripe-server.ts';
+import { poll } from './helpers/assertions.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
 import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
 
@@ -233,6 +234,10 @@ describe.each(cases)('refund through $name', (gw) => {
     const key = newKey();
     const declined = await accept(stack.app, ready.offer.id, key, ready.body);
     expect(declined.statusCode, declined.body).toBe(402);
+    await poll(
+      () => stack.prisma.accept.count({ where: { idempotencyKey: key } }),
+      (n) => n === 1,
+    );
     const res = await refund(key, newKey());
     expect(res.statusCode, res.body).toBe(409);
     expect(res.json()).toMatchObject({ status: 'rejected', code: 'not_refundable', accept_id: key });
@@ -313,6 +318,11 @@ describe('refunds of accepts that did not succeed', () => {
     const scaKey = newKey();
     const waiting = await accept(stack.app, sca.offer.id, scaKey, sca.body);
     expect(waiting.statusCode, waiting.body).toBe(202);
+    // The answer comes before its record is written: the refund is asked once the accept is on record.
+    await poll(
+      () => stack.prisma.accept.count({ where: { idempotencyKey: scaKey } }),
+      (n) => n === 1,
+    );
     const res = await refund(scaKey, newKey());
     expect(res.statusCode, res.body).toBe(409);
     expect(res.json()).toMatchObject({ code: 'not_refundable', accept_id: scaKey });
@@ -322,6 +332,10 @@ describe('refunds of accepts that did not succeed', () => {
     const rejectedKey = newKey();
     const rejected = await accept(stack.app, inactive.offer.id, rejectedKey, inactive.body);
     expect(rejected.statusCode, rejected.body).toBe(422);
+    await poll(
+      () => stack.prisma.accept.count({ where: { idempotencyKey: rejectedKey } }),
+      (n) => n === 1,
+    );
     const refused = await refund(rejectedKey, newKey());
     expect(refused.statusCode, refused.body).toBe(409);
     expect(refused.json()).toMatchObject({ code: 'not_refundable' });
@@ -366,6 +380,17 @@ describe('the gateway refusing or failing', () => {
         .map((r) => r.idempotencyKey),
     );
     expect(keys.size).toBe(1);
+  });
+
+  it('Paystack takes no key: a refund whose answer was lost is found by its note on the retry, not made again', async () => {
+    const paystackCase = cases[2]!;
+    const { key, payment } = await accepted(paystackCase);
+    paystack.failNext('refund_create', 'http_500_after');
+    const res = await refund(key, newKey(), { amount: 40_000 });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ refund: { amount: { value: 40_000 }, status: 'pending' }, refunded_total: { value: 40_000 }, order_status: 'partially_refunded' });
+    expect(await paystackCase.refundsAt(payment.gatewayRef)).toEqual([40_000]);
+    expect(paystack.requestsTo('refund_create').filter((r) => (r.body as { transaction?: string }).transaction === payment.gatewayRef)).toHaveLength(1);
   });
 
   it('the refund runs as the refundUpsell workflow, its id derived from the accept and the key', async () => {
