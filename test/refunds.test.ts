@@ -4,6 +4,8 @@
  * server or the Paystack server (checked against Paystack's OpenAPI document) -> PostgreSQL.
  * Refunds are counted at the gateway, rows in the database.
  */
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import Stripe from 'stripe';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -310,6 +312,15 @@ describe('refund requests refused at the door', () => {
     expect(await stack.prisma.sandboxRefund.count({ where: { chargeId: first.payment.gatewayRef } })).toBe(1);
     expect(await stack.prisma.sandboxRefund.count({ where: { chargeId: second.payment.gatewayRef } })).toBe(0);
   });
+  it('the same key sent concurrently with two amounts: one refund, the other call refused as reused', async () => {
+    const { key, payment } = await accepted(cases[0]!);
+    const refundKey = newKey();
+    const answers = await Promise.all([refund(key, refundKey, { amount: 300 }), refund(key, refundKey, { amount: 600 })]);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 422]);
+    expect(answers.find((a) => a.statusCode === 422)!.json()).toMatchObject({ code: 'idempotency_key_reused' });
+    const refunded = answers.find((a) => a.statusCode === 200)!.json<{ refund: { amount: { value: number } } }>().refund.amount.value;
+    expect(await cases[0]!.refundsAt(payment.gatewayRef)).toEqual([refunded]);
+  });
 });
 
 describe('refunds of accepts that did not succeed', () => {
@@ -461,5 +472,54 @@ describe('an outage is said as one: 503 temporarily_unavailable, nothing refunde
     const retried = await refundOn(stack.app, key, refundKey);
     expect(retried.statusCode, retried.body).toBe(200);
     expect(await cases[0]!.refundsAt(payment.gatewayRef)).toEqual([cases[0]!.amount]);
+  });
+});
+
+describe('event ocart/upsell/refunded', () => {
+  it('goes to each subscriber signed, naming the accept, the refund and the order', async () => {
+    const received: Array<{ id: string; signature: string; body: string }> = [];
+    const server: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        received.push({ id: String(req.headers['x-ocart-event-id']), signature: String(req.headers['x-ocart-signature']), body });
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const secret = 'refund-subscriber-secret-0123';
+    const sub = await stack.app.inject({ method: 'POST', url: '/wp-json/ocart/v1/event-subscribers', headers: auth, payload: { url: `http://127.0.0.1:${port}/hook`, secret } });
+    expect(sub.statusCode).toBe(201);
+    try {
+      const { key, answer } = await accepted(cases[0]!);
+      const res = await refund(key, newKey(), { amount: 500 });
+      expect(res.statusCode, res.body).toBe(200);
+      const refundId = res.json<{ refund: { id: string } }>().refund.id;
+      const event = await poll(
+        async () => (await stack.prisma.outboxEvent.findMany({ where: { type: REFUNDED_EVENT, payload: { path: ['data', 'refund', 'id'], equals: refundId } } }))[0],
+        (e) => e !== undefined && e.status !== 'pending',
+        20_000,
+      );
+      expect(event).toMatchObject({ status: 'delivered', attempts: 1 });
+      const mine = received.filter((r) => r.id === event!.id);
+      expect(mine).toHaveLength(1);
+      const [t, v1] = mine[0]!.signature.split(',').map((p) => p.split('=')[1]);
+      expect(v1).toBe(createHmac('sha256', secret).update(`${t}.${mine[0]!.body}`).digest('hex'));
+      expect(JSON.parse(mine[0]!.body)).toMatchObject({
+        id: event!.id,
+        type: REFUNDED_EVENT,
+        data: {
+          accept_id: key,
+          refund: { id: refundId, amount: { value: 500, currency: 'USD' }, status: 'succeeded' },
+          refunded_total: { value: 500, currency: 'USD' },
+          order_status: 'partially_refunded',
+          order: { id: answer.order.id, kind: 'child' },
+        },
+      });
+    } finally {
+      await stack.prisma.eventSubscriber.update({ where: { id: sub.json<{ id: string }>().id }, data: { active: false } });
+      server.close();
+    }
   });
 });
