@@ -393,6 +393,18 @@ describe('the gateway refusing or failing', () => {
     expect(keys.size).toBe(1);
   });
 
+  it("Stripe's own view of the charge: amount_refunded grows, refunded once nothing is left", async () => {
+    const { key, payment } = await accepted(stripeCase);
+    const chargeId = stripe.intent(payment.gatewayRef).latestCharge!;
+    expect(await refund(key, newKey(), { amount: 1000 }).then((r) => r.statusCode)).toBe(200);
+    const partly = await stripeSdk.charges.retrieve(chargeId);
+    expect(partly).toMatchObject({ amount_refunded: 1000, refunded: false, payment_intent: payment.gatewayRef });
+    expect(await refund(key, newKey()).then((r) => r.statusCode)).toBe(200);
+    const fully = await stripeSdk.charges.retrieve(chargeId);
+    expect(fully).toMatchObject({ amount_refunded: stripeCase.amount, refunded: true });
+    expect(fully.refunds?.data.map((r) => r.amount)).toEqual([stripeCase.amount - 1000, 1000]);
+  });
+
   it('Paystack takes no key: a refund whose answer was lost is found by its note on the retry, not made again', async () => {
     const paystackCase = cases[2]!;
     const { key, payment } = await accepted(paystackCase);

@@ -44,6 +44,7 @@ export function stripeFixturesPath(): string {
 }
 
 interface Fixtures {
+  charge: Json;
   payment_intent: Json;
   payment_method: Json;
   customer: Json;
@@ -59,7 +60,14 @@ function loadFixtures(): Fixtures {
     if (!isRecord(found)) throw new Error(`fixtures3.json has no "${name}" resource`);
     return found;
   };
-  return { payment_intent: pick('payment_intent'), payment_method: pick('payment_method'), customer: pick('customer'), refund: pick('refund'), event: pick('event') };
+  return {
+    charge: pick('charge'),
+    payment_intent: pick('payment_intent'),
+    payment_method: pick('payment_method'),
+    customer: pick('customer'),
+    refund: pick('refund'),
+    event: pick('event'),
+  };
 }
 
 function isRecord(value: unknown): value is Json {
@@ -481,6 +489,32 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
 
   const list = (url: string, data: Json[], hasMore: boolean): Json => ({ object: 'list', data, has_more: hasMore, url });
 
+  /** An intent's latest charge, as Stripe shows it: `refunded` once amount_refunded reaches the amount. */
+  function renderCharge(pi: IntentState): Json {
+    const ownRefunds = [...refunds.values()].filter((r) => r.charge === pi.latestCharge).reverse();
+    const paid = pi.status === 'succeeded';
+    return {
+      ...fx.charge,
+      id: pi.latestCharge,
+      object: 'charge',
+      amount: pi.amount,
+      amount_captured: pi.amountReceived,
+      amount_refunded: pi.amountRefunded,
+      refunded: paid && pi.amountRefunded >= pi.amountReceived,
+      captured: paid,
+      paid,
+      status: paid ? 'succeeded' : 'failed',
+      currency: pi.currency,
+      customer: pi.customer,
+      payment_intent: pi.id,
+      payment_method: pi.paymentMethod,
+      created: pi.created,
+      livemode: false,
+      metadata: pi.metadata,
+      refunds: { object: 'list', data: ownRefunds.map(renderRefund), has_more: false, url: `/v1/charges/${pi.latestCharge}/refunds` },
+    };
+  }
+
   // --- lookups ---
 
   function findIntent(id: string): IntentState {
@@ -742,6 +776,16 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
         pi.canceledAt = now();
         pi.cancellationReason = reason;
         return ok(renderIntent(pi));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/v1\/charges\/([^/]+)$/,
+      params: 'none',
+      handle: (_p, id) => {
+        const pi = [...intents.values()].find((i) => i.latestCharge === id);
+        if (!pi) throw noSuch(404, 'charge', id);
+        return ok(renderCharge(pi));
       },
     },
     {
