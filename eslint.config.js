@@ -65,8 +65,8 @@ const noWorkflowsInActivities = {
 };
 const apiLayers = [
   {
-    group: ['**/workflows/*', '!**/workflows/messages.ts', '!**/workflows/reconcile-messages.ts'],
-    message: 'The API speaks to workflows through workflows/messages.ts and workflows/reconcile-messages.ts only, never their bodies.',
+    group: ['**/workflows/*', '!**/workflows/messages.ts', '!**/workflows/*-messages.ts'],
+    message: 'The API speaks to workflows through their message modules (workflows/messages.ts, workflows/*-messages.ts) only, never their bodies.',
   },
   { group: ['**/activities', '**/activities/*'], message: 'The API does not import activities: use db/, gateways/ or contract/.' },
 ];

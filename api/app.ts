@@ -24,6 +24,7 @@ import { demoRoutes } from './routes/demo.ts';
 import { eligibilityRoutes } from './routes/eligibility.ts';
 import { healthRoutes } from './routes/health.ts';
 import { impressionRoutes } from './routes/impressions.ts';
+import { refundRoutes } from './routes/refunds.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
 import { shopRoutes } from './routes/shop.ts';
 import { storefrontRoutes } from './routes/storefront.ts';
@@ -93,6 +94,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(shopRoutes, deps);
   await app.register(analyticsRoutes, deps);
   await app.register(eligibilityRoutes, deps);
+  await app.register(refundRoutes, deps);
   await app.register(sandboxRoutes, deps);
   await app.register(storefrontRoutes, deps);
   await app.register(currencyRoutes, deps);

@@ -7,6 +7,7 @@ import type { AcceptInput, AcceptReply, AcceptStatus, ScaCompletedSignal } from 
 import type { ReconcileInput } from '../contract/reconcile.ts';
 import { ACCEPT_WORKFLOW_TYPE, FINGERPRINT_MISMATCH, acceptUpdate, scaCompletedSignal, searchAttributes, statusQuery } from '../workflows/messages.ts';
 import { RECONCILE_WORKFLOW_TYPE, reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
+import { createRefundFlows, type RefundFlows } from './refund-flows.ts';
 
 /** The same connection settings (address, TLS or mTLS, API key) the worker uses. */
 export async function connectClient(temporal: TemporalConfig): Promise<Client> {
@@ -24,7 +25,8 @@ export type StartAcceptResult =
   /** no answer within the wait, and no run for this key is known to exist (none yet, or Temporal cannot say) */
   | { kind: 'not_started' };
 
-export interface AcceptFlows {
+/** The accept's calls, and the refund's (api/refund-flows.ts). */
+export interface AcceptFlows extends RefundFlows {
   /** Waits at most `waitMs` for the workflow's answer, so no buyer's socket is held longer. */
   startOrJoin(input: AcceptInput, waitMs: number): Promise<StartAcceptResult>;
   status(acceptKey: string): Promise<AcceptStatus | null>;
@@ -40,6 +42,7 @@ export interface AcceptFlows {
 
 export function createAcceptFlows(client: Client, taskQueue: string): AcceptFlows {
   return {
+    ...createRefundFlows(client, taskQueue),
     async startOrJoin(input, waitMs) {
       // One round trip: start the workflow if needed and wait for its answer to the buyer.
       // Update ids are per call, so the workflow can tell a first call from its replays.

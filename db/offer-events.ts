@@ -14,6 +14,7 @@
  * - `refund`: money given back on an accept, amount = the refunded amount; the refund's own id.
  * `answer_ms` is set on the event that carried the buyer's first answer to the click.
  */
+import type { Money } from '../contract/money.ts';
 import type { Db, DbTx } from './client.ts';
 
 export const OFFER_EVENT_KINDS = ['impression', 'accept', 'buyer_decline', 'payment_decline', 'sca_started', 'sca_abandoned', 'refund'] as const;
@@ -29,12 +30,13 @@ export interface OfferEventInput {
   /** the funnel step the event belongs to; null for a standalone offer */
   stepId?: string | null;
   answerMs?: number | null;
-  occurredAt?: Date;
+  /** the caller's clock */
+  occurredAt: Date;
 }
 
 /** Records one event; true when it was new, false when this (kind, source_key) was already recorded. */
 export async function recordOfferEvent(db: Db | DbTx, e: OfferEventInput): Promise<boolean> {
-  const occurredAt = (e.occurredAt ?? new Date()).toISOString();
+  const occurredAt = e.occurredAt.toISOString();
   const inserted = await db.$executeRaw`
     INSERT INTO offer_events (offer_id, step_id, kind, source_key, amount, currency, answer_ms, occurred_at)
     VALUES (${e.offerId}, ${e.stepId ?? null}, ${e.kind}::offer_event_kind, ${e.sourceKey}, ${e.amount ?? null}, ${e.currency},
@@ -78,5 +80,14 @@ export async function recordAcceptEvent(db: Db | DbTx, kind: AcceptEventKind, ac
            ${at}::timestamptz
     FROM accepts a LEFT JOIN offers o ON o.id = a.offer_id
     WHERE a.idempotency_key = ${acceptKey} AND a.status::text = ${status}::text AND COALESCE(a.currency, o.currency) IS NOT NULL
+    ON CONFLICT (kind, source_key) DO NOTHING`;
+}
+
+/** Records a refund the gateway took, for its accept's offer, keyed by the refund's id (once, whatever is retried). */
+export async function recordRefundEvent(db: Db | DbTx, acceptKey: string, refundId: string, amount: Money, now: Date): Promise<void> {
+  await db.$executeRaw`
+    INSERT INTO offer_events (offer_id, kind, source_key, amount, currency, occurred_at)
+    SELECT a.offer_id, 'refund'::offer_event_kind, ${refundId}, ${amount.value}, ${amount.currency}, ${now.toISOString()}::timestamptz
+    FROM accepts a WHERE a.idempotency_key = ${acceptKey}
     ON CONFLICT (kind, source_key) DO NOTHING`;
 }

@@ -28,6 +28,8 @@ export const ERROR_STATUS = {
   parent_not_paid: 409,
   offer_already_accepted: 409,
   offer_changed: 409,
+  /** a refund of an accept that did not succeed (nothing was charged, or nothing stands to refund) */
+  not_refundable: 409,
   token_expired: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -39,6 +41,8 @@ export const ERROR_STATUS = {
   idempotency_key_reused: 422,
   card_data_refused: 422,
   setting_invalid: 422,
+  /** a refund of more than the upsell's charge has left */
+  refund_exceeds_charge: 422,
   rate_limited: 429,
   internal_error: 500,
   gateway_error: 502,

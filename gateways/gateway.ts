@@ -21,6 +21,12 @@ export interface ChargeRequest {
   returnUrl: string;
 }
 
+/** A refund the gateway took. */
+export interface RefundResult {
+  refundRef: string;
+  status: 'succeeded' | 'pending';
+}
+
 export interface PaymentMethodCheck {
   customerRef: string | null;
   methodRef: string;
@@ -48,8 +54,12 @@ export interface PaymentGateway {
   confirmCharge(chargeRef: string): Promise<ChargeResult>;
   /** Cancels a charge waiting for the buyer; returns the charge as it stands afterwards. */
   cancelCharge(chargeRef: string): Promise<ChargeResult>;
-  /** Refunds `amount` minor units, or the whole charge when amount is null (a charge we have no order for). */
-  refund(chargeRef: string, amount: number | null, idempotencyKey: string): Promise<{ refundRef: string }>;
+  /**
+   * Refunds `amount` minor units, or the whole charge when amount is null (a charge we have no order
+   * for), under the gateway's own idempotency key where it takes one. `pending`: the gateway took the
+   * refund and settles it later (Paystack queues every refund).
+   */
+  refund(chargeRef: string, amount: number | null, idempotencyKey: string): Promise<RefundResult>;
   /**
    * The charge made with this request's idempotency key, whatever it holds (amount included: a
    * charge under our key is ours to refund), or null when the gateway made none. Throws a transient

@@ -25,6 +25,7 @@ import {
   type GatewayWebhookEvent,
   type PaymentGateway,
   type PaymentMethodCheck,
+  type RefundResult,
   WebhookSignatureError,
   headerValue,
 } from './gateway.ts';
@@ -254,6 +255,20 @@ export function createPaystackGateway(options: PaystackOptions): PaymentGateway 
     return asReadBack(tx);
   }
 
+  /** A refund of this transaction carrying this merchant note, among Paystack's newest. */
+  async function findRefund(reference: string, note: string): Promise<RefundResult | null> {
+    const reply = await call('GET', '/refund?perPage=100');
+    if (!reply.ok) throw refused(reply, 'the refund list');
+    const refunds = Array.isArray(reply.data) ? reply.data : [];
+    const found = refunds.find((r): r is Json => isRecord(r) && r.transaction_reference === reference && r.merchant_note === note);
+    if (!found) return null;
+    const id = found.id;
+    return {
+      refundRef: typeof id === 'number' || typeof id === 'string' ? String(id) : `refund:${reference}`,
+      status: found.status === 'processed' ? 'succeeded' : 'pending',
+    };
+  }
+
   /** The first answer to a charge, from charge_authorization or from verify after a duplicate. */
   function chargeOutcome(tx: PaystackTransaction, request: ChargeRequest): ChargeResult {
     if (tx.amount !== null && tx.amount !== request.amount) {
@@ -340,22 +355,30 @@ export function createPaystackGateway(options: PaystackOptions): PaymentGateway 
     cancelCharge: readBack,
 
     async refund(chargeRef, amount, idempotencyKey) {
-      // Paystack refunds take no idempotency key: the transaction's own state is the guard.
+      // Paystack refunds take no idempotency key: our key travels in the merchant note, and before
+      // refunding, Paystack's newest refunds are searched for one under it (an earlier attempt whose
+      // answer was lost on the way back), so a retry never refunds twice. Only the newest page is
+      // searched: retries follow within minutes, and a fully refunded transaction is reversed.
+      const note = `ocart ${idempotencyKey}`;
+      const earlier = await findRefund(chargeRef, note);
+      if (earlier) return earlier;
       const before = await verify(chargeRef);
       if (!before) throw new GatewayRefusedError('gateway_error', `paystack: no transaction ${chargeRef} to refund`);
-      if (before.status === 'reversed') return { refundRef: `reversed:${chargeRef}` };
+      if (before.status === 'reversed') return { refundRef: `reversed:${chargeRef}`, status: 'succeeded' };
       if (before.status !== 'success') {
         throw new GatewayRefusedError('gateway_error', `paystack: transaction ${chargeRef} is ${before.status}, not refundable`);
       }
       // No amount: the whole transaction, whatever it holds (a charge we have no order for).
-      const reply = await call('POST', '/refund', { transaction: chargeRef, amount: amount ?? before.amount ?? undefined, merchant_note: `ocart ${idempotencyKey}` });
+      const reply = await call('POST', '/refund', { transaction: chargeRef, amount: amount ?? before.amount ?? undefined, merchant_note: note });
       if (reply.ok) {
-        const id = isRecord(reply.data) ? reply.data.id : undefined;
-        return { refundRef: typeof id === 'number' || typeof id === 'string' ? String(id) : `refund:${chargeRef}` };
+        const data = isRecord(reply.data) ? reply.data : {};
+        const id = data.id;
+        // Paystack queues every refund ("pending", then "processed"): queued is taken, not yet settled.
+        return { refundRef: typeof id === 'number' || typeof id === 'string' ? String(id) : `refund:${chargeRef}`, status: data.status === 'processed' ? 'succeeded' : 'pending' };
       }
       // A concurrent or earlier attempt may have won: refused now but refunded is done.
       const after = await verify(chargeRef);
-      if (after?.status === 'reversed') return { refundRef: `reversed:${chargeRef}` };
+      if (after?.status === 'reversed' && (amount === null || amount === before.amount)) return { refundRef: `reversed:${chargeRef}`, status: 'succeeded' };
       throw refused(reply, `the refund of ${chargeRef}`);
     },
 

@@ -135,14 +135,41 @@ export function createSandboxGateway(options: SandboxOptions): PaymentGateway & 
       return toResult(await find(chargeRef), publicBaseUrl);
     },
 
-    async refund(chargeRef) {
+    async refund(chargeRef, amount, idempotencyKey) {
       await pause();
-      const row = await find(chargeRef);
-      if (row.status !== 'succeeded' && row.status !== 'refunded') {
-        throw new GatewayRefusedError('gateway_error', `sandbox: charge ${chargeRef} is ${row.status}, not refundable`);
-      }
-      await prisma.sandboxCharge.update({ where: { id: chargeRef }, data: { status: 'refunded' } });
-      return { refundRef: `${chargeRef}_refund` };
+      // The sandbox's refund ledger, as a gateway keeps one: a key reused answers its first refund,
+      // and no refund takes more than the charge has left. One transaction, the charge row locked.
+      return prisma.$transaction(async (tx) => {
+        const charges = await tx.$queryRaw<Array<{ status: string; amount: number }>>`
+          SELECT status, amount FROM sandbox_charges WHERE id = ${chargeRef} FOR UPDATE`;
+        const charge = charges[0];
+        if (!charge) throw new GatewayRefusedError('gateway_error', `sandbox: no charge ${chargeRef}`);
+        const earlier = await tx.sandboxRefund.findUnique({ where: { idempotencyKey } });
+        if (earlier) {
+          if (earlier.chargeId !== chargeRef || (amount !== null && earlier.amount !== amount)) {
+            throw new GatewayRefusedError('gateway_error', 'sandbox: refund idempotency key reused with other parameters');
+          }
+          return { refundRef: earlier.id, status: 'succeeded' as const };
+        }
+        if (charge.status !== 'succeeded' && charge.status !== 'refunded') {
+          throw new GatewayRefusedError('gateway_error', `sandbox: charge ${chargeRef} is ${charge.status}, not refundable`);
+        }
+        const taken = await tx.sandboxRefund.aggregate({ where: { chargeId: chargeRef }, _sum: { amount: true }, _count: true });
+        const remaining = charge.amount - (taken._sum.amount ?? 0);
+        if (remaining <= 0) {
+          // Refunded in full already (the whole charge asked for again): the money is back.
+          const last = await tx.sandboxRefund.findFirst({ where: { chargeId: chargeRef }, orderBy: { createdAt: 'desc' } });
+          if (amount === null && last) return { refundRef: last.id, status: 'succeeded' as const };
+          throw new GatewayRefusedError('gateway_error', `sandbox: charge ${chargeRef} has already been refunded`);
+        }
+        const value = amount ?? remaining;
+        if (value > remaining) throw new GatewayRefusedError('gateway_error', `sandbox: refund of ${value} is more than the ${remaining} left on ${chargeRef}`);
+        // The charge's first refund is <charge>_refund, the next ones numbered (the charge is locked).
+        const id = taken._count === 0 ? `${chargeRef}_refund` : `${chargeRef}_refund_${taken._count + 1}`;
+        await tx.sandboxRefund.create({ data: { id, idempotencyKey, chargeId: chargeRef, amount: value } });
+        if (value === remaining) await tx.sandboxCharge.update({ where: { id: chargeRef }, data: { status: 'refunded' } });
+        return { refundRef: id, status: 'succeeded' as const };
+      });
     },
 
     async findCharge(request) {

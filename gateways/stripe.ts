@@ -122,6 +122,16 @@ export function gatewayErrorFrom(err: unknown): Error {
   return new GatewayRefusedError('gateway_error', `stripe refused the request${err.code ? ` (${err.code})` : ''}: ${err.message}`);
 }
 
+/**
+ * A Stripe refund's state as ours: succeeded, or pending (Stripe settles it later; requires_action
+ * is Stripe waiting on the buyer's bank details). A failed or canceled refund gave nothing back.
+ */
+export function refundStatus(refund: Stripe.Refund): 'succeeded' | 'pending' {
+  if (refund.status === 'succeeded') return 'succeeded';
+  if (refund.status === 'pending' || refund.status === 'requires_action') return 'pending';
+  throw new GatewayRefusedError('gateway_error', `stripe: refund ${refund.id} is ${refund.status ?? 'in no state'}`);
+}
+
 /** The accept's own webhook events; null for any other event, or an intent we did not create. */
 export function webhookEventFrom(event: Stripe.Event): GatewayWebhookEvent | null {
   if (event.type !== 'payment_intent.succeeded' && event.type !== 'payment_intent.payment_failed') return null;
@@ -272,12 +282,12 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
           { payment_intent: chargeRef, ...(amount === null ? {} : { amount: toStripeAmount({ value: amount, currency: intent.currency }) }) },
           { idempotencyKey },
         );
-        return { refundRef: refund.id };
+        return { refundRef: refund.id, status: refundStatus(refund) };
       } catch (err) {
         // Refunded already (from the dashboard, say): the money is back, which is all we wanted.
         if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'charge_already_refunded') {
           const earlier = await call(() => stripe.refunds.list({ payment_intent: chargeRef, limit: 1 }));
-          if (earlier.data[0]) return { refundRef: earlier.data[0].id };
+          if (earlier.data[0]) return { refundRef: earlier.data[0].id, status: refundStatus(earlier.data[0]) };
         }
         throw gatewayErrorFrom(err);
       }

@@ -33,7 +33,7 @@ const DOCUMENT_ENV: Record<string, string> = {
 
 /** Temporal is never reached while the document is built: any call would be a bug here. */
 const noTemporal = (): Promise<never> => Promise.reject(new Error('Temporal is not connected: this app only builds the OpenAPI document'));
-const flows: AcceptFlows = { startOrJoin: noTemporal, status: noTemporal, signalScaCompleted: noTemporal, reconcileCharge: noTemporal, ping: noTemporal };
+const flows: AcceptFlows = { startOrJoin: noTemporal, status: noTemporal, signalScaCompleted: noTemporal, reconcileCharge: noTemporal, ping: noTemporal, refund: noTemporal };
 
 /** The document exactly as GET /docs/json serves it, as the committed file's text. */
 export async function renderOpenApiDocument(): Promise<string> {

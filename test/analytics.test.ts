@@ -191,8 +191,12 @@ describe('GET /analytics/offers', () => {
       ).json(),
     ).toMatchObject({ counted: false });
     // A partial refund of one accept, as the refund flow records it (its own key, the refunded amount).
-    expect(await recordOfferEvent(stack.prisma, { offerId: offer.id, kind: 'refund', sourceKey: `rf-${keys.okKey2}`, amount: 1000, currency: 'USD' })).toBe(true);
-    expect(await recordOfferEvent(stack.prisma, { offerId: offer.id, kind: 'refund', sourceKey: `rf-${keys.okKey2}`, amount: 1000, currency: 'USD' })).toBe(false);
+    expect(await recordOfferEvent(stack.prisma, { offerId: offer.id, kind: 'refund', sourceKey: `rf-${keys.okKey2}`, amount: 1000, currency: 'USD', occurredAt: new Date() })).toBe(
+      true,
+    );
+    expect(await recordOfferEvent(stack.prisma, { offerId: offer.id, kind: 'refund', sourceKey: `rf-${keys.okKey2}`, amount: 1000, currency: 'USD', occurredAt: new Date() })).toBe(
+      false,
+    );
 
     const from = new Date(start.getTime() - 60_000).toISOString();
     const to = new Date(Date.now() + 60_000).toISOString();

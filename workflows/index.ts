@@ -1,2 +1,3 @@
 export { acceptUpsell } from './acceptUpsell.ts';
 export { reconcileCharge } from './reconcileCharge.ts';
+export { refundUpsell } from './refundUpsell.ts';

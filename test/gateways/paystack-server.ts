@@ -185,7 +185,7 @@ function parametersOf(doc: Json, specPath: string, operation: Json): Json[] {
 // ---------------------------------------------------------------------------------------------
 // The simulated gateway
 
-export type PaystackOperation = 'customer_fetch' | 'transaction_chargeAuthorization' | 'transaction_verify' | 'refund_create';
+export type PaystackOperation = 'customer_fetch' | 'transaction_chargeAuthorization' | 'transaction_verify' | 'refund_create' | 'refund_list';
 
 export interface TestAuthorization {
   code: string;
@@ -220,6 +220,7 @@ export interface TestRefund {
   reference: string;
   amount: number;
   merchantNote: string | null;
+  createdAt: Date;
 }
 
 export interface RecordedRequest {
@@ -252,6 +253,8 @@ export interface PaystackTestServer {
   readonly requests: RecordedRequest[];
   readonly transactions: ReadonlyMap<string, TestTransaction>;
   readonly refunds: readonly TestRefund[];
+  /** the refunds made on one transaction (by reference), oldest first */
+  refundsFor(reference: string): TestRefund[];
   /** distinct transactions created (seeded ones included) */
   readonly chargeCount: number;
   transactionsFor(workflowId: string): TestTransaction[];
@@ -491,10 +494,20 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
     if (!tx) return { status: 404, body: { status: false, message: 'Transaction not found' } };
     if (tx.status === 'reversed') return badRequest('Transaction has been fully reversed');
     if (tx.status !== 'success') return badRequest('Only successful transactions can be refunded');
-    const amount = typeof body.amount === 'number' ? body.amount : tx.amount;
-    if (amount > tx.amount) return badRequest('Refund amount cannot be more than the transaction amount');
-    tx.status = 'reversed';
-    const refund: TestRefund = { id: nextId++, reference: tx.reference, amount, merchantNote: typeof body.merchant_note === 'string' ? body.merchant_note : null };
+    // Partial refunds: each takes from what is left; the transaction is reversed once nothing is.
+    const refundedBefore = refunds.filter((r) => r.reference === tx.reference).reduce((sum, r) => sum + r.amount, 0);
+    const remaining = tx.amount - refundedBefore;
+    const amount = typeof body.amount === 'number' ? body.amount : remaining;
+    if (amount <= 0) return badRequest('Refund amount must be more than 0');
+    if (amount > remaining) return badRequest('Refund amount cannot be more than the unrefunded transaction amount');
+    if (amount === remaining) tx.status = 'reversed';
+    const refund: TestRefund = {
+      id: nextId++,
+      reference: tx.reference,
+      amount,
+      merchantNote: typeof body.merchant_note === 'string' ? body.merchant_note : null,
+      createdAt: new Date(),
+    };
     refunds.push(refund);
     const now = new Date().toISOString();
     return {
@@ -537,6 +550,70 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
           id: refund.id,
           createdAt: now,
           updatedAt: now,
+        },
+      },
+    };
+  }
+
+  /** GET /refund: the newest first, a page of perPage (the document lists no filter by transaction). */
+  function refundList(query: URLSearchParams): Reply {
+    const perPage = Math.max(1, Number.parseInt(query.get('perPage') ?? '50', 10) || 50);
+    const page = Math.max(1, Number.parseInt(query.get('page') ?? '1', 10) || 1);
+    const newest = [...refunds].reverse();
+    const shown = newest.slice((page - 1) * perPage, page * perPage);
+    return {
+      status: 200,
+      body: {
+        status: true,
+        message: 'Refunds retrieved',
+        data: shown.map((r) => {
+          const tx = transactions.get(r.reference)!;
+          return {
+            integration: 100032,
+            transaction: tx.id,
+            dispute: null,
+            settlement: null,
+            id: r.id,
+            domain: 'test',
+            currency: tx.currency,
+            amount: r.amount,
+            status: 'pending',
+            refunded_at: null,
+            refunded_by: 'ops@example.com',
+            customer_note: `Refund for transaction ${tx.reference}`,
+            merchant_note: r.merchantNote ?? '',
+            deducted_amount: 0,
+            fully_deducted: 0,
+            createdAt: r.createdAt.toISOString(),
+            bank_reference: null,
+            transaction_reference: tx.reference,
+            reason: '',
+            customer: {
+              id: customerId(tx.email),
+              first_name: '',
+              last_name: '',
+              email: tx.email,
+              customer_code: customerCode(tx.email),
+              phone: null,
+              metadata: '',
+              risk_action: 'default',
+              international_format_phone: '',
+            },
+            refund_type: r.amount === tx.amount ? 'full' : 'partial',
+            transaction_amount: tx.amount,
+            initiated_by: 'api',
+            refund_channel: 'card',
+            session_id: null,
+            collect_account_number: false,
+          };
+        }),
+        meta: {
+          total: refunds.length,
+          skipped: (page - 1) * perPage,
+          perPage: String(perPage),
+          page,
+          pageCount: Math.max(1, Math.ceil(refunds.length / perPage)),
+          failedRefundCount: 0,
         },
       },
     };
@@ -616,7 +693,7 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
     }
   }
 
-  function dispatch(op: MatchedOperation, body: unknown): Reply {
+  function dispatch(op: MatchedOperation, body: unknown, query: URLSearchParams): Reply {
     const json = isRecord(body) ? body : {};
     switch (op.operationId) {
       case 'customer_fetch':
@@ -627,6 +704,8 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
         return verify(op.pathParams);
       case 'refund_create':
         return refundCreate(json);
+      case 'refund_list':
+        return refundList(query);
       default:
         specViolations.push(`${op.operationId}: valid for Paystack but not simulated here; the adapter was not expected to call it`);
         return { status: 501, body: { status: false, message: 'not simulated' } };
@@ -658,13 +737,13 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
     if (injected && injected.times > 0) {
       injected.times -= 1;
       if (injected.fault === 'http_500_before') return send({ status: 500, body: { status: false, message: 'Internal server error' } }, record);
-      dispatch(checked.op, checked.body);
+      dispatch(checked.op, checked.body, url.searchParams);
       if (injected.fault === 'http_500_after') return send({ status: 500, body: { status: false, message: 'Internal server error' } }, record);
       record.status = -1;
       res.socket?.destroy();
       return;
     }
-    const reply = dispatch(checked.op, checked.body);
+    const reply = dispatch(checked.op, checked.body, url.searchParams);
     checkResponse(checked.op, reply);
     send(reply, record);
   }
@@ -686,6 +765,7 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
     requests,
     transactions,
     refunds,
+    refundsFor: (reference) => refunds.filter((r) => r.reference === reference),
     get chargeCount() {
       return transactions.size;
     },

@@ -44,6 +44,7 @@ export function stripeFixturesPath(): string {
 }
 
 interface Fixtures {
+  charge: Json;
   payment_intent: Json;
   payment_method: Json;
   customer: Json;
@@ -59,7 +60,14 @@ function loadFixtures(): Fixtures {
     if (!isRecord(found)) throw new Error(`fixtures3.json has no "${name}" resource`);
     return found;
   };
-  return { payment_intent: pick('payment_intent'), payment_method: pick('payment_method'), customer: pick('customer'), refund: pick('refund'), event: pick('event') };
+  return {
+    charge: pick('charge'),
+    payment_intent: pick('payment_intent'),
+    payment_method: pick('payment_method'),
+    customer: pick('customer'),
+    refund: pick('refund'),
+    event: pick('event'),
+  };
 }
 
 function isRecord(value: unknown): value is Json {
@@ -347,6 +355,8 @@ export interface StripeTestServer {
   /** PaymentIntents created (replays not counted): every charge attempt, declined ones included */
   readonly intentsCreated: number;
   readonly refundsCreated: number;
+  /** the refunds made on one PaymentIntent, oldest first */
+  refundsFor(intentId: string): Array<{ id: string; amount: number; currency: string }>;
   /** added before every response, for as long as it is set */
   delayMs: number;
   /** The next n matching requests fail with this status (and Stripe error body) before Stripe does any work (nothing is saved). */
@@ -478,6 +488,32 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
   }
 
   const list = (url: string, data: Json[], hasMore: boolean): Json => ({ object: 'list', data, has_more: hasMore, url });
+
+  /** An intent's latest charge, as Stripe shows it: `refunded` once amount_refunded reaches the amount. */
+  function renderCharge(pi: IntentState): Json {
+    const ownRefunds = [...refunds.values()].filter((r) => r.charge === pi.latestCharge).reverse();
+    const paid = pi.status === 'succeeded';
+    return {
+      ...fx.charge,
+      id: pi.latestCharge,
+      object: 'charge',
+      amount: pi.amount,
+      amount_captured: pi.amountReceived,
+      amount_refunded: pi.amountRefunded,
+      refunded: paid && pi.amountRefunded >= pi.amountReceived,
+      captured: paid,
+      paid,
+      status: paid ? 'succeeded' : 'failed',
+      currency: pi.currency,
+      customer: pi.customer,
+      payment_intent: pi.id,
+      payment_method: pi.paymentMethod,
+      created: pi.created,
+      livemode: false,
+      metadata: pi.metadata,
+      refunds: { object: 'list', data: ownRefunds.map(renderRefund), has_more: false, url: `/v1/charges/${pi.latestCharge}/refunds` },
+    };
+  }
 
   // --- lookups ---
 
@@ -743,6 +779,16 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
       },
     },
     {
+      method: 'GET',
+      pattern: /^\/v1\/charges\/([^/]+)$/,
+      params: 'none',
+      handle: (_p, id) => {
+        const pi = [...intents.values()].find((i) => i.latestCharge === id);
+        if (!pi) throw noSuch(404, 'charge', id);
+        return ok(renderCharge(pi));
+      },
+    },
+    {
       method: 'POST',
       pattern: /^\/v1\/refunds$/,
       params: 'createRefund',
@@ -949,6 +995,7 @@ export async function startStripeServer(options: { secretKey?: string } = {}): P
       faults.push({ ...match, fault: { kind: 'delay', ms }, remaining: n });
     },
     intent: (id) => snapshot(findIntent(id)),
+    refundsFor: (intentId) => [...refunds.values()].filter((r) => r.paymentIntent === intentId).map((r) => ({ id: r.id, amount: r.amount, currency: r.currency })),
     intentsFor: (workflowId) =>
       [...intents.values()]
         .filter((pi) => pi.metadata.workflow_id === workflowId)

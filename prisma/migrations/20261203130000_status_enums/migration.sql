@@ -2,8 +2,10 @@
 -- each column is cast in place, and a value outside its enum fails the migration instead of passing.
 
 CREATE TYPE "order_kind" AS ENUM ('parent', 'child');
-CREATE TYPE "order_status" AS ENUM ('pending', 'paid', 'refunded', 'cancelled');
-CREATE TYPE "payment_status" AS ENUM ('succeeded', 'refunded');
+CREATE TYPE "order_status" AS ENUM ('pending', 'paid', 'partially_refunded', 'refunded', 'cancelled');
+CREATE TYPE "payment_status" AS ENUM ('succeeded', 'partially_refunded', 'refunded');
+CREATE TYPE "refund_status" AS ENUM ('reserved', 'succeeded', 'pending', 'failed');
+CREATE TYPE "line_item_status" AS ENUM ('partially_refunded', 'refunded');
 CREATE TYPE "accept_status" AS ENUM ('processing', 'succeeded', 'requires_action', 'declined', 'rejected', 'error', 'expired');
 CREATE TYPE "outbox_status" AS ENUM ('pending', 'delivered', 'failed');
 CREATE TYPE "sandbox_charge_status" AS ENUM ('succeeded', 'requires_action', 'declined', 'canceled', 'refunded');
@@ -25,3 +27,7 @@ ALTER TABLE "outbox_events"
   ALTER COLUMN "status" SET DEFAULT 'pending';
 
 ALTER TABLE "sandbox_charges" ALTER COLUMN "status" TYPE "sandbox_charge_status" USING "status"::"sandbox_charge_status";
+
+ALTER TABLE "refunds" ALTER COLUMN "status" TYPE "refund_status" USING "status"::"refund_status";
+
+ALTER TABLE "line_items" ALTER COLUMN "status" TYPE "line_item_status" USING "status"::"line_item_status";
