@@ -120,10 +120,12 @@ describe('status enums', () => {
       WHERE table_schema = current_schema() AND (column_name = 'status' OR (table_name = 'orders' AND column_name = 'kind')) ORDER BY 1`;
     expect(parseRows('columns', rows, (r) => `${r.str('col')}:${r.str('type')}`)).toEqual([
       'accepts.status:accept_status',
+      'line_items.status:line_item_status',
       'orders.kind:order_kind',
       'orders.status:order_status',
       'outbox_events.status:outbox_status',
       'payments.status:payment_status',
+      'refunds.status:refund_status',
       'sandbox_charges.status:sandbox_charge_status',
     ]);
   });
