@@ -14,12 +14,15 @@ import { registerAcceptAnswers } from './plugins/accept-answer.ts';
 import { registerConnectionDraining } from './plugins/draining.ts';
 import { ApiLogController, registerAcceptLogContext } from './plugins/logging.ts';
 import { registerCors } from './plugins/cors.ts';
+import { registerFunnels } from './plugins/funnel-service.ts';
+import type { WindowFlows } from './plugins/funnel-window.ts';
 import { registerMetrics } from './plugins/metrics.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
 import { registerRateLimits } from './plugins/rate-limit.ts';
 import { acceptRoutes } from './routes/accept.ts';
 import { currencyRoutes } from './routes/currencies.ts';
 import { demoRoutes } from './routes/demo.ts';
+import { declineRoutes, funnelRoutes } from './routes/funnels.ts';
 import { healthRoutes } from './routes/health.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
 import { shopRoutes } from './routes/shop.ts';
@@ -34,6 +37,8 @@ export interface AppDeps {
   gateways: GatewayRegistry;
   sandbox: ReturnType<typeof createSandboxGateway> | null;
   clock: () => Date;
+  /** the parent orders' post-purchase windows (workflow postPurchaseWindow); without it no window opens */
+  windows?: WindowFlows;
 }
 
 /**
@@ -78,6 +83,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   // Operations first: the OpenAPI generator and the hooks must see every route added after them.
   await registerOpenApi(app, { publicBaseUrl: deps.config.publicBaseUrl });
   registerAcceptAnswers(app);
+  registerFunnels(app, deps);
   registerAcceptLogContext(app);
   registerMetrics(app);
   registerCors(app, deps.config.allowedOrigins);
@@ -87,6 +93,8 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(acceptRoutes, deps);
   await app.register(webhookRoutes, deps);
   await app.register(shopRoutes, deps);
+  await app.register(funnelRoutes, deps);
+  await app.register(declineRoutes, deps);
   await app.register(sandboxRoutes, deps);
   await app.register(storefrontRoutes, deps);
   await app.register(currencyRoutes, deps);

@@ -8,6 +8,11 @@ export async function loadSettings(db: DbTx): Promise<UpsellSettings> {
 
 export async function saveSettings(db: DbTx, patch: Partial<UpsellSettings>): Promise<void> {
   for (const [key, value] of Object.entries(patch)) {
+    // null (upsells.default_funnel_id) is the default: no row.
+    if (value === null) {
+      await db.setting.deleteMany({ where: { key } });
+      continue;
+    }
     await db.setting.upsert({ where: { key }, create: { key, value }, update: { value } });
   }
 }

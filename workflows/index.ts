@@ -1,2 +1,3 @@
 export { acceptUpsell } from './acceptUpsell.ts';
+export { postPurchaseWindow } from './postPurchaseWindow.ts';
 export { reconcileCharge } from './reconcileCharge.ts';

@@ -17,6 +17,7 @@ import { signToken } from '../../domain/token.ts';
 import { requireApiKey } from '../auth.ts';
 import type { AppDeps } from '../app.ts';
 import { SHOP_SECURITY, errorResponses } from '../plugins/openapi.ts';
+import { funnelService } from '../plugins/funnel-service.ts';
 import { OFFER_ID } from './accept.ts';
 import { serializeOffer, serializeOrder } from '../serializers.ts';
 
@@ -150,6 +151,8 @@ const Settings = Type.Object(
     'upsells.order_strategy_default': Type.Union([Type.Literal('child'), Type.Literal('merge')]),
     'upsells.merge_cutoff_min': MINUTES('how long after the parent was paid an upsell may still merge into it; 0 to 1440'),
     'upsells.sca_timeout_min': MINUTES('how long an accept waits for the buyer to authenticate; above 0, at most 1440'),
+    'upsells.window_min': MINUTES("how long a parent order's post-purchase window stays open after its first token; above 0, at most 1440"),
+    'upsells.default_funnel_id': Type.Union([Type.String(), Type.Null()], { description: 'The funnel a token runs when the shop names none; null: plain offer tokens' }),
   },
   { title: 'Settings', description: 'The ocart_settings keys as one object' },
 );
@@ -190,7 +193,15 @@ const schemas = {
   mintToken: {
     ...shop('mintToken', "Mint a one-click token for an offer, a parent order and the buyer's cart"),
     params: OFFER_PARAMS,
-    body: Type.Object({ order_id: EXTERNAL_ID, cart_id: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' }) }, { additionalProperties: false }),
+    body: Type.Object(
+      {
+        order_id: EXTERNAL_ID,
+        cart_id: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' }),
+        funnel_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'With step_id: the funnel step this token is for (its answer carries the next step)' })),
+        step_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+      },
+      { additionalProperties: false },
+    ),
     response: {
       201: Type.Object(
         {
@@ -201,6 +212,8 @@ const schemas = {
             { value: Type.Integer(), currency: Type.String() },
             { description: 'The price the token carries: show the buyer this one. An accept after the offer was repriced is refused (409 offer_changed)' },
           ),
+          offer_id: Type.Optional(Type.String({ description: 'With a funnel step' })),
+          step_id: Type.Optional(Type.String({ description: 'The funnel step the token is for (named, or the default funnel)' })),
         },
         { title: 'OneClickToken' },
       ),
@@ -317,13 +330,18 @@ export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
       throw new DomainError('offer_already_accepted', 'this offer has already been accepted for this order');
     }
     const price = { value: offer.amount, currency: offer.currency };
+    // A funnel step (named, or the default funnel's) rides in the token; the window opens with the first token.
+    const funnel = await funnelService(app).tokenFunnel(offer.id, request.body, settings);
+    await funnelService(app).openWindow(order.externalId, settings);
     const { token, claims } = signToken(
-      { offerId: offer.id, orderId: order.externalId, cartId: request.body.cart_id, price },
+      { offerId: offer.id, orderId: order.externalId, cartId: request.body.cart_id, price, ...(funnel ? { funnel } : {}) },
       config.tokenKeys,
       clock(),
       settings['upsells.one_click_token_ttl_min'],
     );
-    return reply.status(201).send({ token, jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString(), amount: price });
+    return reply
+      .status(201)
+      .send({ token, jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString(), amount: price, ...(funnel ? { offer_id: offer.id, step_id: funnel.stepId } : {}) });
   });
 
   app.get('/wp-json/ocart/v1/settings', { schema: schemas.getSettings }, async () => loadSettings(prisma));
