@@ -87,7 +87,11 @@ export interface FunnelAnswerContext {
 
 /** Notes which funnel step a key is for, once; a replay finds the first note. */
 export async function noteFunnelAnswer(db: Db, ctx: FunnelAnswerContext): Promise<void> {
-  await db.funnelAnswer.upsert({ where: { idempotencyKey: ctx.idempotencyKey }, create: ctx, update: {} });
+  // One statement, so a double click's two requests cannot both try to create it.
+  await db.$executeRaw`
+    INSERT INTO funnel_answers (idempotency_key, kind, funnel_id, step_id, offer_id, parent_external_id, cart_id)
+    VALUES (${ctx.idempotencyKey}, ${ctx.kind}, ${ctx.funnelId}, ${ctx.stepId}, ${ctx.offerId}, ${ctx.parentExternalId}, ${ctx.cartId})
+    ON CONFLICT (idempotency_key) DO NOTHING`;
 }
 
 export async function findFunnelAnswer(db: Db, key: string) {

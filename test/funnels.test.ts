@@ -232,6 +232,41 @@ describe('funnels: next steps, minted by the service', () => {
     expect(res.json()).toMatchObject({ status: 'declined', code: 'card_declined', next: { step_id: 'downsell', offer_id: downsell.id } });
   });
 
+  it('SCA on a step: the status URL answers the success with its next step, once the buyer authenticated', async () => {
+    const { funnel, upsell, second } = await threeStepFunnel();
+    const order = await registerParentOrder(stack.app, { methodRef: 'pm_card_authenticationRequired' });
+    const entry = await entryToken(funnel.id, order);
+    const key = newKey();
+    const res = await accept(stack.app, upsell.id, key, { token: entry.token, cart_id: order.cartId });
+    expect(res.statusCode, res.body).toBe(202);
+    const json = res.json<{ action: { client_secret: string }; status_url: string }>();
+    expect(json).not.toHaveProperty('next');
+    const chargeId = json.action.client_secret.replace(/_secret$/, '');
+    const approve = await stack.app.inject({ method: 'POST', url: `/sandbox/authenticate/${chargeId}`, payload: { result: 'approve' } });
+    expect(approve.statusCode, approve.body).toBe(200);
+    const done = await waitFor(
+      () => stack.app.inject({ method: 'GET', url: json.status_url }),
+      (r) => r.json<{ status: string }>().status === 'succeeded',
+    );
+    const next = done.json<{ next: Next }>().next;
+    expect(next).toMatchObject({ step_id: 'second', offer_id: second.id });
+    const again = await stack.app.inject({ method: 'GET', url: json.status_url });
+    expect(again.json<{ next: Next }>().next).toEqual(next);
+    expect(await chargesFor(key)).toBe(1);
+  });
+
+  it('a double click on "no thanks" records one decline and answers one next token', async () => {
+    const { funnel, upsell } = await threeStepFunnel();
+    const order = await registerParentOrder(stack.app);
+    const entry = await entryToken(funnel.id, order);
+    const key = newKey();
+    const answers = await Promise.all([1, 2, 3].map(() => decline(upsell.id, key, { token: entry.token, cart_id: order.cartId })));
+    for (const a of answers) expect(a.statusCode, a.body).toBe(200);
+    const tokens = new Set(answers.map((a) => a.json<{ next: Next }>().next!.token));
+    expect(tokens.size).toBe(1);
+    expect(await stack.prisma.buyerDecline.count({ where: { parentExternalId: order.externalId } })).toBe(1);
+  });
+
   it('a bad token on decline gets the accept token codes, and nothing is written', async () => {
     const { upsell } = await threeStepFunnel();
     const order = await registerParentOrder(stack.app);
@@ -297,6 +332,12 @@ describe('the post-purchase window', () => {
       expect(late.json()).toMatchObject({ code: 'window_closed' });
       expect(await chargesFor(key)).toBe(0);
       expect(await stack.prisma.outboxEvent.count({ where: { type: 'ocart/upsell/window_closed', acceptKey: `window:${order.externalId}` } })).toBe(1);
+      // Delivered like ocart/upsell/accepted: the workflow has made its first attempt.
+      const event = await waitFor(
+        () => stack.prisma.outboxEvent.findUniqueOrThrow({ where: { acceptKey: `window:${order.externalId}` } }),
+        (e) => e.attempts > 0,
+      );
+      expect(event.attempts).toBeGreaterThan(0);
       const description = await stack.client.workflow.getHandle(`window:${order.externalId}`).describe();
       expect(description.status.name).toBe('COMPLETED');
     } finally {
@@ -310,12 +351,25 @@ describe('the post-purchase window', () => {
       const offer = await createOffer(stack.app);
       const order = await registerParentOrder(stack.app, { methodRef: 'pm_card_authenticationRequired' });
       const minted = await mintToken(stack.app, offer.id, order.externalId, order.cartId);
-      const res = await accept(stack.app, offer.id, newKey(), { token: minted.token, cart_id: order.cartId });
+      const key = newKey();
+      const res = await accept(stack.app, offer.id, key, { token: minted.token, cart_id: order.cartId });
       expect(res.statusCode, res.body).toBe(202);
       await new Promise((r) => setTimeout(r, 6_000));
       const live = await stack.client.workflow.getHandle(`window:${order.externalId}`).describe();
       expect(live.status.name).toBe('RUNNING');
       expect((await getWindow(order.externalId)).json()).toMatchObject({ status: 'open' });
+
+      // The buyer authenticates: the accept finishes, and then the window closes with it in.
+      const chargeId = res.json<{ action: { client_secret: string } }>().action.client_secret.replace(/_secret$/, '');
+      const approve = await stack.app.inject({ method: 'POST', url: `/sandbox/authenticate/${chargeId}`, payload: { result: 'approve' } });
+      expect(approve.statusCode, approve.body).toBe(200);
+      const closed = await waitFor(
+        () => getWindow(order.externalId),
+        (r) => r.json<{ status: string }>().status === 'closed',
+        40_000,
+      );
+      expect(closed.json()).toMatchObject({ status: 'closed', reason: 'timer', accepted: [{ accept_id: key, offer_id: offer.id }] });
+      expect(await chargesFor(key)).toBe(1);
     } finally {
       await patchSettings({ 'upsells.window_min': 15 });
     }

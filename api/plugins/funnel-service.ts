@@ -63,6 +63,8 @@ function unverifiedClaims(token: unknown): Partial<TokenClaims> | null {
 
 export function createFunnelService(deps: Deps) {
   const { prisma, config, clock, windows } = deps;
+  /** Accept requests that passed beforeAccept: only their answers are told to a window. */
+  const registered = new WeakSet<FastifyRequest>();
 
   async function context(funnel: Funnel, parent: FunnelParent, acceptsSoFar: number): Promise<NextStepContext> {
     const def = funnelDefinition(funnel);
@@ -158,7 +160,7 @@ export function createFunnelService(deps: Deps) {
      * Just before an accept starts: notes its funnel step, and registers it with the parent's window
      * (409 window_closed once that has closed: nothing is started or charged).
      */
-    async beforeAccept(a: { acceptKey: string; offerId: string; token: string; cartId: string }): Promise<void> {
+    async beforeAccept(request: FastifyRequest, a: { acceptKey: string; offerId: string; token: string; cartId: string }): Promise<void> {
       const claims = verifyToken(a.token, config.tokenKeys, clock(), { offerId: a.offerId, cartId: a.cartId });
       if (claims.fun && claims.stp) {
         await noteFunnelAnswer(prisma, {
@@ -176,7 +178,11 @@ export function createFunnelService(deps: Deps) {
       if (!row) return;
       const closed = () => new DomainError('window_closed', "this order's upsell window has closed: nothing was charged");
       if (row.status === 'closed') throw closed();
-      if ((await windows.acceptStarting(claims.ord, a.acceptKey)) === 'closed') throw closed();
+      const answer = await windows.acceptStarting(claims.ord, a.acceptKey, config.acceptWaitMs);
+      if (answer === 'closed') throw closed();
+      // Never start an accept the window has not seen: it could close under it.
+      if (answer === 'unknown') throw new DomainError('temporarily_unavailable', 'the accept could not be started yet; retry with the same key');
+      registered.add(request);
     },
 
     /** An accept's answer on its way out: tell the window, and add `next` to a success or a decline. */
@@ -194,7 +200,9 @@ export function createFunnelService(deps: Deps) {
       // On the accept route the token says whether there is a funnel step; the status route has no token.
       const fromToken = request.routeOptions.url === ACCEPT_ROUTE ? unverifiedClaims((request.body as { token?: unknown } | undefined)?.token) : null;
       const row = final && (fromToken ? fromToken.fun : true) ? await findFunnelAnswer(prisma, key) : null;
-      const parent = fromToken?.ord ?? row?.parentExternalId;
+      // Only answers of accepts the window registered, or found by their funnel step: a forged token's
+      // refusal never reaches Temporal.
+      const parent = registered.has(request) ? fromToken?.ord : row?.parentExternalId;
       if (windows && typeof parent === 'string' && status !== 'processing') {
         const event = status === 'requires_action' ? ({ kind: 'sca_waiting', key } as const) : ({ kind: 'accept_answered', key, outcome: status } as const);
         // Not waited on: the window asks the database before it closes, so a lost signal only delays it.

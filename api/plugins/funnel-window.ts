@@ -16,8 +16,11 @@ import {
 export interface WindowFlows {
   /** Starts the parent's window if it is not running (a closed one is never started again). */
   open(parentExternalId: string, closesAt: Date): Promise<void>;
-  /** Registers an accept about to start: `closed` means it must not; `none`: no window runs. */
-  acceptStarting(parentExternalId: string, acceptKey: string): Promise<'open' | 'closed' | 'none'>;
+  /**
+   * Registers an accept about to start: `closed` means it must not; `none`: no window runs.
+   * Without an answer within `waitMs` (no worker, Temporal unreachable): `unknown`.
+   */
+  acceptStarting(parentExternalId: string, acceptKey: string, waitMs: number): Promise<'open' | 'closed' | 'none' | 'unknown'>;
   /** Best effort: the window also asks the database before it closes. */
   signal(parentExternalId: string, event: WindowEvent): Promise<void>;
   state(parentExternalId: string): Promise<WindowLiveState | null>;
@@ -48,12 +51,19 @@ export function createWindowFlows(client: Client, taskQueue: string): WindowFlow
         throw err;
       }
     },
-    async acceptStarting(parentExternalId, acceptKey) {
+    async acceptStarting(parentExternalId, acceptKey, waitMs) {
+      const abandon = new AbortController();
+      const timer = setTimeout(() => abandon.abort(), waitMs);
       try {
-        return await client.workflow.getHandle(windowWorkflowId(parentExternalId)).executeUpdate(acceptStartingUpdate, { args: [{ key: acceptKey }], updateId: randomUUID() });
+        return await client.withAbortSignal(abandon.signal, () =>
+          client.workflow.getHandle(windowWorkflowId(parentExternalId)).executeUpdate(acceptStartingUpdate, { args: [{ key: acceptKey }], updateId: randomUUID() }),
+        );
       } catch (err) {
+        if (abandon.signal.aborted) return 'unknown';
         if (completed(err)) return 'none';
         throw err;
+      } finally {
+        clearTimeout(timer);
       }
     },
     async signal(parentExternalId, event) {

@@ -257,7 +257,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
         throw err;
       }
       // The funnel step and the parent's post-purchase window (409 window_closed once it has closed).
-      await funnelService(app).beforeAccept({ acceptKey: key, offerId, token, cartId });
+      await funnelService(app).beforeAccept(request, { acceptKey: key, offerId, token, cartId });
       const result = await flows.startOrJoin({ acceptKey: key, offerId, token, cartId, fingerprint, ...(returnUrl ? { returnUrl } : {}) }, config.acceptWaitMs);
       if (result.kind === 'fingerprint_mismatch') return reused(reply, key);
       if (result.kind === 'answered') return send(reply, result.reply.response, result.reply.replayed);
