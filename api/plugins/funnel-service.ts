@@ -48,6 +48,9 @@ export interface StepToken {
   amount: { value: number; currency: string };
 }
 
+/** How long an accept waits for its window to register it: a window that cannot answer in this time has no worker. */
+const REGISTER_WAIT_MS = 10_000;
+
 type Deps = Pick<AppDeps, 'prisma' | 'config' | 'clock'> & { windows?: WindowFlows | undefined };
 
 /** Reads a token's claims without checking them: only for tokens the door already verified. */
@@ -178,7 +181,7 @@ export function createFunnelService(deps: Deps) {
       if (!row) return;
       const closed = () => new DomainError('window_closed', "this order's upsell window has closed: nothing was charged");
       if (row.status === 'closed') throw closed();
-      const answer = await windows.acceptStarting(claims.ord, a.acceptKey, config.acceptWaitMs);
+      const answer = await windows.acceptStarting(claims.ord, a.acceptKey, Math.min(config.acceptWaitMs, REGISTER_WAIT_MS));
       if (answer === 'closed') throw closed();
       // Never start an accept the window has not seen: it could close under it.
       if (answer === 'unknown') throw new DomainError('temporarily_unavailable', 'the accept could not be started yet; retry with the same key');

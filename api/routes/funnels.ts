@@ -16,6 +16,7 @@ import { requireApiKey } from '../auth.ts';
 import type { AppDeps } from '../app.ts';
 import { SHOP_SECURITY, errorResponses } from '../plugins/openapi.ts';
 import { funnelService } from '../plugins/funnel-service.ts';
+import { enforce, perMinute } from '../plugins/rate-limit.ts';
 
 const ID = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 const TARGET = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'A step id, or `end`' });
@@ -245,6 +246,9 @@ const Declined = Type.Object(
 
 /** The buyer's "no thanks": burns the token, records the decline, answers the downsell step. */
 export const declineRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, config, clock }) => {
+  // The accept's limits, counted apart: a buyer's "no" never uses up their "yes".
+  const limitIp = perMinute(app, config.rateLimit.perIpPerMinute, (request) => `decline-ip:${request.ip}`);
+  const limitCart = perMinute(app, config.rateLimit.perCartPerMinute, (request) => `decline-cart:${(request.body as { cart_id: string }).cart_id}`);
   app.post(
     '/wp-json/ocart/v1/upsells/:offer_id/decline',
     {
@@ -262,6 +266,18 @@ export const declineRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { p
       preValidation: async (request) => {
         assertIdempotencyKey(request.headers['x-idempotency-key']);
       },
+      preHandler: [
+        // Forged or mismatched tokens are refused in process first, as at the accept's door; an
+        // expired one goes on (its replay may be recorded).
+        async (request) => {
+          try {
+            verifyToken(request.body.token, config.tokenKeys, clock(), { offerId: request.params.offer_id, cartId: request.body.cart_id });
+          } catch (err) {
+            if (!(err instanceof DomainError && err.code === 'token_expired')) throw err;
+          }
+        },
+        async (request, reply) => enforce(request, reply, [limitIp, limitCart]),
+      ],
     },
     async (request, reply) => {
       const key = assertIdempotencyKey(request.headers['x-idempotency-key']);
