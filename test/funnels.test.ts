@@ -267,6 +267,40 @@ describe('funnels: next steps, minted by the service', () => {
     expect(await stack.prisma.buyerDecline.count({ where: { parentExternalId: order.externalId } })).toBe(1);
   });
 
+  it('skips a step whose rules exclude the order, and ends past max_accepts', async () => {
+    const first = await createOffer(stack.app, { amount: 2000 });
+    const bigOnly = await createOffer(stack.app, { amount: 3000 });
+    const last = await createOffer(stack.app, { amount: 800 });
+    const created = await post('/wp-json/ocart/v1/funnels', {
+      name: 'Skip and cap',
+      entry: 'a',
+      max_accepts: 2,
+      steps: [
+        { id: 'a', offer_id: first.id, on_accept: 'big', on_decline: 'end' },
+        { id: 'big', offer_id: bigOnly.id, on_accept: 'c', on_decline: 'c', eligibility: { min_parent_total: 100_000 } },
+        { id: 'c', offer_id: last.id, on_accept: 'end', on_decline: 'end' },
+      ],
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const funnelId = created.json<{ id: string }>().id;
+    const order = await registerParentOrder(stack.app, { total: 5000 });
+    const entry = await entryToken(funnelId, order);
+    const yes = await accept(stack.app, first.id, newKey(), { token: entry.token, cart_id: order.cartId });
+    // "big" needs a parent of at least 1000.00: skipped as if declined, so "c" comes next.
+    expect(yes.json()).toMatchObject({ status: 'succeeded', next: { step_id: 'c', offer_id: last.id } });
+
+    await stack.app.inject({
+      method: 'PUT',
+      url: `/wp-json/ocart/v1/funnels/${funnelId}`,
+      headers: auth,
+      payload: { ...created.json<Record<string, unknown>>(), id: undefined, currency: undefined, starts_at: null, ends_at: null, max_accepts: 1 },
+    });
+    const other = await registerParentOrder(stack.app, { total: 5000 });
+    const capped = await accept(stack.app, first.id, newKey(), { token: (await entryToken(funnelId, other)).token, cart_id: other.cartId });
+    // One accept is all this funnel takes now: the answer ends it.
+    expect(capped.json()).toMatchObject({ status: 'succeeded', next: null });
+  });
+
   it('a bad token on decline gets the accept token codes, and nothing is written', async () => {
     const { upsell } = await threeStepFunnel();
     const order = await registerParentOrder(stack.app);
@@ -331,6 +365,12 @@ describe('the post-purchase window', () => {
       expect(late.statusCode, late.body).toBe(409);
       expect(late.json()).toMatchObject({ code: 'window_closed' });
       expect(await chargesFor(key)).toBe(0);
+      const lateNo = await decline(offer.id, newKey(), { token: minted.token, cart_id: order.cartId });
+      expect(lateNo.statusCode).toBe(409);
+      expect(lateNo.json()).toMatchObject({ code: 'window_closed' });
+      expect(await stack.prisma.buyerDecline.count({ where: { parentExternalId: order.externalId } })).toBe(0);
+      const lateMint = await post(`/wp-json/ocart/v1/upsells/${offer.id}/tokens`, { order_id: order.externalId, cart_id: order.cartId });
+      expect(lateMint.statusCode).toBe(409);
       expect(await stack.prisma.outboxEvent.count({ where: { type: 'ocart/upsell/window_closed', acceptKey: `window:${order.externalId}` } })).toBe(1);
       // Delivered like ocart/upsell/accepted: the workflow has made its first attempt.
       const event = await waitFor(
