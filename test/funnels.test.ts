@@ -1,5 +1,7 @@
 /** Funnels over HTTP against the real stack: CRUD and validation, next steps, decline, the post-purchase window. */
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKFLOWS_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../worker/worker.ts';
 import { accept, auth, createOffer, mintToken, registerParentOrder } from './helpers/shop.ts';
 import { newKey, startTestStack, type TestStack } from './helpers/stack.ts';
 
@@ -10,6 +12,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
+
+/** Parents whose window closed in these tests: their histories must replay on today's code. */
+const closedWindows: string[] = [];
 
 type Next = { step_id: string; offer_id: string; name: string; amount: { value: number; currency: string }; token: string } | null;
 
@@ -176,6 +181,7 @@ describe('funnels: next steps, minted by the service', () => {
       (r) => r.json<{ status: string }>().status === 'closed',
     );
     expect(closed.json()).toMatchObject({ status: 'closed', reason: 'funnel_ended', declined: [] });
+    closedWindows.push(order.externalId);
     expect(
       closed
         .json<{ accepted: Array<{ accept_id: string }> }>()
@@ -360,6 +366,7 @@ describe('the post-purchase window', () => {
         (r) => r.json<{ status: string }>().status === 'closed',
       );
       expect(closed.json()).toMatchObject({ status: 'closed', reason: 'timer' });
+      closedWindows.push(order.externalId);
       const key = newKey();
       const late = await accept(stack.app, offer.id, key, { token: minted.token, cart_id: order.cartId });
       expect(late.statusCode, late.body).toBe(409);
@@ -409,6 +416,7 @@ describe('the post-purchase window', () => {
         40_000,
       );
       expect(closed.json()).toMatchObject({ status: 'closed', reason: 'timer', accepted: [{ accept_id: key, offer_id: offer.id }] });
+      closedWindows.push(order.externalId);
       expect(await chargesFor(key)).toBe(1);
     } finally {
       await patchSettings({ 'upsells.window_min': 15 });
@@ -419,5 +427,21 @@ describe('the post-purchase window', () => {
     const order = await registerParentOrder(stack.app);
     expect((await getWindow(order.externalId)).statusCode).toBe(404);
     expect((await getWindow('wc-no-such-order')).json()).toMatchObject({ code: 'order_not_found' });
+  });
+
+  it("closed windows' histories replay on today's code (funnel ended, timer, held through SCA)", async () => {
+    expect(closedWindows.length).toBe(3);
+    const histories = [];
+    for (const parent of closedWindows) {
+      const handle = stack.client.workflow.getHandle(`window:${parent}`);
+      await handle.result();
+      histories.push({ workflowId: handle.workflowId, history: await handle.fetchHistory() });
+    }
+    const failures: string[] = [];
+    const options = { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } };
+    for await (const result of Worker.runReplayHistories(options, histories)) {
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    }
+    expect(failures).toEqual([]);
   });
 });
