@@ -14,6 +14,8 @@ import { registerAcceptAnswers } from './plugins/accept-answer.ts';
 import { registerConnectionDraining } from './plugins/draining.ts';
 import { ApiLogController, registerAcceptLogContext } from './plugins/logging.ts';
 import { registerCors } from './plugins/cors.ts';
+import { registerFunnels } from './plugins/funnel-service.ts';
+import type { WindowFlows } from './plugins/funnel-window.ts';
 import { registerMetrics } from './plugins/metrics.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
 import { registerRateLimits } from './plugins/rate-limit.ts';
@@ -22,6 +24,7 @@ import { analyticsRoutes } from './routes/analytics.ts';
 import { currencyRoutes } from './routes/currencies.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { eligibilityRoutes } from './routes/eligibility.ts';
+import { declineRoutes, funnelRoutes } from './routes/funnels.ts';
 import { healthRoutes } from './routes/health.ts';
 import { impressionRoutes } from './routes/impressions.ts';
 import { refundRoutes } from './routes/refunds.ts';
@@ -38,6 +41,8 @@ export interface AppDeps {
   gateways: GatewayRegistry;
   sandbox: ReturnType<typeof createSandboxGateway> | null;
   clock: () => Date;
+  /** the parent orders' post-purchase windows (workflow postPurchaseWindow); without it no window opens */
+  windows?: WindowFlows;
 }
 
 /**
@@ -82,6 +87,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   // Operations first: the OpenAPI generator and the hooks must see every route added after them.
   await registerOpenApi(app, { publicBaseUrl: deps.config.publicBaseUrl });
   registerAcceptAnswers(app);
+  registerFunnels(app, deps);
   registerAcceptLogContext(app);
   registerMetrics(app);
   registerCors(app, deps.config.allowedOrigins);
@@ -95,6 +101,8 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(analyticsRoutes, deps);
   await app.register(eligibilityRoutes, deps);
   await app.register(refundRoutes, deps);
+  await app.register(funnelRoutes, deps);
+  await app.register(declineRoutes, deps);
   await app.register(sandboxRoutes, deps);
   await app.register(storefrontRoutes, deps);
   await app.register(currencyRoutes, deps);

@@ -11,6 +11,7 @@ import { buildApp } from './app.ts';
 import { loadApiConfig } from './config.ts';
 import { createApiLogger } from './plugins/logging.ts';
 import { connectClient, createAcceptFlows } from './temporal.ts';
+import { createWindowFlows } from './plugins/funnel-window.ts';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
@@ -18,7 +19,18 @@ async function main(): Promise<void> {
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
   const client = await connectClient(config.temporal);
   const { registry: gateways, sandbox } = buildGateways(config.gateways, { prisma, publicBaseUrl: config.publicBaseUrl });
-  const app = await buildApp({ config, prisma, flows: createAcceptFlows(client, config.temporal.taskQueue), gateways, sandbox, clock: () => new Date() }, { loggerInstance: log });
+  const app = await buildApp(
+    {
+      config,
+      prisma,
+      flows: createAcceptFlows(client, config.temporal.taskQueue),
+      windows: createWindowFlows(client, config.temporal.taskQueue),
+      gateways,
+      sandbox,
+      clock: () => new Date(),
+    },
+    { loggerInstance: log },
+  );
 
   closeWithGrace(
     {

@@ -76,6 +76,8 @@ export const MintTokenBody = Type.Object(
   {
     order_id: EXTERNAL_ID,
     cart_id: CART_ID,
+    funnel_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'With step_id: the funnel step this token is for (its answer carries the next step)' })),
+    step_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     require_eligible: Type.Optional(
       Type.Boolean({ description: 'Refuse (422, the first reason code) to mint a token this order could not use: the reasons of GET /orders/{external_id}/offers' }),
     ),
@@ -159,6 +161,8 @@ export const OneClickToken = Type.Object(
       { value: Type.Integer(), currency: Type.String() },
       { description: 'The price the token carries: show the buyer this one. An accept after the offer was repriced is refused (409 offer_changed)' },
     ),
+    offer_id: Type.Optional(Type.String({ description: 'With a funnel step' })),
+    step_id: Type.Optional(Type.String({ description: 'The funnel step the token is for (named, or the default funnel)' })),
   },
   { title: 'OneClickToken' },
 );
@@ -172,6 +176,8 @@ export const Settings = Type.Object(
     'upsells.order_strategy_default': Type.Union([Type.Literal('child'), Type.Literal('merge')]),
     'upsells.merge_cutoff_min': MINUTES('how long after the parent was paid an upsell may still merge into it; 0 to 1440'),
     'upsells.sca_timeout_min': MINUTES('how long an accept waits for the buyer to authenticate; above 0, at most 1440'),
+    'upsells.window_min': MINUTES("how long a parent order's post-purchase window stays open after its first token; above 0, at most 1440"),
+    'upsells.default_funnel_id': Type.Union([Type.String(), Type.Null()], { description: 'The funnel a token runs when the shop names none; null: plain offer tokens' }),
   },
   { title: 'Settings', description: 'The ocart_settings keys as one object' },
 );

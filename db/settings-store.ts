@@ -10,6 +10,11 @@ export async function loadSettings(db: DbTx): Promise<UpsellSettings> {
 
 export async function saveSettings(db: DbTx, patch: Partial<UpsellSettings>, now: Date): Promise<void> {
   for (const [key, value] of Object.entries(patch)) {
+    // null (upsells.default_funnel_id) is the default: no row.
+    if (value === null) {
+      await db.setting.deleteMany({ where: { key } });
+      continue;
+    }
     await db.setting.upsert({ where: { key }, create: { key, value, updatedAt: now }, update: { value, updatedAt: now } });
   }
 }

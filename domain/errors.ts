@@ -24,12 +24,15 @@ export const ERROR_STATUS = {
   order_not_found: 404,
   accept_not_found: 404,
   not_found: 404,
+  funnel_not_found: 404,
   token_replayed: 409,
   parent_not_paid: 409,
   offer_already_accepted: 409,
   offer_changed: 409,
   /** a refund of an accept that did not succeed (nothing was charged, or nothing stands to refund) */
   not_refundable: 409,
+  /** the parent's post-purchase window has closed: nothing more is charged for it */
+  window_closed: 409,
   token_expired: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -43,6 +46,11 @@ export const ERROR_STATUS = {
   setting_invalid: 422,
   /** a refund of more than the upsell's charge has left */
   refund_exceeds_charge: 422,
+  invalid_funnel: 422,
+  unknown_offer: 422,
+  funnel_cycle: 422,
+  unreachable_step: 422,
+  mixed_currencies: 422,
   rate_limited: 429,
   internal_error: 500,
   gateway_error: 502,

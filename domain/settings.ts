@@ -7,6 +7,10 @@ export interface UpsellSettings {
   'upsells.order_strategy_default': OrderStrategy;
   'upsells.merge_cutoff_min': number;
   'upsells.sca_timeout_min': number;
+  /** how long a parent's post-purchase window stays open after its first token (minutes) */
+  'upsells.window_min': number;
+  /** the funnel an order's token runs when the shop names none; null: plain offer tokens */
+  'upsells.default_funnel_id': string | null;
 }
 
 export type OrderStrategy = 'child' | 'merge';
@@ -18,6 +22,8 @@ export const DEFAULT_SETTINGS: Readonly<UpsellSettings> = Object.freeze({
   'upsells.order_strategy_default': 'child',
   'upsells.merge_cutoff_min': 5,
   'upsells.sca_timeout_min': 30,
+  'upsells.window_min': 15,
+  'upsells.default_funnel_id': null,
 });
 
 type Check = (value: unknown) => boolean;
@@ -35,6 +41,11 @@ const CHECKS: Record<SettingKey, { check: Check; rule: string }> = {
     rule: 'a number of minutes from 0 to 1440',
   },
   'upsells.sca_timeout_min': { check: positiveMinutes(1440), rule: 'a number of minutes, above 0 and at most 1440' },
+  'upsells.window_min': { check: positiveMinutes(1440), rule: 'a number of minutes, above 0 and at most 1440' },
+  'upsells.default_funnel_id': {
+    check: (v) => v === null || (typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v)),
+    rule: 'a funnel id or null',
+  },
 };
 
 export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as SettingKey[];

@@ -27,6 +27,9 @@ export interface TokenClaims {
    */
   amt?: number;
   cur?: string;
+  /** The funnel and step this token is for (both or neither): its answer carries the next step. */
+  fun?: string;
+  stp?: string;
 }
 
 export interface SigningKey {
@@ -38,6 +41,12 @@ export interface TokenSubject {
   offerId: string;
   orderId: string;
   cartId: string;
+}
+
+/** A funnel step a token is minted for. */
+export interface TokenFunnelStep {
+  funnelId: string;
+  stepId: string;
 }
 
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
@@ -68,7 +77,7 @@ function sign(payload: string, secret: string): Buffer {
 }
 
 export function signToken(
-  subject: TokenSubject & { price?: Money },
+  subject: TokenSubject & { price?: Money; funnel?: TokenFunnelStep },
   keys: readonly SigningKey[],
   now: Date,
   ttlMinutes: number,
@@ -87,6 +96,7 @@ export function signToken(
     iat,
     exp: iat + Math.round(ttlMinutes * 60),
     ...(subject.price ? { amt: subject.price.value, cur: subject.price.currency } : {}),
+    ...(subject.funnel ? { fun: subject.funnel.funnelId, stp: subject.funnel.stepId } : {}),
   };
   const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
   return { token: `${payload}.${sign(payload, signer.secret).toString('base64url')}`, claims };
@@ -101,7 +111,9 @@ function isClaims(value: unknown): value is TokenClaims {
     Number.isSafeInteger(c.iat) &&
     Number.isSafeInteger(c.exp) &&
     // The price comes whole or not at all.
-    ((c.amt === undefined && c.cur === undefined) || (Number.isSafeInteger(c.amt) && (c.amt as number) >= 0 && typeof c.cur === 'string' && CURRENCY.test(c.cur)))
+    ((c.amt === undefined && c.cur === undefined) || (Number.isSafeInteger(c.amt) && (c.amt as number) >= 0 && typeof c.cur === 'string' && CURRENCY.test(c.cur))) &&
+    // So does the funnel step.
+    ((c.fun === undefined && c.stp === undefined) || (typeof c.fun === 'string' && c.fun.length > 0 && typeof c.stp === 'string' && c.stp.length > 0))
   );
 }
 

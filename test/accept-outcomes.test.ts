@@ -295,6 +295,8 @@ describe('settings', () => {
       'upsells.order_strategy_default': 'child',
       'upsells.merge_cutoff_min': 5,
       'upsells.sca_timeout_min': 30,
+      'upsells.window_min': 15,
+      'upsells.default_funnel_id': null,
     });
     for (const bad of [{ 'upsells.unknown': 1 }, { 'upsells.merge_cutoff_min': -1 }, { 'upsells.sca_modal_enabled': 'on' }]) {
       const r = await stack.app.inject({ method: 'PATCH', url: '/wp-json/ocart/v1/settings', headers: auth, payload: bad });

@@ -127,6 +127,7 @@ describe('status enums', () => {
       'payments.status:payment_status',
       'refunds.status:refund_status',
       'sandbox_charges.status:sandbox_charge_status',
+      'upsell_windows.status:window_status',
     ]);
   });
 });

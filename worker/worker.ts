@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { createRefundActivities } from '../activities/refunds.ts';
+import { createWindowActivities } from '../activities/window.ts';
 import { temporalConnectionOptions, type TemporalConfig } from '../config/env.ts';
 import { activityLogContext } from './activity-log-context.ts';
 import { instrumentGateways } from './instrumented-gateways.ts';
@@ -42,7 +43,7 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
     namespace: o.temporal.namespace,
     taskQueue: o.temporal.taskQueue,
     ...workflows,
-    activities: { ...createActivities({ ...o.deps, gateways }), ...createRefundActivities({ ...o.deps, gateways }) },
+    activities: { ...createActivities({ ...o.deps, gateways }), ...createRefundActivities({ ...o.deps, gateways }), ...createWindowActivities(o.deps) },
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 100,
     maxConcurrentWorkflowTaskExecutions: o.maxConcurrentWorkflowTasks ?? 40,
     ...(o.shutdownGraceMs !== undefined ? { shutdownGraceTime: o.shutdownGraceMs } : {}),

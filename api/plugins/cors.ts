@@ -1,11 +1,11 @@
 /**
- * CORS for the buyer-facing routes only (accept, status, impressions, upsells.js), for thank-you pages served
+ * CORS for the buyer-facing routes only (accept, decline, status, impressions, upsells.js), for thank-you pages served
  * from another origin than this API. Origins are an explicit allow-list (OCART_ALLOWED_ORIGINS);
  * the shop API, webhooks and docs never answer cross-origin browsers.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-const BUYER_ROUTES = /^\/wp-json\/ocart\/v1\/upsells(\.js$|\/[^/]+\/(accept|impressions)$|\/accepts\/[^/]+$)/;
+const BUYER_ROUTES = /^\/wp-json\/ocart\/v1\/upsells(\.js$|\/[^/]+\/(?:accept|decline|impressions)$|\/accepts\/[^/]+$)/;
 
 function allow(reply: FastifyReply, origin: string): void {
   reply.header('Access-Control-Allow-Origin', origin);
@@ -27,7 +27,8 @@ export function registerCors(app: FastifyInstance, allowedOrigins: readonly stri
     if (!origin) return;
     allow(reply, origin);
     if (request.method === 'OPTIONS') {
-      reply
+      // Returned, so no later hook or the not-found handler runs: the 204 stands.
+      return reply
         .header('Access-Control-Allow-Methods', 'GET, POST')
         .header('Access-Control-Allow-Headers', 'Content-Type, X-Idempotency-Key')
         .header('Access-Control-Max-Age', '600')

@@ -24,6 +24,7 @@ import type { Db } from '../../db/client.ts';
 import { checkBuyerToken } from '../buyer-token.ts';
 import type { AppDeps } from '../app.ts';
 import { recordedBodySerializer } from '../plugins/accept-answer.ts';
+import { funnelService } from '../plugins/funnel-service.ts';
 import { errorRef, errorResponses } from '../plugins/openapi.ts';
 import { enforce, perMinute } from '../plugins/rate-limit.ts';
 
@@ -187,6 +188,8 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
         if (err instanceof DomainError) return send(reply, { status: 'rejected', accept_id: key, code: err.code, message: err.message }, false);
         throw err;
       }
+      // The funnel step and the parent's post-purchase window (409 window_closed once it has closed).
+      await funnelService(app).beforeAccept(request, { acceptKey: key, offerId, token, cartId });
       const result = await flows.startOrJoin({ acceptKey: key, offerId, token, cartId, fingerprint, ...(returnUrl ? { returnUrl } : {}) }, config.acceptWaitMs);
       if (result.kind === 'fingerprint_mismatch') return reused(reply, key);
       if (result.kind === 'answered') return send(reply, result.reply.response, result.reply.replayed);

@@ -11,6 +11,7 @@ import { requireApiKey } from '../auth.ts';
 import type { AppDeps } from '../app.ts';
 import { SHOP_SECURITY, errorRef, errorResponses } from '../plugins/openapi.ts';
 import { eligibilityCheckerFor, mintRefusal } from '../eligibility-check.ts';
+import { funnelService } from '../plugins/funnel-service.ts';
 import * as service from '../services/shop.ts';
 
 const shop = (operationId: string, summary: string) => ({ tags: ['shop'], operationId, summary, security: SHOP_SECURITY });
@@ -97,7 +98,7 @@ export const shopRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pris
       const refusal = await mintRefusal(eligibility, request.body.order_id, request.params.offer_id);
       if (refusal) return reply.status(422).send(refusal);
     }
-    return reply.status(201).send(await service.mintToken(prisma, config.tokenKeys, request.params.offer_id, request.body, clock()));
+    return reply.status(201).send(await service.mintToken(prisma, config.tokenKeys, request.params.offer_id, request.body, clock(), funnelService(app)));
   });
 
   app.get('/wp-json/ocart/v1/settings', { schema: schemas.getSettings }, async () => service.readSettings(prisma));

@@ -12,8 +12,8 @@ import { NotAParentOrderError, findOrder, findOrderRef, lockOrder, writeParentOr
 import { loadSettings, saveSettings } from '../../db/settings-store.ts';
 import { parseEligibility } from '../../domain/eligibility.ts';
 import { DomainError } from '../../domain/errors.ts';
-import { parseSettingsPatch } from '../../domain/settings.ts';
-import { type SigningKey, signToken } from '../../domain/token.ts';
+import { parseSettingsPatch, type UpsellSettings } from '../../domain/settings.ts';
+import { type SigningKey, type TokenFunnelStep, signToken } from '../../domain/token.ts';
 import type * as Shop from '../../contract/shop.ts';
 import { serializeOffer, serializeOrder } from '../serializers.ts';
 
@@ -93,7 +93,20 @@ export async function changeOffer(db: Db, offerId: string, patch: Shop.OfferPatc
 }
 
 /** A one-click token for the offer, the parent order and the buyer's cart, at the offer's price now. */
-export async function mintToken(db: Db, tokenKeys: readonly SigningKey[], offerId: string, body: Shop.MintTokenBody, now: Date): Promise<Shop.OneClickToken> {
+/** The funnel side of minting (api/plugins/funnel-service.ts): the step a token is for, and the parent's window. */
+export interface MintFunnelHooks {
+  tokenFunnel(offerId: string, named: { funnel_id?: string | undefined; step_id?: string | undefined }, settings: UpsellSettings): Promise<TokenFunnelStep | null>;
+  openWindow(parentExternalId: string, settings: UpsellSettings): Promise<void>;
+}
+
+export async function mintToken(
+  db: Db,
+  tokenKeys: readonly SigningKey[],
+  offerId: string,
+  body: Shop.MintTokenBody,
+  now: Date,
+  funnels?: MintFunnelHooks,
+): Promise<Shop.OneClickToken> {
   const [offer, order, settings] = await Promise.all([getOffer(db, offerId), findOrderRef(db, body.order_id), loadSettings(db)]);
   if (!offer) throw new DomainError('offer_not_found', 'no such offer');
   if (!order) throw new DomainError('order_not_found', 'no such order');
@@ -102,8 +115,22 @@ export async function mintToken(db: Db, tokenKeys: readonly SigningKey[], offerI
     throw new DomainError('offer_already_accepted', 'this offer has already been accepted for this order');
   }
   const price = { value: offer.amount, currency: offer.currency };
-  const { token, claims } = signToken({ offerId: offer.id, orderId: order.externalId, cartId: body.cart_id, price }, tokenKeys, now, settings['upsells.one_click_token_ttl_min']);
-  return { token, jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString(), amount: price };
+  // A funnel step (named, or the default funnel's) rides in the token; the window opens with the first token.
+  const funnel = funnels ? await funnels.tokenFunnel(offer.id, body, settings) : null;
+  await funnels?.openWindow(order.externalId, settings);
+  const { token, claims } = signToken(
+    { offerId: offer.id, orderId: order.externalId, cartId: body.cart_id, price, ...(funnel ? { funnel } : {}) },
+    tokenKeys,
+    now,
+    settings['upsells.one_click_token_ttl_min'],
+  );
+  return {
+    token,
+    jti: claims.jti,
+    expires_at: new Date(claims.exp * 1000).toISOString(),
+    amount: price,
+    ...(funnel ? { offer_id: offer.id, step_id: funnel.stepId } : {}),
+  };
 }
 
 export async function readSettings(db: Db): Promise<Shop.Settings> {

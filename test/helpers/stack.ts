@@ -14,6 +14,7 @@ import { createGatewayRegistry } from '../../gateways/registry.ts';
 import { buildApp } from '../../api/app.ts';
 import { loadApiConfig, type ApiConfig } from '../../api/config.ts';
 import { connectClient, createAcceptFlows } from '../../api/temporal.ts';
+import { createWindowFlows } from '../../api/plugins/funnel-window.ts';
 import { createPrisma, type Db } from '../../db/client.ts';
 import { connectWorker, createWorker } from '../../worker/worker.ts';
 import { freePort } from '../../scripts/lib/ports.ts';
@@ -79,7 +80,15 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
   });
   const running = worker.run();
   const client = await connectClient(config.temporal);
-  const app = await buildApp({ config, prisma, flows: createAcceptFlows(client, config.temporal.taskQueue), gateways, sandbox, clock });
+  const app = await buildApp({
+    config,
+    prisma,
+    flows: createAcceptFlows(client, config.temporal.taskQueue),
+    windows: createWindowFlows(client, config.temporal.taskQueue),
+    gateways,
+    sandbox,
+    clock,
+  });
   await app.ready();
   if (options.listen) await app.listen({ host: '127.0.0.1', port });
 

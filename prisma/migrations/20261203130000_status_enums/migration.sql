@@ -6,6 +6,7 @@ CREATE TYPE "order_status" AS ENUM ('pending', 'paid', 'partially_refunded', 're
 CREATE TYPE "payment_status" AS ENUM ('succeeded', 'partially_refunded', 'refunded');
 CREATE TYPE "refund_status" AS ENUM ('reserved', 'succeeded', 'pending', 'failed');
 CREATE TYPE "line_item_status" AS ENUM ('partially_refunded', 'refunded');
+CREATE TYPE "window_status" AS ENUM ('open', 'closed');
 CREATE TYPE "accept_status" AS ENUM ('processing', 'succeeded', 'requires_action', 'declined', 'rejected', 'error', 'expired');
 CREATE TYPE "outbox_status" AS ENUM ('pending', 'delivered', 'failed');
 CREATE TYPE "sandbox_charge_status" AS ENUM ('succeeded', 'requires_action', 'declined', 'canceled', 'refunded');
@@ -31,3 +32,8 @@ ALTER TABLE "sandbox_charges" ALTER COLUMN "status" TYPE "sandbox_charge_status"
 ALTER TABLE "refunds" ALTER COLUMN "status" TYPE "refund_status" USING "status"::"refund_status";
 
 ALTER TABLE "line_items" ALTER COLUMN "status" TYPE "line_item_status" USING "status"::"line_item_status";
+
+ALTER TABLE "upsell_windows"
+  ALTER COLUMN "status" DROP DEFAULT,
+  ALTER COLUMN "status" TYPE "window_status" USING "status"::"window_status",
+  ALTER COLUMN "status" SET DEFAULT 'open';

@@ -1,0 +1,67 @@
+/**
+ * The post-purchase window of one parent order (ID `window:<parent external id>`). It opens with the
+ * parent's first token and closes when its funnel ends or its timer (upsells.window_min) fires, but
+ * never while an accept it let start is still charging or waiting for SCA. Closing writes
+ * ocart/upsell/window_closed to the outbox (once per parent) and delivers it. Deterministic: time
+ * and waits come from the SDK.
+ */
+import { condition, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import type { WindowActivities } from '../activities/window.ts';
+import { searchAttributes } from './messages.ts';
+import { type WindowCloseReason, type WindowInput, type WindowLiveState, acceptStartingUpdate, windowEventSignal, windowStateQuery } from './window-messages.ts';
+
+const FINAL = new Set(['succeeded', 'declined', 'rejected', 'error', 'expired']);
+/** How often a window held open by an accept asks the database whether it has ended. */
+const RECHECK = '20 seconds';
+
+const acts = proxyActivities<WindowActivities>({
+  startToCloseTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+const delivery = proxyActivities<WindowActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 hour', maximumAttempts: 30 },
+});
+
+export async function postPurchaseWindow(input: WindowInput): Promise<{ reason: WindowCloseReason }> {
+  let status: WindowLiveState['status'] = 'open';
+  let reason: WindowCloseReason | null = null;
+  let funnelEnded = false;
+  /** accept key -> when it was registered (ms) */
+  const inFlight = new Map<string, number>();
+
+  setHandler(acceptStartingUpdate, ({ key }) => {
+    if (status !== 'open') return 'closed';
+    if (!inFlight.has(key)) inFlight.set(key, Date.now());
+    return 'open';
+  });
+  setHandler(windowEventSignal, (event) => {
+    if (event.kind === 'accept_answered' && event.key && event.outcome && FINAL.has(event.outcome)) inFlight.delete(event.key);
+    if (event.kind === 'sca_waiting' && event.key && status === 'open' && !inFlight.has(event.key)) inFlight.set(event.key, Date.now());
+    if (event.kind === 'funnel_ended') funnelEnded = true;
+  });
+  setHandler(windowStateQuery, () => ({ status, closesAt: input.closesAt, inFlight: [...inFlight.keys()], reason }));
+
+  await condition(() => funnelEnded, Math.max(1, Date.parse(input.closesAt) - Date.now()));
+  reason = funnelEnded ? 'funnel_ended' : 'timer';
+  status = 'closing';
+
+  // Held open while an accept it let start has not ended; the database is asked too, so an answer
+  // the API never reported (it crashed, or the buyer left during SCA) does not hold it forever.
+  while (inFlight.size > 0) {
+    const asked = [...inFlight.entries()].map(([key, since]) => ({ key, since }));
+    const still = new Set(await acts.acceptsInFlight(asked));
+    for (const { key } of asked) if (!still.has(key)) inFlight.delete(key);
+    if (inFlight.size > 0) await condition(() => inFlight.size === 0, RECHECK);
+  }
+  status = 'closed';
+  upsertSearchAttributes([{ key: searchAttributes.upsellOutcome, value: `window_closed_${reason}` }]);
+
+  const eventId = await acts.closeWindow({ parentExternalId: input.parentExternalId, reason });
+  try {
+    await delivery.deliverWindowEvent(eventId);
+  } catch {
+    await acts.markWindowEventFailed(eventId);
+  }
+  return { reason };
+}
