@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { DomainError, type ErrorCode, ERROR_STATUS } from '../domain/errors.ts';
 import { errorBody } from '../contract/errors.ts';
+import { isDatabaseUnavailable } from '../db/client.ts';
 import { acceptBindingsFromRaw } from './plugins/accept-answer.ts';
 
 export { errorBody, type ErrorBody } from '../contract/errors.ts';
@@ -23,6 +24,8 @@ export function classifyError(err: unknown): { code: ErrorCode; message: string 
   if (fe instanceof SyntaxError) return { code: 'invalid_request', message: 'the body is not valid JSON' };
   if (fe?.statusCode === 429) return { code: 'rate_limited', message: 'too many requests; retry later' };
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return { code: 'invalid_request', message: fe.message };
+  // An outage is said as one on every route: nothing was done, the same request may be sent again.
+  if (isDatabaseUnavailable(err)) return { code: 'temporarily_unavailable', message: 'the database cannot be reached right now; retry shortly' };
   return { code: 'internal_error', message: 'something went wrong on our side' };
 }
 
@@ -31,6 +34,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     const { code, message } = classifyError(err);
     const status = ERROR_STATUS[code];
     if (status >= 500) request.log.error({ err }, 'request failed');
+    if (code === 'temporarily_unavailable' && !reply.hasHeader('Retry-After')) reply.header('Retry-After', '2');
     // Every refusal of an accept names it when its key is known (a valid X-Idempotency-Key, or the
     // status route's id), whatever refused it: body validation, the token, the rate limiter.
     const acceptId = acceptBindingsFromRaw(request.url, request.headers).accept_id;

@@ -58,3 +58,24 @@ export function isPermanentDbError(err: unknown): boolean {
 export async function pingDatabase(db: Db): Promise<void> {
   await db.$executeRaw`SELECT 1`;
 }
+
+// Connection-level SQLSTATEs: the server refuses or drops connections (class 08, shutdown 57P01-03,
+// "not accepting connections" 55000, too many connections 53300).
+const UNAVAILABLE_STATES = new Set(['55000', '57P01', '57P02', '57P03', '53300']);
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * True when the database could not be reached or dropped the connection: an outage, not an answer
+ * about the data. The API says it as 503 temporarily_unavailable (retry with the same key).
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (err instanceof Prisma.PrismaClientInitializationError) return true;
+  if (err instanceof Prisma.PrismaClientKnownRequestError && ['P1001', 'P1002', 'P1008', 'P1017', 'P2024'].includes(err.code)) return true;
+  const state = sqlState(err);
+  if (state) return state.startsWith('08') || UNAVAILABLE_STATES.has(state);
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && SOCKET_CODES.has(code)) return true;
+  }
+  return false;
+}

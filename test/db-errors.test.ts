@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrisma, isPermanentDbError, isUniqueViolation, sqlState, type Db } from '../db/client.ts';
+import { createPrisma, isDatabaseUnavailable, isPermanentDbError, isUniqueViolation, sqlState, type Db } from '../db/client.ts';
 import { ADMIN_URL } from '../scripts/lib/fresh-db.ts';
 
 const name = `ocart_dberr_${Date.now().toString(36)}_${process.pid.toString(36)}`;
@@ -47,6 +47,7 @@ describe('database errors after a charge', () => {
       const err = await failure(work);
       expect(sqlState(err), String(err)).toBe(state);
       expect(isPermanentDbError(err)).toBe(true);
+      expect(isDatabaseUnavailable(err)).toBe(false);
     }
     // The same inside an interactive transaction, where the adapter's error is not wrapped in P2010
     // (and names some codes with kinds of its own).
@@ -65,6 +66,7 @@ describe('database errors after a charge', () => {
     const err = await failure(() => prisma.$executeRaw`INSERT INTO parent VALUES (1)`);
     expect(isUniqueViolation(err)).toBe(true);
     expect(isPermanentDbError(err)).toBe(false);
+    expect(isDatabaseUnavailable(err)).toBe(false);
   });
 
   it('a database that refuses or drops connections is not permanent (the outage that once refunded paid accepts)', async () => {
@@ -75,8 +77,11 @@ describe('database errors after a charge', () => {
       const refused = await failure(() => prisma.$queryRaw`SELECT 1`);
       expect(sqlState(refused)).toBe('55000');
       expect(isPermanentDbError(refused)).toBe(false);
+      // The API says it as an outage (503 temporarily_unavailable), never as a 500.
+      expect(isDatabaseUnavailable(refused)).toBe(true);
       const refusedInTx = await failure(() => prisma.$transaction(async (tx) => tx.$queryRaw`SELECT 1`));
       expect(isPermanentDbError(refusedInTx)).toBe(false);
+      expect(isDatabaseUnavailable(refusedInTx)).toBe(true);
     } finally {
       await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
     }
@@ -89,5 +94,7 @@ describe('database errors after a charge', () => {
     expect(isPermanentDbError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(false);
     const brokenPipe = Object.assign(new Error('write EPIPE'), { cause: Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }) });
     expect(sqlState(brokenPipe)).toBeUndefined();
+    expect(isDatabaseUnavailable(brokenPipe)).toBe(true);
+    expect(isDatabaseUnavailable(new Error('socket hang up'))).toBe(false);
   });
 });

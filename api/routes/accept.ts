@@ -189,7 +189,15 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
         throw err;
       }
       // The funnel step and the parent's post-purchase window (409 window_closed once it has closed).
-      await funnelService(app).beforeAccept(request, { acceptKey: key, offerId, token, cartId });
+      // Before the workflow starts, the database or Temporal being down is an outage (503, retry with
+      // the same key): nothing was charged.
+      await funnelService(app)
+        .beforeAccept(request, { acceptKey: key, offerId, token, cartId })
+        .catch((err: unknown) => {
+          if (err instanceof DomainError) throw err;
+          request.log.warn({ err }, 'funnel step or window check failed');
+          return unavailable(reply, 'the accept could not be started yet; retry with the same key');
+        });
       const result = await flows.startOrJoin({ acceptKey: key, offerId, token, cartId, fingerprint, ...(returnUrl ? { returnUrl } : {}) }, config.acceptWaitMs);
       if (result.kind === 'fingerprint_mismatch') return reused(reply, key);
       if (result.kind === 'answered') return send(reply, result.reply.response, result.reply.replayed);
