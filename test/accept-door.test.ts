@@ -6,14 +6,9 @@
  */
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { createGatewayRegistry } from '../gateways/registry.ts';
-import { buildApp } from '../api/app.ts';
 import { httpStatusFor } from '../api/routes/accept.ts';
 import { ERROR_STATUS } from '../domain/errors.ts';
-import { connectClient, createAcceptFlows } from '../api/temporal.ts';
-import { createPrisma } from '../db/client.ts';
 import { signToken } from '../domain/token.ts';
 import { statusUrl } from '../workflows/messages.ts';
 import { startStripeServer, type StripeTestServer } from './gateways/stripe-server.ts';
@@ -21,7 +16,7 @@ import { expectNothingCharged, sandboxCharges } from './helpers/assertions.ts';
 import { pollUntil } from './helpers/poll.ts';
 import { accept, readyToAccept } from './helpers/shop.ts';
 import { newKey } from './helpers/ids.ts';
-import { startTestStack, type TestStack } from './helpers/stack.ts';
+import { appWithOutage, startTestStack, type TestStack } from './helpers/stack.ts';
 
 const WEBHOOK_SECRET = 'whsec_test_ocart_upsells_0123456789';
 const MINUTE = 60_000;
@@ -177,30 +172,8 @@ describe('contract consistency', () => {
 });
 
 describe('the status route says an outage, never 404', () => {
-  async function appWith(parts: { databaseUrl?: string; closedTemporal?: boolean }): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
-    const prisma = createPrisma(parts.databaseUrl ?? stack.config.databaseUrl, 1);
-    const client = parts.closedTemporal ? await connectClient(stack.config.temporal) : stack.client;
-    if (parts.closedTemporal) await client.connection.close();
-    const app = await buildApp({
-      config: stack.config,
-      prisma,
-      flows: createAcceptFlows(client, stack.taskQueue),
-      gateways: createGatewayRegistry([]),
-      sandbox: null,
-      clock: () => new Date(),
-    });
-    await app.ready();
-    return {
-      app,
-      close: async () => {
-        await app.close();
-        await prisma.$disconnect();
-      },
-    };
-  }
-
   it('the database unreachable: 503 temporarily_unavailable with Retry-After', async () => {
-    const { app, close } = await appWith({ databaseUrl: 'postgresql://nobody@127.0.0.1:9/nothing' });
+    const { app, close } = await appWithOutage(stack, { databaseUrl: 'postgresql://nobody@127.0.0.1:9/nothing' });
     try {
       const key = newKey();
       const res = await app.inject({ method: 'GET', url: statusUrl(key, 'cart-a') });
@@ -213,7 +186,7 @@ describe('the status route says an outage, never 404', () => {
   });
 
   it('Temporal unreachable, for an accept still running (no final record yet): 503, not 404', async () => {
-    const { app, close } = await appWith({ closedTemporal: true });
+    const { app, close } = await appWithOutage(stack, { closedTemporal: true });
     try {
       const key = newKey();
       const res = await app.inject({ method: 'GET', url: statusUrl(key, 'cart-a') });

@@ -9,17 +9,13 @@ import { createServer, type Server } from 'node:http';
 import Stripe from 'stripe';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../api/app.ts';
-import { connectClient, createAcceptFlows } from '../api/temporal.ts';
-import { createPrisma } from '../db/client.ts';
-import { createGatewayRegistry } from '../gateways/registry.ts';
 import { REFUNDED_EVENT, refundWorkflowId } from '../workflows/refund-messages.ts';
 import { DEFAULT_EMAIL, startPaystackServer, type PaystackTestServer } from './gateways/paystack-server.ts';
 import { startStripeServer, type StripeTestServer } from './gateways/stripe-server.ts';
 import { pollUntil } from './helpers/poll.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
 import { newKey } from './helpers/ids.ts';
-import { startTestStack, type TestStack } from './helpers/stack.ts';
+import { appWithOutage, startTestStack, type TestStack } from './helpers/stack.ts';
 
 const PAYSTACK_SECRET = 'sk_test_ocart_paystack_refunds_0123456789';
 const STRIPE_WEBHOOK_SECRET = 'whsec_test_ocart_refunds_0123456789';
@@ -429,34 +425,12 @@ describe('the gateway refusing or failing', () => {
 });
 
 describe('an outage is said as one: 503 temporarily_unavailable, nothing refunded', () => {
-  async function appWith(parts: { databaseUrl?: string; closedTemporal?: boolean }): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
-    const prisma = createPrisma(parts.databaseUrl ?? stack.config.databaseUrl, 1);
-    const client = parts.closedTemporal ? await connectClient(stack.config.temporal) : stack.client;
-    if (parts.closedTemporal) await client.connection.close();
-    const app = await buildApp({
-      config: stack.config,
-      prisma,
-      flows: createAcceptFlows(client, stack.taskQueue),
-      gateways: createGatewayRegistry([]),
-      sandbox: null,
-      clock: () => new Date(),
-    });
-    await app.ready();
-    return {
-      app,
-      close: async () => {
-        await app.close();
-        await prisma.$disconnect();
-      },
-    };
-  }
-
   const refundOn = (app: FastifyInstance, acceptId: string, key: string) =>
     app.inject({ method: 'POST', url: `/wp-json/ocart/v1/upsells/accepts/${acceptId}/refund`, headers: { ...auth, 'idempotency-key': key } });
 
   it('the database unreachable', async () => {
     const { key, payment } = await accepted(cases[0]!);
-    const { app, close } = await appWith({ databaseUrl: 'postgresql://nobody@127.0.0.1:9/nothing' });
+    const { app, close } = await appWithOutage(stack, { databaseUrl: 'postgresql://nobody@127.0.0.1:9/nothing' });
     try {
       const res = await refundOn(app, key, newKey());
       expect(res.statusCode, res.body).toBe(503);
@@ -472,7 +446,7 @@ describe('an outage is said as one: 503 temporarily_unavailable, nothing refunde
   it('Temporal unreachable; the same key refunds once it is back', async () => {
     const { key, payment } = await accepted(cases[0]!);
     const refundKey = newKey();
-    const { app, close } = await appWith({ closedTemporal: true });
+    const { app, close } = await appWithOutage(stack, { closedTemporal: true });
     try {
       const res = await refundOn(app, key, refundKey);
       expect(res.statusCode, res.body).toBe(503);

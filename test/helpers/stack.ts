@@ -110,3 +110,29 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     },
   };
 }
+
+/**
+ * An API app on the test stack's config, with its database or Temporal out of reach: a database URL
+ * nobody answers at, or a Temporal client whose connection is already closed.
+ */
+export async function appWithOutage(stack: TestStack, parts: { databaseUrl?: string; closedTemporal?: boolean }): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
+  const prisma = createPrisma(parts.databaseUrl ?? stack.config.databaseUrl, 1);
+  const client = parts.closedTemporal ? await connectClient(stack.config.temporal) : stack.client;
+  if (parts.closedTemporal) await client.connection.close();
+  const app = await buildApp({
+    config: stack.config,
+    prisma,
+    flows: createAcceptFlows(client, stack.taskQueue),
+    gateways: createGatewayRegistry([]),
+    sandbox: null,
+    clock: () => new Date(),
+  });
+  await app.ready();
+  return {
+    app,
+    close: async () => {
+      await app.close();
+      await prisma.$disconnect();
+    },
+  };
+}
