@@ -27,6 +27,7 @@ import { eligibilityRoutes } from './routes/eligibility.ts';
 import { declineRoutes, funnelRoutes } from './routes/funnels.ts';
 import { healthRoutes } from './routes/health.ts';
 import { impressionRoutes } from './routes/impressions.ts';
+import { recentAcceptRoutes } from './routes/recent-accepts.ts';
 import { refundRoutes } from './routes/refunds.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
 import { shopRoutes } from './routes/shop.ts';
@@ -101,6 +102,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(analyticsRoutes, deps);
   await app.register(eligibilityRoutes, deps);
   await app.register(refundRoutes, deps);
+  await app.register(recentAcceptRoutes, deps);
   await app.register(funnelRoutes, deps);
   await app.register(declineRoutes, deps);
   await app.register(sandboxRoutes, deps);
