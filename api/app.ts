@@ -20,6 +20,7 @@ import { registerMetrics } from './plugins/metrics.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
 import { registerRateLimits } from './plugins/rate-limit.ts';
 import { acceptRoutes } from './routes/accept.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { currencyRoutes } from './routes/currencies.ts';
 import { demoRoutes } from './routes/demo.ts';
@@ -109,5 +110,6 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(storefrontRoutes, deps);
   await app.register(currencyRoutes, deps);
   await app.register(demoRoutes, deps);
+  await app.register(adminRoutes, deps);
   return app;
 }
