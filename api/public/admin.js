@@ -232,7 +232,16 @@
     var data = {
       labels: days,
       datasets: [
-        { type: 'bar', label: 'Net revenue (' + (chosen || '') + ')', data: net, yAxisID: 'revenue', backgroundColor: 'rgba(37, 99, 235, 0.75)', borderRadius: 4, order: 2 },
+        {
+          type: 'bar',
+          label: 'Net revenue (' + (chosen || '') + ')',
+          data: net,
+          yAxisID: 'revenue',
+          backgroundColor: 'rgba(37, 99, 235, 0.75)',
+          borderRadius: 4,
+          maxBarThickness: 56,
+          order: 2,
+        },
         {
           type: 'line',
           label: 'Conversion (%)',
