@@ -210,6 +210,15 @@ it('signs in with the key in memory only, shows the figures the database holds, 
   await page.locator('#toast.show').waitFor();
   await screenshot(page, 'admin-refunded');
   expect(errors).toEqual([]);
+
+  // The accept's link opens its workflow in the Temporal Web UI.
+  const href = (await target.locator('[data-field="workflow"] a').getAttribute('href'))!;
+  const tab = await browser.context.newPage();
+  await tab.goto(href);
+  await tab.getByRole('heading', { name: keys.toRefund }).waitFor({ timeout: 30_000 });
+  await tab.getByText('acceptUpsell').first().waitFor();
+  await screenshot(tab, 'admin-temporal-ui');
+  await tab.close();
   await page.close();
 });
 
