@@ -18,6 +18,8 @@ export interface ApiConfig extends SharedConfig {
   demoEnabled: boolean;
   /** thank-you page origins allowed to call the buyer-facing routes from the browser */
   allowedOrigins: string[];
+  /** the Temporal Web UI's base URL (TEMPORAL_UI_URL); the console links each accept's workflow there. null: no links */
+  temporalUiUrl: string | null;
 }
 
 export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
@@ -40,6 +42,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     acceptWaitMs: integer(env, 'OCART_ACCEPT_WAIT_MS', 25_000, 100, 120_000),
     demoEnabled: shared.gateways.sandbox !== null && shared.env === 'development',
     allowedOrigins: parseOrigins(env.OCART_ALLOWED_ORIGINS),
+    temporalUiUrl: parseTemporalUiUrl(optional(env, 'TEMPORAL_UI_URL')),
   };
 }
 
@@ -59,6 +62,20 @@ function parseOrigins(raw: string | undefined): string[] {
     if (url.origin !== o) throw new ConfigError(`OCART_ALLOWED_ORIGINS: "${o}" must be a bare origin like ${url.origin}`);
   }
   return origins;
+}
+
+/** TEMPORAL_UI_URL: an http(s) URL like http://127.0.0.1:8233 (a path prefix is kept, a trailing slash dropped). */
+export function parseTemporalUiUrl(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`TEMPORAL_UI_URL: "${raw}" is not a URL like http://127.0.0.1:8233`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('TEMPORAL_UI_URL must be an http or https URL');
+  if (url.search || url.hash || url.username || url.password) throw new ConfigError('TEMPORAL_UI_URL must be a plain base URL, without a query, fragment or credentials');
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);

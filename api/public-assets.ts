@@ -6,7 +6,12 @@ export const UPSELLS_JS_PATH = '/wp-json/ocart/v1/upsells.js';
 
 /** A static asset from api/public, with its validator. */
 export async function loadPublicAsset(name: string): Promise<{ body: Buffer; etag: string }> {
-  const body = await readFile(new URL(`./public/${name}`, import.meta.url));
+  return loadAssetFile(new URL(`./public/${name}`, import.meta.url));
+}
+
+/** Any file the service serves as-is (a vendored library's build, say), with its validator. */
+export async function loadAssetFile(path: URL | string): Promise<{ body: Buffer; etag: string }> {
+  const body = await readFile(path);
   return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
 }
 

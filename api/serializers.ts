@@ -14,6 +14,7 @@ export function serializeOrder(o: OrderWithRelations) {
     status: o.status,
     currency: o.currency,
     total: o.totalAmount,
+    refunded_amount: o.refundedAmount,
     paid_at: iso(o.paidAt),
     parent_id: o.parentId,
     customer: o.customerEmail ? { email: o.customerEmail } : null,
@@ -25,6 +26,8 @@ export function serializeOrder(o: OrderWithRelations) {
       quantity: li.quantity,
       unit_amount: li.unitAmount,
       accept_id: li.acceptKey,
+      refunded_amount: li.refundedAmount,
+      status: li.status,
     })),
     payments: o.payments.map((p) => ({
       id: p.id,
@@ -33,8 +36,9 @@ export function serializeOrder(o: OrderWithRelations) {
       accept_id: p.idempotencyKey,
       status: p.status,
       amount: { value: p.amount, currency: p.currency },
+      refunded_amount: p.refundedAmount,
     })),
-    child_orders: o.children.map((c) => ({ id: c.id, external_id: c.externalId, status: c.status, total: c.totalAmount })),
+    child_orders: o.children.map((c) => ({ id: c.id, external_id: c.externalId, status: c.status, total: c.totalAmount, refunded_amount: c.refundedAmount })),
   };
 }
 

@@ -92,6 +92,8 @@ async function main(): Promise<void> {
     env.TEMPORAL_ADDRESS = `127.0.0.1:${tPort}`;
     uiUrl = `http://127.0.0.1:${uiPort}`;
   }
+  // The merchant console (/admin) links each accept to its workflow in this UI.
+  if (uiUrl) env.TEMPORAL_UI_URL = uiUrl;
 
   // The worker's /healthz (on a free port unless one is set) answers once it polls: "running" below
   // means the worker too, not only the API.
@@ -112,6 +114,7 @@ async function main(): Promise<void> {
   Ready check    ${base}/readyz
   Worker health  ${workerHealth}   (and /metrics)
   Demo page      ${base}/demo
+  Console        ${base}/admin   (sign in with the API key below)
   Temporal UI    ${uiUrl || '(external Temporal: see your own UI)'}
   API key        ${env.OCART_API_KEY}   (shop-backend routes: Authorization: Bearer ...)
 
