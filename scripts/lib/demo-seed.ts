@@ -64,8 +64,22 @@ export async function seedDemoShop(base: string, apiKey: string): Promise<DemoSh
     });
     offers[outcome] = String(offer.id);
   }
+  // The ready-to-paste curl's token is for a parent of its own: a minted token opens its parent's
+  // post-purchase window, and the /demo page's parents (whose tokens the page signs for each view)
+  // must not depend on a window run by an earlier process.
+  const curlOrder = 'demo-order-curl';
+  await call(base, apiKey, 'PUT', `/wp-json/ocart/v1/orders/${curlOrder}`, {
+    cart_id: cartId,
+    status: 'paid',
+    currency: 'USD',
+    total: 8900,
+    paid_at: new Date().toISOString(),
+    customer: { email: 'buyer@example.com' },
+    payment: { gateway: 'sandbox', customer_ref: 'cus_demo', method_ref: DEMO_OUTCOMES.success },
+    line_items: [{ product_id: 'prod_boots', name: 'Trail boots', quantity: 1, unit_amount: 8900 }],
+  });
   const token = await call(base, apiKey, 'POST', `/wp-json/ocart/v1/upsells/${offers.success}/tokens`, {
-    order_id: 'demo-order-success',
+    order_id: curlOrder,
     cart_id: cartId,
   });
   for (const o of DEMO_FUNNEL_OFFERS) {
@@ -90,5 +104,5 @@ export async function seedDemoShop(base: string, apiKey: string): Promise<DemoSh
       { id: 'bottle', offer_id: 'demo-funnel-bottle', on_accept: 'end', on_decline: 'end' },
     ],
   });
-  return { orderExternalId: 'demo-order-success', cartId, offers, successToken: String(token.token), funnelId: DEMO_FUNNEL_ID };
+  return { orderExternalId: curlOrder, cartId, offers, successToken: String(token.token), funnelId: DEMO_FUNNEL_ID };
 }
