@@ -83,6 +83,7 @@ export function renderDemoScenario(scenario: DemoScenario, order: DemoOrderView,
       <h3 class="offer__title">${escapeHtml(offer.name)}</h3>
       <p class="offer__text">Add them to this order for <strong>${escapeHtml(price)}</strong>. One click: we charge the card you just paid with, no details to type.</p>
       <button type="button" class="btn" data-ocart-accept>Yes, add it for ${escapeHtml(price)}</button>
+      <button type="button" class="btn btn--ghost" data-ocart-decline>No thanks</button>
       <div class="offer__status" data-ocart-status></div>
     </div>
   </div>
