@@ -21,6 +21,18 @@ interface OCartAcceptBody {
   amount?: OCartMoney;
   order?: { id?: string; external_id?: string };
   action?: OCartAction;
+  offer_id?: string;
+  /** A funnel step's answer: the next step to show in place, or null at the funnel's end. */
+  next?: OCartNext | null;
+}
+
+/** The funnel's next step, as an accept or decline answer carries it (a fresh token minted for it). */
+interface OCartNext {
+  step_id: string;
+  offer_id: string;
+  name: string;
+  amount: OCartMoney;
+  token: string;
 }
 
 /** What the script keeps in sessionStorage per offer: its one idempotency key and where it stands. */
@@ -30,6 +42,10 @@ interface OCartEntry {
   phase: 'ready' | 'sent' | 'action' | 'final' | 'error';
   response?: OCartAcceptBody | null;
   updated_at?: number;
+  /** The "No thanks" call's own idempotency key, made on the first click and reused by every retry. */
+  declineKey?: string;
+  /** True once the buyer said no: a retry or a reload sends the decline again, never an accept. */
+  declining?: boolean;
 }
 
 /** The part of Stripe.js the script uses. */

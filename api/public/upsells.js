@@ -15,6 +15,8 @@
  *        data-stripe-publishable-key="pk_…" optional: with Stripe.js on the page, SCA runs in its modal
  *        data-locale="en-US">               optional: money formatting (defaults to <html lang>)
  *     <button type="button" data-ocart-accept>Yes, add it</button>   optional: your own button
+ *     <button type="button" data-ocart-decline>No thanks</button>    optional: your own "no" button
+ *     <span data-ocart-name>Socks</span> <span data-ocart-price>…</span>  optional: filled in per funnel step
  *     <div data-ocart-status></div>                                  optional: your own live region
  *   </div>
  *
@@ -22,6 +24,12 @@
  * sessionStorage, and every retry, double click, reload or return from the bank reuses it.
  * The container reports its state in data-ocart-state and fires a bubbling `ocart:upsell`
  * CustomEvent ({ state, acceptId, offerId, response }) on every change.
+ *
+ * Funnels: a yes, a "No thanks" (POST …/decline, its own idempotency key) or a declined card answers
+ * `next`, the funnel's next step with a fresh token. The script shows it in place (name, price,
+ * buttons, focus) and reports its impression; `next: null` ends the funnel with "You're all set"
+ * (data-ocart-state="done"). The step reached is kept in sessionStorage, so a reload or a return
+ * from the bank shows the same step.
  */
 (function () {
   'use strict';
@@ -32,7 +40,10 @@
   var STORE_PREFIX = 'ocart.upsell.v1:';
   var PATH = '/wp-json/ocart/v1/upsells/';
   /** @type {Record<string, 1>} */
-  var FINAL = { succeeded: 1, declined: 1, rejected: 1, expired: 1 };
+  var FINAL = { succeeded: 1, declined: 1, rejected: 1, expired: 1, declined_by_buyer: 1 };
+  /** Answers after which a funnel goes on to its `next` step (or ends). */
+  /** @type {Record<string, 1>} */
+  var STEP_ENDS = { succeeded: 1, declined: 1, declined_by_buyer: 1 };
   // Answers that mean "not now" rather than "no": the status URL is polled again after Retry-After.
   /** @type {Record<number, 1>} */
   var TRY_LATER = { 429: 1, 503: 1 };
@@ -46,10 +57,10 @@
   }
 
   // ---- storage: sessionStorage, or memory when the browser refuses it ----------------------------
-  /** @type {Record<string, OCartEntry | null>} */
+  /** @type {Record<string, any>} */
   var memory = {};
   var store = {
-    /** @param {string} k @returns {OCartEntry | null} */
+    /** @param {string} k @returns {any} an OCartEntry, or for a funnel's progress key an OCartNext */
     get: function (k) {
       try {
         var raw = window.sessionStorage.getItem(k);
@@ -58,7 +69,7 @@
         return memory[k] || null;
       }
     },
-    /** @param {string} k @param {OCartEntry | null} v */
+    /** @param {string} k @param {OCartEntry | OCartNext | null} v */
     set: function (k, v) {
       memory[k] = v;
       try {
@@ -198,7 +209,17 @@
       pollTimeoutMs: Number(d.pollTimeoutMs) > 0 ? Number(d.pollTimeoutMs) : 40 * 60 * 1000,
     };
     this.storeKey = STORE_PREFIX + this.cfg.cartId + ':' + this.cfg.offerId;
+    /** Where this container's funnel step is kept: named after the offer it was first served with. */
+    this.progressKey = this.storeKey + '#step';
     this.busy = false;
+    /** @type {(HTMLElement & { disabled?: boolean }) | null} the "No thanks" button */
+    this.declineButton = null;
+    /** @type {Node | null} the accept button as served, copied for each funnel step */
+    this.buttonTemplate = null;
+    /** @type {Node | null} the decline button as served */
+    this.declineTemplate = null;
+    /** @type {Comment | null} where the buttons go back for the next step */
+    this.anchor = null;
     this.pollRun = 0;
     /** @type {(HTMLElement & { disabled?: boolean }) | null} the shop's own element, or the button made here */
     this.button = null;
@@ -228,6 +249,16 @@
       root.appendChild(this.button);
     }
     if (this.button.tagName === 'BUTTON' && !this.button.getAttribute('type')) this.button.setAttribute('type', 'button');
+    this.declineButton = root.querySelector('[data-ocart-decline]');
+    if (!this.declineButton) {
+      this.declineButton = el('button', { type: 'button', class: 'ocart-upsell__decline', 'data-ocart-decline': '' }, 'No thanks');
+      /** @type {ParentNode} */ (this.button.parentNode).insertBefore(this.declineButton, this.button.nextSibling);
+    }
+    if (this.declineButton.tagName === 'BUTTON' && !this.declineButton.getAttribute('type')) this.declineButton.setAttribute('type', 'button');
+    this.buttonTemplate = this.button.cloneNode(true);
+    this.declineTemplate = this.declineButton.cloneNode(true);
+    this.anchor = document.createComment('ocart-upsell buttons');
+    /** @type {ParentNode} */ (this.declineButton.parentNode).insertBefore(this.anchor, this.declineButton.nextSibling);
 
     // The live region exists before anything is announced, so screen readers pick up each change.
     var status = /** @type {HTMLElement | null} */ (root.querySelector('[data-ocart-status]'));
@@ -245,11 +276,11 @@
     // Inside the container or wherever the shop put it: either way it has a parent.
     /** @type {ParentNode} */ (status.parentNode).insertBefore(this.actions, status.nextSibling);
 
-    var self = this;
-    this.button.addEventListener('click', function (event) {
-      event.preventDefault();
-      self.accept();
-    });
+    this.wireButtons();
+
+    // A funnel already moved on in this tab (a reload, a return from the bank): show that step.
+    var step = store.get(this.progressKey);
+    if (step && typeof step.offer_id === 'string' && typeof step.token === 'string') this.useStep(step);
 
     // One key per offer, made once and kept for this tab's session.
     var entry = store.get(this.storeKey);
@@ -265,6 +296,11 @@
       this.render(entry.response);
     } else if (entry.phase === 'error' && entry.response) {
       this.render(entry.response);
+    } else if (entry.phase === 'sent' && entry.declining) {
+      // Reloaded while a "No thanks" was out: send it again (same key: the service replays it).
+      this.setBusy(true);
+      this.setState('busy');
+      this.sendDecline(0);
     } else if (entry.phase === 'sent' || entry.phase === 'action') {
       // Back from the bank, or reloaded while a request was out: ask the server where it stands.
       this.resume();
@@ -303,11 +339,12 @@
     this.busy = busy;
     if (busy) this.root.setAttribute('aria-busy', 'true');
     else this.root.removeAttribute('aria-busy');
-    if (this.button) {
-      this.button.disabled = busy;
-      if (busy) this.button.setAttribute('aria-disabled', 'true');
-      else this.button.removeAttribute('aria-disabled');
-    }
+    [this.button, this.declineButton].forEach(function (b) {
+      if (!b) return;
+      b.disabled = busy;
+      if (busy) b.setAttribute('aria-disabled', 'true');
+      else b.removeAttribute('aria-disabled');
+    });
   };
 
   /** @param {string} state @param {OCartAcceptBody} [response] */
@@ -333,14 +370,147 @@
 
   /** The offer is gone for good: no button, nothing to click again. */
   Upsell.prototype.withdraw = function () {
-    if (this.button) {
-      this.button.disabled = true;
-      this.button.setAttribute('aria-disabled', 'true');
-      show(this.button, false);
-      if (this.button.parentNode) this.button.parentNode.removeChild(this.button);
-      this.button = null;
-    }
+    [this.button, this.declineButton].forEach(function (b) {
+      if (!b) return;
+      b.disabled = true;
+      b.setAttribute('aria-disabled', 'true');
+      show(b, false);
+      if (b.parentNode) b.parentNode.removeChild(b);
+    });
+    this.button = null;
+    this.declineButton = null;
     this.root.classList.add('ocart-upsell--withdrawn');
+  };
+
+  Upsell.prototype.wireButtons = function () {
+    var self = this;
+    if (this.button)
+      this.button.addEventListener('click', function (event) {
+        event.preventDefault();
+        self.accept();
+      });
+    if (this.declineButton)
+      this.declineButton.addEventListener('click', function (event) {
+        event.preventDefault();
+        self.decline();
+      });
+  };
+
+  // ---- funnels: the next step in place -------------------------------------------------------------
+  /** Points this container at a funnel step: its offer, token, name and price. */
+  /** @param {OCartNext} step */
+  Upsell.prototype.useStep = function (step) {
+    var root = this.root;
+    this.cfg.offerId = step.offer_id;
+    this.cfg.token = step.token;
+    this.storeKey = STORE_PREFIX + this.cfg.cartId + ':' + step.offer_id;
+    root.setAttribute('data-offer-id', step.offer_id);
+    root.setAttribute('data-step-id', step.step_id || '');
+    var price = formatMoney(step.amount, this.cfg.locale);
+    Array.prototype.forEach.call(root.querySelectorAll('[data-ocart-name]'), function (/** @type {Element} */ n) {
+      n.textContent = step.name;
+    });
+    Array.prototype.forEach.call(root.querySelectorAll('[data-ocart-price]'), function (/** @type {Element} */ n) {
+      n.textContent = price;
+    });
+    if (this.button) this.button.textContent = 'Yes, add it for ' + price;
+  };
+
+  /** The answer carried the next step: show it where this one was, with fresh buttons and key. */
+  /** @param {OCartNext} step */
+  Upsell.prototype.advance = function (step) {
+    var anchor = this.anchor;
+    var parent = anchor && anchor.parentNode;
+    if (!anchor || !parent || !this.buttonTemplate || !this.declineTemplate) return;
+    store.set(this.progressKey, step);
+    this.root.classList.remove('ocart-upsell--withdrawn');
+    this.button = /** @type {HTMLElement} */ (this.buttonTemplate.cloneNode(true));
+    this.declineButton = /** @type {HTMLElement} */ (this.declineTemplate.cloneNode(true));
+    parent.insertBefore(this.button, anchor);
+    parent.insertBefore(this.declineButton, anchor);
+    this.wireButtons();
+    this.useStep(step);
+    var kept = store.get(this.storeKey);
+    // The same step stored with this token (shown before a reload): keep its key; otherwise a new one.
+    this.entry = kept && kept.token === step.token && typeof kept.key === 'string' ? kept : { key: newIdempotencyKey(), token: step.token, phase: 'ready' };
+    this.save();
+    this.setBusy(false);
+    this.status.appendChild(document.createTextNode(' Next: ' + step.name + ', ' + formatMoney(step.amount, this.cfg.locale) + '.'));
+    this.setState('idle');
+    this.reportImpression();
+    this.focusOffer();
+  };
+
+  /** `next: null`: the funnel ended. Nothing more to click. */
+  Upsell.prototype.finish = function () {
+    this.withdraw();
+    this.root.classList.add('ocart-upsell--done');
+    var done = el('strong', { 'data-ocart-done': '' }, 'You\u2019re all set.');
+    this.status.appendChild(document.createTextNode(' '));
+    this.status.appendChild(done);
+    this.setState('done');
+    this.focusOffer();
+  };
+
+  /** Moves focus to the offer now on screen (its name if the page marks it, else the container). */
+  Upsell.prototype.focusOffer = function () {
+    var target = /** @type {HTMLElement | null} */ (this.root.querySelector('[data-ocart-name]')) || this.root;
+    if (!target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1');
+    try {
+      target.focus({ preventScroll: false });
+    } catch {
+      /* focus is a courtesy */
+    }
+  };
+
+  // ---- "No thanks" ----------------------------------------------------------------------------------
+  Upsell.prototype.decline = function () {
+    if (this.busy || !this.declineButton) return; // a second click while the first is out does nothing
+    var entry = this.entry;
+    if (entry.phase === 'final' || entry.phase === 'action') return;
+    if (!entry.declineKey) entry.declineKey = newIdempotencyKey();
+    entry.declining = true;
+    entry.phase = 'sent';
+    this.save();
+    this.setBusy(true);
+    this.clearActions();
+    this.say('One moment\u2026');
+    this.setState('busy');
+    this.sendDecline(0);
+  };
+
+  /** Sends the decline with its one key; "not now" answers (429, 503) are retried after Retry-After. */
+  /** @param {number} attempt @returns {Promise<unknown>} */
+  Upsell.prototype.sendDecline = async function (attempt) {
+    var entry = this.entry;
+    var res;
+    var body;
+    try {
+      res = await fetch(this.url(PATH + encodeURIComponent(this.cfg.offerId) + '/decline'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Idempotency-Key': entry.declineKey || '' },
+        body: JSON.stringify({ token: entry.token, cart_id: this.cfg.cartId }),
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+      body = await res.json().catch(function () {
+        return null;
+      });
+    } catch {
+      return this.showError({ status: 'error', code: 'network_error', message: 'We could not reach the shop.' });
+    }
+    if (TRY_LATER[res.status] && attempt < 5) {
+      var retryAfter = Number(res.headers.get('Retry-After'));
+      await sleep(retryAfter > 0 ? Math.min(retryAfter, 30) * 1000 : 800 * (attempt + 1));
+      return this.sendDecline(attempt + 1);
+    }
+    if (res.status === 429 || (body && body.code === 'rate_limited')) {
+      return this.showError({ status: 'error', code: 'rate_limited', message: 'The shop is busy.' });
+    }
+    if (!body || typeof body.status !== 'string') {
+      return this.showError({ status: 'error', code: 'http_' + res.status, message: 'The shop answered unexpectedly.' });
+    }
+    return this.handle(body, true);
   };
 
   /** @param {string} path */
@@ -446,10 +616,17 @@
       this.withdraw();
       this.say('You have not been charged.', REJECTED_TEXT[body.code || ''] || 'This offer could not be added to your order.');
       if (RELOADABLE[body.code || '']) this.offerReload();
+    } else if (status === 'declined_by_buyer') {
+      this.withdraw();
+      this.say('This offer was not added.', 'No problem.');
     } else if (status === 'error') {
       return this.showError(body);
     }
     this.setState(status, body);
+    if (STEP_ENDS[status] && body.next !== undefined) {
+      if (body.next && body.next.token) this.advance(body.next);
+      else this.finish();
+    }
   };
 
   /** A reload shows the offer as it is now; this key belonged to the old one, so it is forgotten. */
@@ -477,6 +654,7 @@
       body.code === 'rate_limited' ? 'The shop is busy.' : 'Something went wrong.',
     );
     show(this.button, false);
+    show(this.declineButton, false);
     var retry = el('button', { type: 'button', class: 'ocart-upsell__retry', 'data-ocart-retry': '' }, 'Try again');
     var self = this;
     retry.addEventListener('click', function () {
@@ -484,12 +662,14 @@
       retry.disabled = true;
       self.clearActions();
       show(self.button, true);
+      show(self.declineButton, true);
       self.setBusy(true);
       self.say('Trying again\u2026');
       self.setState('busy');
       self.entry.phase = 'sent';
       self.save();
-      self.send();
+      if (self.entry.declining) self.sendDecline(0);
+      else self.send();
     });
     this.actions.appendChild(retry);
     this.setState('error', body);

@@ -83,10 +83,55 @@ export function renderDemoScenario(scenario: DemoScenario, order: DemoOrderView,
       <h3 class="offer__title">${escapeHtml(offer.name)}</h3>
       <p class="offer__text">Add them to this order for <strong>${escapeHtml(price)}</strong>. One click: we charge the card you just paid with, no details to type.</p>
       <button type="button" class="btn" data-ocart-accept>Yes, add it for ${escapeHtml(price)}</button>
+      <button type="button" class="btn btn--ghost" data-ocart-decline>No thanks</button>
       <div class="offer__status" data-ocart-status></div>
     </div>
   </div>
   <div class="result" id="result-${scenario.outcome}" data-demo-result aria-live="polite" hidden></div>
+</section>`;
+}
+
+/** The funnel sections: the same 3-step funnel, each on a fresh paid parent whose saved card gives this outcome. */
+export const DEMO_FUNNEL_CARDS = [
+  { outcome: 'success', title: 'Funnel: card that pays', card: 'pm_card_visa' },
+  { outcome: 'sca', title: 'Funnel: card that asks the bank (3-D Secure)', card: 'pm_card_authenticationRequired' },
+  { outcome: 'decline', title: 'Funnel: card that is declined', card: 'pm_card_chargeDeclined' },
+] as const;
+
+export type DemoFunnelCard = (typeof DEMO_FUNNEL_CARDS)[number];
+
+/** What the funnel's entry token mint answered, for the first step on screen. */
+export interface DemoFunnelStep {
+  token: string;
+  offerId: string;
+  stepId: string;
+  name: string;
+  amount: { value: number; currency: string };
+}
+
+/** One funnel section: a fresh parent order and the funnel's first step; the script shows the next steps in place. */
+export function renderDemoFunnel(card: DemoFunnelCard, parentExternalId: string, cartId: string, step: DemoFunnelStep): string {
+  const price = displayMoney(step.amount.value, step.amount.currency);
+  const id = `funnel-${card.outcome}`;
+  return `
+<section class="scenario" data-demo-funnel="${card.outcome}" data-parent-order="${escapeHtml(parentExternalId)}" aria-labelledby="h-${id}">
+  <header class="scenario__head">
+    <h2 id="h-${id}">${escapeHtml(card.title)}</h2>
+    <span class="tag tag--${card.outcome}">${escapeHtml(card.card)}</span>
+  </header>
+  <p class="muted">A 3-step funnel on order <strong>${escapeHtml(parentExternalId)}</strong>: gaiters first; after a yes, a bottle; after a no or a declined card, cheaper socks. Each answer brings the next offer in place, until you are all set.</p>
+  <div class="offer" id="${id}" data-ocart-upsell
+       data-offer-id="${escapeHtml(step.offerId)}" data-token="${escapeHtml(step.token)}" data-cart-id="${escapeHtml(cartId)}" data-step-id="${escapeHtml(step.stepId)}">
+    <div class="offer__art" aria-hidden="true"><span></span></div>
+    <div class="offer__body">
+      <p class="offer__kicker">One more thing for your trip</p>
+      <h3 class="offer__title" data-ocart-name>${escapeHtml(step.name)}</h3>
+      <p class="offer__text">Add it to this order for <strong data-ocart-price>${escapeHtml(price)}</strong>, charged to the card you just paid with.</p>
+      <button type="button" class="btn" data-ocart-accept>Yes, add it for ${escapeHtml(price)}</button>
+      <button type="button" class="btn btn--ghost" data-ocart-decline>No thanks</button>
+      <div class="offer__status" data-ocart-status></div>
+    </div>
+  </div>
 </section>`;
 }
 

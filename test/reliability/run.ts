@@ -16,6 +16,7 @@ import { apiRestartDuringSca, databaseOutage, duplicateStorm } from './scenarios
 import { forgedTokenFlood, lateWebhookAfterClose, stripeCreateDuringVoid } from './money-safety.ts';
 import { scaleOutKills, scaleOutRateLimit } from './scale-out.ts';
 import { workerKilledInFirstTask } from './crash-gaps.ts';
+import { funnelUnderFaults } from './funnel.ts';
 
 /** A scenario gets the stack and the run's ledger (what was sent that must not leak); it keeps no state of its own. */
 type Scenario = { id: string; run: (stack: Stack, ledger: SentLedger) => Promise<ScenarioResult> };
@@ -36,6 +37,8 @@ const SCENARIOS: Scenario[] = [
   { id: 'scale-out-rate-limit', run: scaleOutRateLimit },
   // The worker killed inside the accept's first workflow task (validation | charge | order write).
   { id: 'v', run: workerKilledInFirstTask },
+  // Funnels: double clicks on every step, the worker killed and the API restarted between steps.
+  { id: 'funnel', run: funnelUnderFaults },
   // Hostile input, then the leak scan over everything the others wrote and logged: keep them last.
   { id: 'f', run: runHostileCatalog },
   { id: 'g', run: runLeakScan },
