@@ -10,7 +10,7 @@ import { createPrisma } from '../db/client.ts';
 import { loadWorkerConfig } from './config.ts';
 import { createWorkerLogger } from './logging.ts';
 import { createWorkerMetrics, startWorkerMetricsServer, type MetricsServer } from './metrics.ts';
-import { startOutboxRelay } from './outbox-relay.ts';
+import { startOutboxRelay, type OutboxRelay } from './outbox-relay.ts';
 import { installWorkerRuntime } from './runtime.ts';
 import { connectWorker, createWorker } from './worker.ts';
 
@@ -26,6 +26,8 @@ async function main(): Promise<void> {
   const prisma = createPrisma(config.databaseUrl, config.databasePoolSize);
   const metrics = createWorkerMetrics({ prisma, onCollectError: (err) => log.warn({ err }, 'metrics: database gauges could not be read') });
   const connection = await connectWorker(config.temporal);
+  // The order write wakes the relay, so an accepted event does not wait for the next poll.
+  const wakeRelay: { relay?: OutboxRelay } = {};
   const worker = await createWorker({
     connection,
     temporal: config.temporal,
@@ -35,6 +37,7 @@ async function main(): Promise<void> {
       clock: () => new Date(),
       tokenKeys: config.tokenKeys,
       publicBaseUrl: config.publicBaseUrl,
+      onOutboxWrite: () => wakeRelay.relay?.wake(),
     },
     metrics,
     maxConcurrentActivities: config.maxConcurrentActivities,
@@ -42,14 +45,14 @@ async function main(): Promise<void> {
     shutdownGraceMs: config.shutdownGraceMs,
     ...(config.workflowBundlePath ? { workflowBundlePath: config.workflowBundlePath } : {}),
   });
-  const relay = startOutboxRelay({
+  const relay = (wakeRelay.relay = startOutboxRelay({
     prisma,
     pollMs: config.outbox.pollMs,
     leaseMs: config.outbox.leaseMs,
     onFailedAttempt: (event, error, retryInMs) =>
       log.warn({ eventId: event.id, attempt: event.attempts, error, retryInMs }, retryInMs === null ? 'event delivery failed for good' : 'event delivery failed; retrying'),
     onError: (err) => log.warn({ err }, 'outbox relay: a round failed'),
-  });
+  }));
   let server: MetricsServer | undefined;
   if (config.metrics.port) {
     server = await startWorkerMetricsServer({
