@@ -38,6 +38,8 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
+const MAX_ERROR_BACKOFF_MS = 5_000;
+
 export const OUTBOX_RELAY_DEFAULTS = { timeoutMs: 10_000, pollMs: 200, batchSize: 16, leaseMs: 120_000 } as const;
 
 export function startOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
@@ -81,6 +83,8 @@ export function startOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
   };
 
   const loop = async (): Promise<void> => {
+    // Rounds that failed in a row: the relay backs off (up to MAX_ERROR_BACKOFF_MS) while the database is away.
+    let failedRounds = 0;
     while (running) {
       let full = false;
       try {
@@ -89,10 +93,13 @@ export function startOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
         // An event whose round fails (the database went away) stays claimed until its lease runs out.
         const results = await Promise.allSettled(events.map(deliver));
         for (const r of results) if (r.status === 'rejected') o.onError?.(r.reason);
+        failedRounds = 0;
       } catch (err) {
+        failedRounds++;
         o.onError?.(err);
       }
-      if (!full) await sleep(pollMs);
+      if (failedRounds > 0) await sleep(Math.min(MAX_ERROR_BACKOFF_MS, pollMs * 2 ** failedRounds));
+      else if (!full) await sleep(pollMs);
     }
   };
   const done = loop();
