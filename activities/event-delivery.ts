@@ -1,7 +1,12 @@
 /**
  * Delivers ocart/upsell/accepted from the outbox to the shop's subscribers. Each POST is signed
- * (HMAC-SHA256 over `timestamp.body`) and carries the stable event id, so receivers de-duplicate.
- * A failure throws, and Temporal retries with backoff; a subscriber may see the same event twice.
+ * (HMAC-SHA256 over `timestamp.body`) and carries the stable event id, so receivers de-duplicate:
+ * a subscriber may see the same event twice.
+ *
+ * Two callers share these rules: the worker's outbox relay (worker/outbox-relay.ts), which delivers
+ * every event written since the relay came in, and the deliverEvent activity, which workflow runs
+ * recorded before it still schedule. Both retry on the same schedule (EVENT_RETRY) and give up
+ * after its last attempt, about a day after the first, marking the event failed.
  */
 import { createHmac } from 'node:crypto';
 import type { Db } from '../db/client.ts';
@@ -11,18 +16,33 @@ import { markEventDelivered, recordDeliveryError, startDeliveryAttempt } from '.
 export const EVENT_SIGNATURE_HEADER = 'x-ocart-signature';
 export const EVENT_ID_HEADER = 'x-ocart-event-id';
 
+/** Backoff between delivery attempts: the retry policy the workflow gave the deliverEvent activity. */
+export interface RetrySchedule {
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs: number;
+  maximumAttempts: number;
+}
+
+/** 2 s, doubling, at most an hour apart, 30 attempts: the last one about 19 hours after the first. */
+export const EVENT_RETRY: RetrySchedule = { initialIntervalMs: 2_000, backoffCoefficient: 2, maximumIntervalMs: 3_600_000, maximumAttempts: 30 };
+
+/** The wait after failed attempt number `attempt` (1-based), or null when it was the last one. */
+export function retryDelayMs(schedule: RetrySchedule, attempt: number): number | null {
+  if (attempt >= schedule.maximumAttempts) return null;
+  return Math.min(schedule.maximumIntervalMs, schedule.initialIntervalMs * schedule.backoffCoefficient ** (attempt - 1));
+}
+
 export function signEvent(body: string, secret: string, timestamp: number): string {
   const v1 = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
   return `t=${timestamp},v1=${v1}`;
 }
 
-export async function deliverOutboxEvent(prisma: Db, eventId: string, clock: () => Date, timeoutMs: number): Promise<void> {
-  // Nothing to deliver once the event is delivered or failed.
-  const event = await startDeliveryAttempt(prisma, eventId);
-  if (event.state !== 'pending') {
-    if (event.state === 'missing') throw new Error(`outbox event ${eventId} does not exist`);
-    return;
-  }
+/**
+ * POSTs one event to every active subscriber, one after another. Returns what failed (one line per
+ * subscriber: its id and the HTTP status or error), empty when every subscriber took it.
+ */
+export async function postToSubscribers(prisma: Db, event: { id: string; payload: unknown }, clock: () => Date, timeoutMs: number): Promise<string[]> {
   const subscribers = await activeSubscribers(prisma);
   const body = JSON.stringify(event.payload);
   const failures: string[] = [];
@@ -39,13 +59,32 @@ export async function deliverOutboxEvent(prisma: Db, eventId: string, clock: () 
         body,
         signal: AbortSignal.timeout(timeoutMs),
       });
+      // The body is not read: release the socket.
+      await res.body?.cancel();
       if (!res.ok) failures.push(`${sub.id}: HTTP ${res.status}`);
     } catch (err) {
       failures.push(`${sub.id}: ${(err as Error).message}`);
     }
   }
+  return failures;
+}
+
+/** What one failed attempt leaves in last_error. */
+export function deliveryError(failures: string[]): string {
+  return failures.join('; ').slice(0, 1000);
+}
+
+/** The deliverEvent activity (older workflow runs): one attempt; a failure throws and Temporal retries it. */
+export async function deliverOutboxEvent(prisma: Db, eventId: string, clock: () => Date, timeoutMs: number): Promise<void> {
+  // Nothing to deliver once the event is delivered or failed.
+  const event = await startDeliveryAttempt(prisma, eventId);
+  if (event.state !== 'pending') {
+    if (event.state === 'missing') throw new Error(`outbox event ${eventId} does not exist`);
+    return;
+  }
+  const failures = await postToSubscribers(prisma, event, clock, timeoutMs);
   if (failures.length > 0) {
-    const lastError = failures.join('; ').slice(0, 1000);
+    const lastError = deliveryError(failures);
     await recordDeliveryError(prisma, eventId, lastError);
     throw new Error(`event ${eventId} not delivered: ${lastError}`);
   }

@@ -32,6 +32,8 @@ export interface ActivityDeps {
   publicBaseUrl: string;
   /** timeout for each event delivery POST */
   eventDeliveryTimeoutMs?: number;
+  /** called once a transaction that wrote an outbox event committed: the worker wakes its outbox relay */
+  onOutboxWrite?: () => void;
 }
 
 /** A gateway's own words, for the logs only (redacted): the buyer and the accept record get ours. */
@@ -203,7 +205,9 @@ export function createActivities(deps: ActivityDeps): Activities {
     /** Outages are retried (the workflow bounds how long); an error that will not pass ends in a refund. */
     async writeOrder(input: AcceptInput, plan: AcceptPlan, chargeRef: string) {
       try {
-        return await writeUpsellOrder(prisma, input, plan, chargeRef, clock());
+        const written = await writeUpsellOrder(prisma, input, plan, chargeRef, clock());
+        deps.onOutboxWrite?.();
+        return written;
       } catch (err) {
         // Anything not known to fail for good is retried: an outage, a connection the database does
         // not accept yet, and a unique violation (a concurrent attempt wrote this accept's order;

@@ -8,7 +8,11 @@
  *
  *   BENCH_LATENCY_MS   simulated gateway latency for the second pass (default 50; 0 skips it)
  *   BENCH_SCALE        multiplies the request counts (default 1)
+ *   BENCH_WORKER_CPU_PROF_DIR  run the worker with --cpu-prof, its profile written here on exit
+ *   BENCH_SUBSCRIBERS  event subscribers (HTTP endpoints in this process) each accepted event goes to (default 1)
  *   DATABASE_URL       use this database instead of a fresh one on 127.0.0.1:5432
+ * Each level ends when every accept was answered and every event it wrote left the outbox (delivered
+ * or failed): event delivery runs after the answer, and its CPU counts in the level's figures.
  * Writes reports/bench.json and reports/bench.svg.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,9 +30,12 @@ import { freePort } from './lib/ports.ts';
 import { benchSvg } from './lib/bench-svg.ts';
 import { cpuMs } from './lib/proc-cpu.ts';
 import { launch, ROOT, waitForApi, waitForWorker } from './lib/services.ts';
+import { startBenchSubscribers, type BenchSubscribers } from './lib/bench-subscribers.ts';
 import { ONE_SHARD_DYNAMIC_CONFIG, startTemporalDevServer } from './lib/temporal-dev.ts';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1);
+const PROFILE_DIR = process.env.BENCH_WORKER_CPU_PROF_DIR;
 const SLOW_MS = Number(process.env.BENCH_LATENCY_MS ?? 50);
 const LATENCIES = SLOW_MS > 0 ? [0, SLOW_MS] : [0];
 const LEVELS = [
@@ -54,8 +61,10 @@ interface LevelResult {
   mean_ms: number;
   rps: number;
   errors: number;
-  /** CPU ms per accept during this level: the Temporal server, the worker, the API */
+  /** CPU ms per accept during this level (until its events left the outbox): the Temporal server, the worker, the API */
   cpu_ms_per_accept: { server: number; worker: number; api: number };
+  /** the accepted events: outbox drain after the last answer, delivery lag (created to delivered), any not delivered */
+  events?: { drain_after_last_answer_ms: number; lag_p50_ms: number; lag_p99_ms: number; not_delivered: number };
 }
 
 /** CPU of the processes an accept runs through, read from /proc around a measurement. */
@@ -121,8 +130,28 @@ async function seedShop(prisma: Db, tag: string) {
   };
 }
 
-async function runLevel(base: string, shop: Awaited<ReturnType<typeof seedShop>>, concurrency: number, count: number, label: string, pids: CpuPids = {}) {
+/** Waits until no event written since `since` is pending (the in-process floor leaves its own undelivered); then their delivery lag. */
+async function outboxDrained(prisma: Db, since: Date) {
+  const started = performance.now();
+  for (;;) {
+    const [row] = await prisma.$queryRaw<
+      Array<{ n: number }>
+    >`SELECT count(*)::int AS n FROM outbox_events WHERE status = 'pending' AND created_at >= ${since.toISOString()}::timestamp(3)`;
+    if (!row || row.n === 0 || performance.now() - started > 120_000) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const drain_ms = round(performance.now() - started);
+  const [lag] = await prisma.$queryRaw<Array<{ p50: number | null; p99: number | null; failed: number }>>`
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM delivered_at - created_at) * 1000) AS p50,
+           percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM delivered_at - created_at) * 1000) AS p99,
+           count(*) FILTER (WHERE status <> 'delivered')::int AS failed
+    FROM outbox_events WHERE created_at >= ${since.toISOString()}::timestamp(3)`;
+  return { drain_after_last_answer_ms: drain_ms, lag_p50_ms: round(Number(lag?.p50 ?? NaN)), lag_p99_ms: round(Number(lag?.p99 ?? NaN)), not_delivered: lag?.failed ?? 0 };
+}
+
+async function runLevel(base: string, shop: Awaited<ReturnType<typeof seedShop>>, concurrency: number, count: number, label: string, pids: CpuPids = {}, outbox?: { prisma: Db }) {
   const cpu = cpuPerItem(pids);
+  const since = new Date(Date.now() - 1000);
   const latencies: number[] = [];
   const samples: Array<{ key: string; ms: number }> = [];
   let errors = 0;
@@ -147,6 +176,7 @@ async function runLevel(base: string, shop: Awaited<ReturnType<typeof seedShop>>
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
   const elapsed = (performance.now() - started) / 1000;
+  const events = outbox ? await outboxDrained(outbox.prisma, since) : undefined;
   const cpuPerAccept = cpu(count);
   const sorted = [...latencies].sort((a, b) => a - b);
   return {
@@ -159,6 +189,7 @@ async function runLevel(base: string, shop: Awaited<ReturnType<typeof seedShop>>
     rps: round(count / elapsed),
     errors,
     cpu_ms_per_accept: cpuPerAccept,
+    ...(events ? { events } : {}),
     samples,
   };
 }
@@ -411,34 +442,40 @@ async function main() {
   const breakdowns: Array<Record<string, number>> = [];
   let forged: Awaited<ReturnType<typeof measureForgedRefusals>> | null = null;
   let workflowFloors: Awaited<ReturnType<typeof measureWorkflowFloors>>;
+  const subscriberDb = createPrisma(databaseUrl, 1);
+  let subscribers: BenchSubscribers | undefined;
   try {
+    subscribers = await startBenchSubscribers(subscriberDb, SUBSCRIBERS);
     console.log(`bench: ${os.cpus().length} cores, gateway latencies ${LATENCIES.join(' and ')} ms, levels ${LEVELS.map((l) => `c=${l.concurrency}×${l.count}`).join(', ')}`);
     workflowFloors = await measureWorkflowFloors(env.TEMPORAL_ADDRESS!, temporal.child.pid);
     for (const latency of LATENCIES) {
       floors.push(await measureFloor(databaseUrl, latency, `floor${latency}`));
       // info: readiness waits for the worker's start line; it logs nothing per accept at this level.
-      const worker = launch('worker/main.ts', { ...env, LOG_LEVEL: 'info', SANDBOX_LATENCY_MS: String(latency) });
+      const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+      const worker = launch('worker/main.ts', { ...env, LOG_LEVEL: 'info', SANDBOX_LATENCY_MS: String(latency) }, undefined, profile);
       const api = launch('api/main.ts', env);
       try {
         await waitForWorker(worker);
         await waitForApi(base, api);
         const prisma = createPrisma(databaseUrl, 2);
         const shop = await seedShop(prisma, `l${latency}`);
-        await prisma.$disconnect();
-        await runLevel(base, shop, 8, WARMUP, `warm-up @${latency}ms`);
+        await runLevel(base, shop, 8, WARMUP, `warm-up @${latency}ms`, {}, { prisma });
         if (latency === 0) forged = await measureForgedRefusals(base, shop);
         for (const level of LEVELS) {
           const pids = { server: temporal.child.pid, worker: worker.child.pid, api: api.child.pid };
-          const { samples, ...r } = await runLevel(base, shop, level.concurrency, level.count, `c=${level.concurrency} @${latency}ms`, pids);
+          const { samples, ...r } = await runLevel(base, shop, level.concurrency, level.count, `c=${level.concurrency} @${latency}ms`, pids, { prisma });
           levels.push({ gateway_latency_ms: latency, ...r });
           if (level.concurrency === 1) breakdowns.push({ gateway_latency_ms: latency, ...(await breakdown(env.TEMPORAL_ADDRESS!, samples)) });
         }
+        await prisma.$disconnect();
       } finally {
         await api.stop();
         await worker.stop();
       }
     }
   } finally {
+    await subscribers?.stop();
+    await subscriberDb.$disconnect();
     await temporal.stop();
     await fresh?.drop();
   }
@@ -464,6 +501,8 @@ async function main() {
     ratio_p50: round(c1.p50_ms / floor0.p50_ms),
     ratios: { c1_p50_vs_3la: round(c1.p50_ms / three.c1_p50_ms), c32_rps_vs_3la: round(c32.rps / three.c32_rps) },
     c32_p99_ms: c32.p99_ms,
+    event_subscribers: SUBSCRIBERS,
+    event_posts_received: subscribers?.received() ?? 0,
     /** server and worker CPU per accept at c=32 (gateway 0 ms), from /proc */
     cpu_ms_per_accept: cpuPerAccept,
     cpu_vs_3la: round((cpuPerAccept.server + cpuPerAccept.worker) / three.cpu_ms_per_wf),
@@ -491,6 +530,11 @@ async function main() {
       `${String(l.gateway_latency_ms).padStart(10)}  ${String(l.concurrency).padStart(11)}  ${String(l.count).padStart(5)}  ${l.p50_ms.toFixed(1).padStart(7)}  ${l.p95_ms.toFixed(1).padStart(7)}  ${l.p99_ms.toFixed(1).padStart(7)}  ${l.rps.toFixed(1).padStart(7)}  ${String(l.errors).padStart(6)}  ${l.cpu_ms_per_accept.server}, ${l.cpu_ms_per_accept.worker}, ${l.cpu_ms_per_accept.api}`,
     );
   }
+  for (const l of levels)
+    if (l.events)
+      console.log(
+        `events @${l.gateway_latency_ms}ms c=${l.concurrency}: outbox drained ${l.events.drain_after_last_answer_ms} ms after the last answer, lag p50 ${l.events.lag_p50_ms} ms, p99 ${l.events.lag_p99_ms} ms, not delivered ${l.events.not_delivered}`,
+      );
   for (const f of floors) console.log(`floor (in-process) @${f.gateway_latency_ms}ms gateway: p50 ${f.p50_ms} ms, ${f.rps} accepts/s, CPU ${f.cpu_ms_per_accept} ms per accept`);
   for (const f of floors)
     console.log(

@@ -1,4 +1,5 @@
 import { ConfigError, integer, loadSharedConfig, optional, type SharedConfig } from '../config/env.ts';
+import { OUTBOX_RELAY_DEFAULTS } from './outbox-relay.ts';
 
 export interface WorkerConfig extends SharedConfig {
   maxConcurrentActivities: number;
@@ -11,6 +12,8 @@ export interface WorkerConfig extends SharedConfig {
     /** the Temporal SDK's own Prometheus exporter (worker slots, polls, task latencies); 0 turns it off */
     sdkPort: number;
   };
+  /** the outbox relay (worker/outbox-relay.ts): its idle poll interval and a claim's lease */
+  outbox: { pollMs: number; leaseMs: number };
   /** a workflow bundle prebuilt by `tsx worker/bundle.ts` (the image does); otherwise bundled at start */
   workflowBundlePath?: string;
 }
@@ -29,6 +32,10 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     maxConcurrentActivities: integer(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 100, 1, 2000),
     maxConcurrentWorkflowTasks: integer(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 2000),
     metrics: { host: optional(env, 'WORKER_METRICS_HOST') ?? '127.0.0.1', port, sdkPort },
+    outbox: {
+      pollMs: integer(env, 'OUTBOX_POLL_MS', OUTBOX_RELAY_DEFAULTS.pollMs, 10, 60_000),
+      leaseMs: integer(env, 'OUTBOX_LEASE_MS', OUTBOX_RELAY_DEFAULTS.leaseMs, 1_000, 3_600_000),
+    },
     ...(workflowBundlePath ? { workflowBundlePath } : {}),
   };
 }

@@ -2,7 +2,11 @@
  * acceptUpsell: one buyer's "yes" to one offer, keyed by the idempotency key (the workflow ID).
  * Orchestration only: every side effect is an activity, every clock is the SDK's.
  *
- *   validating -> charging -> (awaiting_sca) -> writing_order -> delivering_event -> done
+ *   validating -> charging -> (awaiting_sca) -> writing_order -> done
+ *
+ * The ocart/upsell/accepted event goes out from the outbox row the order write commits: the worker's
+ * outbox relay delivers it, not this workflow. Runs recorded before patch 'outbox-relay-delivers-events'
+ * deliver it themselves (delivering_event, the deliverEvent activity) and keep doing so on replay.
  */
 import { allHandlersFinished, condition, log, patched, proxyActivities, proxyLocalActivities, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import {
@@ -18,6 +22,7 @@ import {
   statusUrl,
   succeededResponse,
 } from '../contract/accept.ts';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { AcceptActivities as Activities } from '../contract/activities.ts';
 import { NON_RETRYABLE_FAILURES, FAILURE } from '../contract/failures.ts';
 import { decodeAcceptFailure } from '../contract/refusals.ts';
@@ -35,6 +40,12 @@ const LATE_COMPLETION_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** Since this patch an uncancellable charge's accept keeps its offer claim through the late watch. */
 const HOLD_CLAIM_THROUGH_LATE_WATCH = 'hold-claim-through-late-watch';
 const PREPARE_IN_FIRST_TASK = 'prepare-accept-local-activity';
+// Since this patch the worker's outbox relay delivers the accepted event (no deliverEvent activity
+// after the answer: a server round trip and a workflow task less per accept), and the search
+// attributes go up in one upsert with the first outcome instead of three (the plan's, then the
+// outcome twice): each upsert is an event and a visibility task on the server. All of the happy
+// path runs in the first workflow task, so nothing became visible earlier before.
+const RELAY_DELIVERS_EVENTS = 'outbox-relay-delivers-events';
 const checkRetry = {
   initialInterval: '100 ms',
   backoffCoefficient: 2,
@@ -89,7 +100,8 @@ const persistent = proxyActivities<Activities>({
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-// Event delivery: backoff up to an hour, for about a day; then the event is marked failed.
+// Event delivery (runs from before the relay): backoff up to an hour, for about a day; then the event
+// is marked failed. The relay keeps the same schedule.
 const delivery = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 hour', maximumAttempts: 30 },
@@ -126,7 +138,17 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
     response ??= r;
     state = r;
   };
-  const setOutcome = (outcome: string) => upsertSearchAttributes([{ key: searchAttributes.upsellOutcome, value: outcome }]);
+  // Since RELAY_DELIVERS_EVENTS: the plan's attributes wait for the first outcome, and an outcome
+  // already set is not set again.
+  let lean = false;
+  let planAttributes: SearchAttributeUpdatePair[] = [];
+  let outcomeSet: string | undefined;
+  const setOutcome = (outcome: string) => {
+    if (lean && outcome === outcomeSet && planAttributes.length === 0) return;
+    upsertSearchAttributes([...planAttributes, { key: searchAttributes.upsellOutcome, value: outcome }]);
+    planAttributes = [];
+    outcomeSet = outcome;
+  };
   const finish = async (final: AcceptResponse, chargeRef: string | null, alreadyRecorded = false): Promise<AcceptState> => {
     answer(final);
     setOutcome(final.status);
@@ -178,10 +200,13 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
     return finish(failureResponse(key, 'error', 'internal_error', 'the accept could not be validated; nothing was charged'), null);
   }
   const { plan } = prepared;
-  upsertSearchAttributes([
+  lean = patched(RELAY_DELIVERS_EVENTS);
+  const attributes = [
     { key: searchAttributes.parentOrderId, value: plan.parentExternalId },
     { key: searchAttributes.gateway, value: plan.gateway },
-  ]);
+  ];
+  if (lean) planAttributes = attributes;
+  else upsertSearchAttributes(attributes);
   upsertMemo({ amount: plan.amount.value, currency: plan.amount.currency });
   if (prepared.methodDeclined) {
     return finish(failureResponse(key, 'declined', prepared.methodDeclined.code, prepared.methodDeclined.message), null);
@@ -290,7 +315,9 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
     return finish(failureResponse(key, 'error', 'internal_error', 'the order could not be written; the charge was refunded'), chargeRef);
   }
 
-  // 8. Fire ocart/upsell/accepted to the shop's subscribers; a crash here only delays it.
+  // 8. The outbox relay fires ocart/upsell/accepted to the shop's subscribers. Runs from before it
+  // deliver the event here; a crash only delays it.
+  if (lean) return finish(succeeded, chargeRef, true);
   phase = 'delivering_event';
   try {
     await delivery.deliverEvent(eventId);

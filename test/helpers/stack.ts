@@ -1,6 +1,6 @@
 /**
  * One test file's slice of the real stack: Fastify (called with inject), a Temporal client and an
- * in-process worker on the dev server from global setup, on a task queue of its own, and Prisma on
+ * in-process worker (and outbox relay) on the dev server from global setup, on a task queue of its own, and Prisma on
  * the run's fresh database. Gateways are real adapters; extra ones can be handed in.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,6 +17,7 @@ import { connectClient, createAcceptFlows } from '../../api/temporal.ts';
 import { createWindowFlows } from '../../api/plugins/funnel-window.ts';
 import { createPrisma, type Db } from '../../db/client.ts';
 import { connectWorker, createWorker } from '../../worker/worker.ts';
+import { startOutboxRelay } from '../../worker/outbox-relay.ts';
 import { freePort } from '../../scripts/lib/ports.ts';
 
 export const API_KEY = 'test-api-key-0123456789abcdef';
@@ -79,6 +80,7 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     deps: { prisma, gateways, clock, tokenKeys: config.tokenKeys, publicBaseUrl: config.publicBaseUrl },
   });
   const running = worker.run();
+  const relay = startOutboxRelay({ prisma, clock });
   const client = await connectClient(config.temporal);
   const app = await buildApp({
     config,
@@ -104,6 +106,7 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
       await app.close();
       worker.shutdown();
       await running;
+      await relay.stop();
       await connection.close();
       await client.connection.close();
       await prisma.$disconnect();

@@ -1,0 +1,118 @@
+/**
+ * The outbox relay: delivers the events the order write put in the outbox, outside any workflow. It
+ * runs in every worker process. Each round claims due events (db/outbox.ts claimDueEvents: several
+ * workers never take the same event at once), POSTs each to the subscribers as the deliverEvent
+ * activity did (activities/event-delivery.ts: same signature, same headers, same per-POST timeout),
+ * and then marks it delivered, or schedules its next attempt on the same backoff (EVENT_RETRY), or
+ * after the last attempt marks it failed. A worker that dies mid-delivery leaves its claimed events
+ * pending; they are due again when their lease runs out, and any worker delivers them.
+ *
+ * It wakes every `pollMs` (and at once after a full batch, or on wake()).
+ */
+import type { Db } from '../db/client.ts';
+import { claimDueEvents, markEventDelivered, recordFailedAttempt, type ClaimedEvent } from '../db/outbox.ts';
+import { EVENT_RETRY, deliveryError, postToSubscribers, retryDelayMs, type RetrySchedule } from '../activities/event-delivery.ts';
+
+export interface OutboxRelayOptions {
+  prisma: Db;
+  clock?: () => Date;
+  /** timeout of each POST to a subscriber */
+  timeoutMs?: number;
+  /** how often the relay looks for due events when it has nothing to do */
+  pollMs?: number;
+  /** events claimed (and delivered concurrently) per round */
+  batchSize?: number;
+  /** how long a claimed event stays out of other relays' reach: longer than a delivery can take */
+  leaseMs?: number;
+  retry?: RetrySchedule;
+  /** an event delivered, retried later or given up on; and rounds that failed */
+  onDelivered?: (event: ClaimedEvent) => void;
+  onFailedAttempt?: (event: ClaimedEvent, error: string, retryInMs: number | null) => void;
+  onError?: (err: unknown) => void;
+}
+
+export interface OutboxRelay {
+  /** look for due events now instead of at the next poll */
+  wake(): void;
+  /** stops claiming and waits for the deliveries under way */
+  stop(): Promise<void>;
+}
+
+const MAX_ERROR_BACKOFF_MS = 5_000;
+
+export const OUTBOX_RELAY_DEFAULTS = { timeoutMs: 10_000, pollMs: 200, batchSize: 16, leaseMs: 120_000 } as const;
+
+export function startOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
+  const clock = o.clock ?? (() => new Date());
+  const timeoutMs = o.timeoutMs ?? OUTBOX_RELAY_DEFAULTS.timeoutMs;
+  const pollMs = o.pollMs ?? OUTBOX_RELAY_DEFAULTS.pollMs;
+  const batchSize = o.batchSize ?? OUTBOX_RELAY_DEFAULTS.batchSize;
+  const leaseMs = o.leaseMs ?? OUTBOX_RELAY_DEFAULTS.leaseMs;
+  const retry = o.retry ?? EVENT_RETRY;
+
+  let running = true;
+  let wakeUp: (() => void) | undefined;
+  let woken = false;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (woken || !running) {
+        woken = false;
+        return resolve();
+      }
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        woken = false;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  const deliver = async (event: ClaimedEvent): Promise<void> => {
+    const failures = await postToSubscribers(o.prisma, event, clock, timeoutMs);
+    if (failures.length === 0) {
+      await markEventDelivered(o.prisma, event.id, clock());
+      o.onDelivered?.(event);
+      return;
+    }
+    const error = deliveryError(failures);
+    const retryInMs = retryDelayMs(retry, event.attempts);
+    await recordFailedAttempt(o.prisma, event.id, clock(), error, retryInMs);
+    o.onFailedAttempt?.(event, error, retryInMs);
+  };
+
+  const loop = async (): Promise<void> => {
+    // Rounds that failed in a row: the relay backs off (up to MAX_ERROR_BACKOFF_MS) while the database is away.
+    let failedRounds = 0;
+    while (running) {
+      let full = false;
+      try {
+        const events = await claimDueEvents(o.prisma, clock(), batchSize, leaseMs);
+        full = events.length === batchSize;
+        // An event whose round fails (the database went away) stays claimed until its lease runs out.
+        const results = await Promise.allSettled(events.map(deliver));
+        for (const r of results) if (r.status === 'rejected') o.onError?.(r.reason);
+        failedRounds = 0;
+      } catch (err) {
+        failedRounds++;
+        o.onError?.(err);
+      }
+      if (failedRounds > 0) await sleep(Math.min(MAX_ERROR_BACKOFF_MS, pollMs * 2 ** failedRounds));
+      else if (!full) await sleep(pollMs);
+    }
+  };
+  const done = loop();
+
+  return {
+    wake() {
+      woken = true;
+      wakeUp?.();
+    },
+    async stop() {
+      running = false;
+      wakeUp?.();
+      await done;
+    },
+  };
+}
