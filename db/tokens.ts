@@ -1,6 +1,6 @@
 /** Single-use token ids: one unique insert burns a jti for exactly one accept. */
 import type { Db, DbTx } from './client.ts';
-import { onlyRow } from './rows.ts';
+import { firstRow, onlyRow } from './rows.ts';
 
 /** One unique insert. Returns the key that burned the jti: this accept's, or an earlier one's. */
 export async function burnJti(db: Db | DbTx, jti: string, acceptKey: string, now: Date): Promise<string> {
@@ -12,5 +12,10 @@ export async function burnJti(db: Db | DbTx, jti: string, acceptKey: string, now
     SELECT accept_key FROM burned
     UNION ALL
     SELECT accept_key FROM burned_tokens WHERE jti = ${jti} AND NOT EXISTS (SELECT 1 FROM burned)`;
-  return onlyRow('burned_tokens', rows, (r) => r.str('accept_key'));
+  const burnedBy = firstRow('burned_tokens', rows, (r) => r.str('accept_key'));
+  if (burnedBy !== null) return burnedBy;
+  // A concurrent insert of the same jti committed while this statement waited on it: the conflict
+  // skipped our insert, but the statement's snapshot predates the other row. A new statement sees it.
+  const again = await db.$queryRaw<unknown[]>`SELECT accept_key FROM burned_tokens WHERE jti = ${jti}`;
+  return onlyRow('burned_tokens', again, (r) => r.str('accept_key'));
 }
