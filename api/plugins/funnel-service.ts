@@ -77,6 +77,15 @@ export function createFunnelService(deps: Deps) {
     return { now: clock(), parent: { totalAmount: parent.totalAmount, productIds: parent.productIds }, offers, acceptsSoFar, taken };
   }
 
+  /** Notes which funnel step a key answers (once; a replay finds the first note). */
+  async function noteStep(key: string, kind: 'accept' | 'decline', claims: TokenClaims & { fun: string; stp: string }): Promise<void> {
+    await noteFunnelAnswer(
+      prisma,
+      { idempotencyKey: key, kind, funnelId: claims.fun, stepId: claims.stp, offerId: claims.off, parentExternalId: claims.ord, cartId: claims.cart },
+      clock(),
+    );
+  }
+
   /** Opens the parent's window with its first token; a closed window takes no more tokens. */
   async function openWindow(parentExternalId: string, settings: UpsellSettings): Promise<void> {
     if (!windows) return;
@@ -163,19 +172,7 @@ export function createFunnelService(deps: Deps) {
     async beforeAccept(request: FastifyRequest, a: { acceptKey: string; offerId: string; token: string; cartId: string }): Promise<void> {
       const claims = verifyToken(a.token, config.tokenKeys, clock(), { offerId: a.offerId, cartId: a.cartId });
       if (claims.fun && claims.stp) {
-        await noteFunnelAnswer(
-          prisma,
-          {
-            idempotencyKey: a.acceptKey,
-            kind: 'accept',
-            funnelId: claims.fun,
-            stepId: claims.stp,
-            offerId: claims.off,
-            parentExternalId: claims.ord,
-            cartId: claims.cart,
-          },
-          clock(),
-        );
+        await noteStep(a.acceptKey, 'accept', { ...claims, fun: claims.fun, stp: claims.stp });
       }
       if (!windows) return;
       const row = await findWindow(prisma, claims.ord);
@@ -223,19 +220,7 @@ export function createFunnelService(deps: Deps) {
     async afterDecline(key: string, claims: TokenClaims): Promise<NextBody | null> {
       let next: NextBody | null = null;
       if (claims.fun && claims.stp) {
-        await noteFunnelAnswer(
-          prisma,
-          {
-            idempotencyKey: key,
-            kind: 'decline',
-            funnelId: claims.fun,
-            stepId: claims.stp,
-            offerId: claims.off,
-            parentExternalId: claims.ord,
-            cartId: claims.cart,
-          },
-          clock(),
-        );
+        await noteStep(key, 'decline', { ...claims, fun: claims.fun, stp: claims.stp });
         next = await settleNext(key, 'declined', 'declined_by_buyer');
       }
       await windows?.signal(claims.ord, { kind: 'declined', key });
