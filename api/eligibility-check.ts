@@ -122,14 +122,14 @@ export function createEligibilityChecker(deps: { prisma: Db; gateways: GatewayRe
    */
   function checkMethod(gateway: PaymentGateway, parent: ParentRow, amount: number, currency: string): Promise<MethodFact> {
     const key = JSON.stringify([gateway.name, parent.customer_ref, parent.method_ref, parent.customer_email, amount, currency]);
-    const now = Date.now();
+    const now = clock().getTime();
     const cached = methodChecks.get(key, now);
     if (cached) return cached;
     const asked = askGateway(gateway, parent, amount, currency);
     methodChecks.set(key, asked, now);
     // No answer says nothing about the method: not kept, the next listing asks again.
     void asked.then((fact) => {
-      if (fact.state === 'unknown' && methodChecks.get(key, Date.now()) === asked) methodChecks.delete(key);
+      if (fact.state === 'unknown' && methodChecks.get(key, clock().getTime()) === asked) methodChecks.delete(key);
     });
     return asked;
   }
