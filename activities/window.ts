@@ -2,10 +2,9 @@
  * The post-purchase window's activities: which accepts still hold it open, and closing it (the
  * window row and the ocart/upsell/window_closed outbox event in one transaction, once per parent).
  */
-import type { Db, Prisma } from '../db/client.ts';
-import { newId } from '../db/ids.ts';
-import { WINDOW_CLOSED_EVENT, type WindowCloseReason, type WindowClosedData, windowWorkflowId } from '../contract/window.ts';
-import { windowContents } from '../db/windows.ts';
+import type { Db } from '../db/client.ts';
+import type { WindowCloseReason } from '../contract/window.ts';
+import { acceptCompletions, closeWindowRecord } from '../db/windows.ts';
 import { markEventFailed } from '../db/outbox.ts';
 import { deliverOutboxEvent } from './event-delivery.ts';
 
@@ -23,46 +22,22 @@ export function createWindowActivities(deps: WindowActivityDeps) {
   return {
     /** The keys among these whose accept has not ended (no record yet but just registered, or a record not completed). */
     async acceptsInFlight(asked: Array<{ key: string; since: number }>): Promise<string[]> {
-      const rows = await prisma.accept.findMany({ where: { idempotencyKey: { in: asked.map((a) => a.key) } }, select: { idempotencyKey: true, completedAt: true } });
-      const byKey = new Map(rows.map((r) => [r.idempotencyKey, r]));
+      const completed = await acceptCompletions(
+        prisma,
+        asked.map((a) => a.key),
+      );
       const now = clock().getTime();
       return asked
         .filter(({ key, since }) => {
-          const row = byKey.get(key);
-          return row ? row.completedAt === null : now - since < NEVER_STARTED_AFTER_MS;
+          const done = completed.get(key);
+          return done === undefined ? now - since < NEVER_STARTED_AFTER_MS : !done;
         })
         .map((a) => a.key);
     },
 
     /** Closes the window row and writes its event; a retry finds the event written and answers it. */
     async closeWindow(input: { parentExternalId: string; reason: WindowCloseReason }): Promise<string> {
-      return prisma.$transaction(async (tx) => {
-        const eventKey = windowWorkflowId(input.parentExternalId);
-        const existing = await tx.outboxEvent.findUnique({ where: { acceptKey: eventKey }, select: { id: true } });
-        if (existing) return existing.id;
-        const now = clock();
-        await tx.$executeRaw`
-          UPDATE upsell_windows SET status = 'closed', reason = ${input.reason}, closed_at = ${now.toISOString()}::timestamp(3)
-          WHERE parent_external_id = ${input.parentExternalId} AND status = 'open'`;
-        const contents = await windowContents(tx as unknown as Db, input.parentExternalId);
-        const id = newId('evt');
-        const data: WindowClosedData = {
-          parent_order: { id: contents.parentId, external_id: input.parentExternalId },
-          reason: input.reason,
-          accepted: contents.accepted,
-          declined: contents.declined,
-          closed_at: now.toISOString(),
-        };
-        await tx.outboxEvent.create({
-          data: {
-            id,
-            type: WINDOW_CLOSED_EVENT,
-            acceptKey: eventKey,
-            payload: { id, type: WINDOW_CLOSED_EVENT, created_at: now.toISOString(), data } as unknown as Prisma.InputJsonValue,
-          },
-        });
-        return id;
-      });
+      return closeWindowRecord(prisma, input, clock());
     },
 
     async deliverWindowEvent(eventId: string): Promise<void> {

@@ -8,22 +8,61 @@
 import type { Db } from '../db/client.ts';
 import { claimsHeldByOffer } from '../db/offer-claims.ts';
 import { activeOffers, findOffer, type OfferRow } from '../db/offers.ts';
+import { countFunnelAccepts, findWindow, funnelDefinition, listFunnels } from '../db/funnels.ts';
 import { findParentOrder, type ParentRow } from '../db/orders.ts';
+import { funnelLive } from '../domain/funnel.ts';
 import { parseEligibility } from '../domain/eligibility.ts';
 import { DomainError } from '../domain/errors.ts';
-import { type EligibilityReason, eligibilityReasons, type MethodFact } from '../domain/eligibility-report.ts';
+import { type EligibilityFacts, type EligibilityReason, eligibilityReasons, failingRules, type MethodFact } from '../domain/eligibility-report.ts';
 import { GatewayCurrencyError, GatewayDeclineError, GatewayRefusedError, type PaymentGateway } from '../gateways/gateway.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
 
 export const METHOD_CHECK_TTL_MS = 60_000;
 export const METHOD_CHECK_CACHE_MAX = 1_000;
 
+/** One funnel step as the listing shows it, with the reasons the funnel adds to its offer's own. */
+export interface FunnelStepFacts {
+  funnelId: string;
+  stepId: string;
+  offerId: string;
+  /** met at the accept's door, before the offer's rules (window_closed) */
+  door: EligibilityReason[];
+  /** after the offer's own reasons (a step's own conditions, funnel_cap_reached) */
+  reasons: EligibilityReason[];
+}
+
 /**
- * Funnel rules plug in here (window_closed, funnel_cap_reached, a step's own conditions): given the
- * parent and an offer, the reasons they add, and the funnel step the offer is shown as, if any.
- * Without one, every offer is standalone.
+ * Funnel rules plug in here: given the parent, every step of every live funnel, each with the
+ * reasons the funnel adds (window_closed, funnel_cap_reached, a step's own conditions). Without
+ * one, only standalone offers are listed.
  */
-export type FunnelRules = (parent: ParentRow, offer: OfferRow) => Promise<{ funnelId?: string; stepId?: string; reasons: EligibilityReason[] }>;
+export type FunnelRules = (parent: ParentRow, now: Date) => Promise<FunnelStepFacts[]>;
+
+/** The parent order as the eligibility rules read it. */
+function parentFacts(parent: ParentRow): EligibilityFacts['parent'] {
+  return { status: parent.status, paidAt: parent.paid_at, currency: parent.currency, totalAmount: parent.total_amount, productIds: parent.product_ids };
+}
+
+/** The funnel rules read from the database: the parent's window, its accepts in each funnel, each step's conditions. */
+export function funnelRulesFrom(prisma: Db): FunnelRules {
+  return async (parent, now) => {
+    const funnels = (await listFunnels(prisma)).map((row) => ({ id: row.id, def: funnelDefinition(row) })).filter((f) => funnelLive(f.def, now));
+    if (funnels.length === 0) return [];
+    const window = await findWindow(prisma, parent.external_id);
+    const door: EligibilityReason[] = window?.status === 'closed' ? [{ code: 'window_closed', message: "this order's upsell window has closed" }] : [];
+    const facts: FunnelStepFacts[] = [];
+    for (const { id, def } of funnels) {
+      const accepted = await countFunnelAccepts(prisma, id, parent.external_id);
+      const cap: EligibilityReason[] =
+        accepted >= def.max_accepts ? [{ code: 'funnel_cap_reached', message: `this order has taken ${accepted} of the funnel's ${def.max_accepts} accepts` }] : [];
+      for (const step of def.steps) {
+        const own = failingRules(step.eligibility ?? {}, parentFacts(parent));
+        facts.push({ funnelId: id, stepId: step.id, offerId: step.offer_id, door, reasons: [...own, ...cap] });
+      }
+    }
+    return facts;
+  };
+}
 
 export interface OfferEligibility {
   offer_id: string;
@@ -83,14 +122,14 @@ export function createEligibilityChecker(deps: { prisma: Db; gateways: GatewayRe
    */
   function checkMethod(gateway: PaymentGateway, parent: ParentRow, amount: number, currency: string): Promise<MethodFact> {
     const key = JSON.stringify([gateway.name, parent.customer_ref, parent.method_ref, parent.customer_email, amount, currency]);
-    const now = Date.now();
+    const now = clock().getTime();
     const cached = methodChecks.get(key, now);
     if (cached) return cached;
     const asked = askGateway(gateway, parent, amount, currency);
     methodChecks.set(key, asked, now);
     // No answer says nothing about the method: not kept, the next listing asks again.
     void asked.then((fact) => {
-      if (fact.state === 'unknown' && methodChecks.get(key, Date.now()) === asked) methodChecks.delete(key);
+      if (fact.state === 'unknown' && methodChecks.get(key, clock().getTime()) === asked) methodChecks.delete(key);
     });
     return asked;
   }
@@ -108,60 +147,81 @@ export function createEligibilityChecker(deps: { prisma: Db; gateways: GatewayRe
     }
   }
 
-  async function reportFor(parent: ParentRow, offers: OfferRow[]): Promise<OfferEligibility[]> {
+  /** An offer's entry for this parent: standalone, or as a funnel step with the funnel's reasons around its own. */
+  async function entryFor(
+    parent: ParentRow,
+    offer: OfferRow,
+    now: Date,
+    claims: ReadonlyMap<string, number>,
+    gateway: ReturnType<typeof resolveGateway>,
+    step?: FunnelStepFacts,
+  ): Promise<OfferEligibility> {
+    const method: MethodFact =
+      gateway.state === 'ok' ? await checkMethod(gateway.gateway, parent, offer.amount, offer.currency) : gateway.state === 'none' ? { state: 'missing' } : { state: 'unknown' };
+    const reasons = eligibilityReasons({
+      now,
+      offer: {
+        active: offer.active,
+        startsAt: offer.starts_at,
+        endsAt: offer.ends_at,
+        currency: offer.currency,
+        rules: parseEligibility(offer.eligibility),
+        maxPerOrder: offer.max_per_order,
+      },
+      parent: parentFacts(parent),
+      claimsHeld: claims.get(offer.id) ?? 0,
+      gateway: gateway.state,
+      gatewayName: parent.gateway,
+      method,
+      more: step?.reasons ?? [],
+    });
+    const all = [...(step?.door ?? []), ...reasons];
+    return {
+      offer_id: offer.id,
+      ...(step ? { funnel_id: step.funnelId, step_id: step.stepId } : {}),
+      eligible: all.length === 0,
+      reasons: all,
+    };
+  }
+
+  /** Each offer standalone, then (funnel rules given) every step of every live funnel. */
+  async function reportFor(parent: ParentRow, offers: OfferRow[], withFunnels: boolean): Promise<OfferEligibility[]> {
     const now = clock();
     const claims = await claimsHeldByOffer(prisma, parent.id);
     const gateway = resolveGateway(parent);
-    return Promise.all(
-      offers.map(async (offer) => {
-        const method: MethodFact =
-          gateway.state === 'ok'
-            ? await checkMethod(gateway.gateway, parent, offer.amount, offer.currency)
-            : gateway.state === 'none'
-              ? { state: 'missing' }
-              : { state: 'unknown' };
-        const funnel = deps.funnelRules ? await deps.funnelRules(parent, offer) : { reasons: [] };
-        const reasons = eligibilityReasons({
-          now,
-          offer: {
-            active: offer.active,
-            startsAt: offer.starts_at,
-            endsAt: offer.ends_at,
-            currency: offer.currency,
-            rules: parseEligibility(offer.eligibility),
-            maxPerOrder: offer.max_per_order,
-          },
-          parent: { status: parent.status, paidAt: parent.paid_at, currency: parent.currency, totalAmount: parent.total_amount, productIds: parent.product_ids },
-          claimsHeld: claims.get(offer.id) ?? 0,
-          gateway: gateway.state,
-          gatewayName: parent.gateway,
-          method,
-          more: funnel.reasons,
-        });
-        return {
-          offer_id: offer.id,
-          ...(funnel.funnelId ? { funnel_id: funnel.funnelId } : {}),
-          ...(funnel.stepId ? { step_id: funnel.stepId } : {}),
-          eligible: reasons.length === 0,
-          reasons,
-        };
+    const steps = withFunnels && deps.funnelRules ? await deps.funnelRules(parent, now) : [];
+    const byId = new Map(offers.map((o) => [o.id, o]));
+    for (const step of steps) {
+      if (!byId.has(step.offerId)) {
+        const offer = await findOffer(prisma, step.offerId);
+        if (offer) byId.set(offer.id, offer);
+      }
+    }
+    return Promise.all([
+      ...offers.map((offer) => entryFor(parent, offer, now, claims, gateway)),
+      ...steps.flatMap((step) => {
+        const offer = byId.get(step.offerId);
+        return offer ? [entryFor(parent, offer, now, claims, gateway, step)] : [];
       }),
-    );
+    ]);
   }
 
   return {
-    /** A parent order (by the shop's id) and every active offer, each with its reasons; order_not_found for no such parent. */
+    /**
+     * A parent order (by the shop's id), every active offer and every step of every live funnel,
+     * each with its reasons; order_not_found for no such parent.
+     */
     async forOrder(externalId: string): Promise<OfferEligibility[]> {
       const parent = await findParentOrder(prisma, externalId);
       if (!parent || parent.kind !== 'parent') throw new DomainError('order_not_found', 'no such order');
-      return reportFor(parent, await activeOffers(prisma));
+      return reportFor(parent, await activeOffers(prisma), true);
     },
     /** One offer for one parent order (the mint route's up-front refusal). */
     async forOffer(externalId: string, offerId: string): Promise<OfferEligibility | null> {
       const parent = await findParentOrder(prisma, externalId);
       if (!parent || parent.kind !== 'parent') return null;
       const offer = await findOffer(prisma, offerId);
-      return offer ? (await reportFor(parent, [offer]))[0]! : null;
+      return offer ? (await reportFor(parent, [offer], false))[0]! : null;
     },
     /** For tests and metrics: how many method checks are cached. */
     cachedMethodChecks: () => methodChecks.size,
@@ -175,7 +235,7 @@ const checkers = new WeakMap<GatewayRegistry, EligibilityChecker>();
 export function eligibilityCheckerFor(deps: { prisma: Db; gateways: GatewayRegistry; clock: () => Date; log?: (msg: string, err: unknown) => void }): EligibilityChecker {
   let checker = checkers.get(deps.gateways);
   if (!checker) {
-    checker = createEligibilityChecker(deps);
+    checker = createEligibilityChecker({ ...deps, funnelRules: funnelRulesFrom(deps.prisma) });
     checkers.set(deps.gateways, checker);
   }
   return checker;

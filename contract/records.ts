@@ -17,7 +17,8 @@ export class MalformedRecordError extends Error {
   }
 }
 
-function parse<T extends TSchema>(schema: T, column: string, value: unknown): Static<T> {
+/** A stored JSON value checked against its schema; MalformedRecordError when it does not fit. */
+export function parseStored<T extends TSchema>(schema: T, column: string, value: unknown): Static<T> {
   if (Value.Check(schema, value)) return value;
   const problems = [...Value.Errors(schema, value)].slice(0, 3).map((e) => `${e.path || '/'} ${e.message}`);
   throw new MalformedRecordError(column, problems);
@@ -25,11 +26,11 @@ function parse<T extends TSchema>(schema: T, column: string, value: unknown): St
 
 /** An accept's recorded answer or state (response / state columns): null when none is recorded yet. */
 export function parseAcceptState(value: unknown, column = 'accept state'): AcceptState | null {
-  return value === null || value === undefined ? null : parse(AcceptState, column, value);
+  return value === null || value === undefined ? null : parseStored(AcceptState, column, value);
 }
 
 /** The plan validation recorded (validated_plan). Plans recorded before return URLs existed read as without one. */
 export function parseAcceptPlan(value: unknown): AcceptPlan {
   const withDefaults = value && typeof value === 'object' && !Array.isArray(value) ? { returnUrl: null, ...value } : value;
-  return parse(AcceptPlan, 'validated plan', withDefaults);
+  return parseStored(AcceptPlan, 'validated plan', withDefaults);
 }

@@ -6,6 +6,7 @@
  * retries never inflate it.
  */
 import type { Db } from './client.ts';
+import { type Row, parseRows } from './rows.ts';
 
 export type ReportInterval = 'hour' | 'day' | 'week';
 
@@ -30,41 +31,23 @@ export interface OfferReportRow extends OfferFigures {
   series: Array<OfferFigures & { start: string }>;
 }
 
-interface RawRow {
-  offer_id: string;
-  offer_name: string | null;
-  step_id: string | null;
-  currency: string;
-  bucket: string | null;
-  is_total: number;
-  impressions: number;
-  accepts: number;
-  buyer_declines: number;
-  payment_declines: number;
-  sca_started: number;
-  sca_abandoned: number;
-  gross: bigint | number;
-  refunds: bigint | number;
-  median_answer_ms: number | null;
-}
-
-function figures(r: RawRow): OfferFigures {
+function figures(r: Row): OfferFigures {
   return {
-    impressions: r.impressions,
-    accepts: r.accepts,
-    buyerDeclines: r.buyer_declines,
-    paymentDeclines: r.payment_declines,
-    scaStarted: r.sca_started,
-    scaAbandoned: r.sca_abandoned,
-    grossRevenue: Number(r.gross),
-    refunds: Number(r.refunds),
-    medianAnswerMs: r.median_answer_ms,
+    impressions: r.int('impressions'),
+    accepts: r.int('accepts'),
+    buyerDeclines: r.int('buyer_declines'),
+    paymentDeclines: r.int('payment_declines'),
+    scaStarted: r.int('sca_started'),
+    scaAbandoned: r.int('sca_abandoned'),
+    grossRevenue: r.int('gross'),
+    refunds: r.int('refunds'),
+    medianAnswerMs: r.intOrNull('median_answer_ms'),
   };
 }
 
 /** Per offer, step and currency over [from, to), each with its per-interval series (UTC buckets holding at least one event). */
 export async function offerReport(db: Db, from: Date, to: Date, interval: ReportInterval): Promise<OfferReportRow[]> {
-  const rows = await db.$queryRaw<RawRow[]>`
+  const rows = await db.$queryRaw<unknown[]>`
     WITH e AS (
       SELECT offer_id, step_id, currency, kind, amount, answer_ms,
              date_trunc(${interval}::text, occurred_at AT TIME ZONE 'UTC') AS bucket
@@ -92,13 +75,24 @@ export async function offerReport(db: Db, from: Date, to: Date, interval: Report
     ORDER BY g.offer_id, g.step_id NULLS FIRST, g.currency, g.is_total DESC, g.bucket`;
 
   const report: OfferReportRow[] = [];
-  for (const r of rows) {
-    if (r.is_total === 1) {
-      report.push({ offerId: r.offer_id, offerName: r.offer_name, stepId: r.step_id, currency: r.currency.trim(), ...figures(r), series: [] });
-    } else {
-      // Ordered so that a group's total comes right before its buckets.
-      report.at(-1)!.series.push({ start: r.bucket!, ...figures(r) });
+  const parsed = parseRows('offer_events', rows, (r) => ({
+    isTotal: r.int('is_total') === 1,
+    offerId: r.str('offer_id'),
+    offerName: r.strOrNull('offer_name'),
+    stepId: r.strOrNull('step_id'),
+    currency: r.str('currency').trim(),
+    bucket: r.strOrNull('bucket'),
+    figures: figures(r),
+  }));
+  for (const r of parsed) {
+    if (r.isTotal) {
+      report.push({ offerId: r.offerId, offerName: r.offerName, stepId: r.stepId, currency: r.currency, ...r.figures, series: [] });
+      continue;
     }
+    // Ordered so that a group's total comes right before its buckets.
+    const group = report.at(-1);
+    if (!group || r.bucket === null) throw new Error(`offer report: a bucket of ${r.offerId} came without its total`);
+    group.series.push({ start: r.bucket, ...r.figures });
   }
   return report;
 }

@@ -53,11 +53,11 @@ const ACCEPT_EVENT_STATUS = {
   sca_abandoned: 'expired',
 } as const;
 export type AcceptEventKind = keyof typeof ACCEPT_EVENT_STATUS;
+const ACCEPT_EVENT_KINDS: readonly AcceptEventKind[] = ['accept', 'payment_decline', 'sca_started', 'sca_abandoned'];
 
 /** The analytics event an accept answer stands for, if any (refusals and errors are not offer events). */
 export function acceptEventKind(status: string): AcceptEventKind | null {
-  for (const [kind, s] of Object.entries(ACCEPT_EVENT_STATUS)) if (s === status) return kind as AcceptEventKind;
-  return null;
+  return ACCEPT_EVENT_KINDS.find((kind) => ACCEPT_EVENT_STATUS[kind] === status) ?? null;
 }
 
 /**

@@ -3,12 +3,13 @@
  * releasing it when the gateway refuses, and recording a refund the gateway took. Every write
  * locks the payment row first, so refunds of one charge are decided one at a time.
  */
-import type { Db, DbTx, Prisma } from './client.ts';
+import type { Db, DbTx } from './client.ts';
 import type { Money } from '../contract/money.ts';
 import { newId } from './ids.ts';
 import { recordRefundEvent } from './offer-events.ts';
-
-import { REFUNDED_EVENT, type RefundAnswer, type RefundBody, type RefundInput, type RefundedStatus } from '../contract/refunds.ts';
+import { type Row, firstRow, onlyRow } from './rows.ts';
+import { ACCEPT_STATUSES, LINE_ITEM_STATUSES, ORDER_KINDS, ORDER_STATUSES, REFUND_STATUSES } from './statuses.ts';
+import { REFUNDED_EVENT, type RefundAnswer, type RefundBody, type RefundInput, type RefundedStatus, parseRefundAnswer } from '../contract/refunds.ts';
 
 /** A reserved refund, ready for the gateway. Plain JSON: it is recorded in workflow history. */
 export interface RefundPlan {
@@ -28,28 +29,20 @@ export type Reservation = { kind: 'reserved'; plan: RefundPlan } | { kind: 'answ
 export interface RefundRecordView {
   accept_id: string;
   fingerprint: string;
-  response: Prisma.JsonValue | null;
+  /** the recorded answer; null while the refund is reserved */
+  answer: RefundAnswer | null;
 }
 
 export async function findRefundRecord(db: Db, idempotencyKey: string): Promise<RefundRecordView | null> {
-  const rows = await db.$queryRaw<RefundRecordView[]>`
+  const rows = await db.$queryRaw<unknown[]>`
     SELECT accept_id, fingerprint, response FROM refunds WHERE idempotency_key = ${idempotencyKey}`;
-  return rows[0] ?? null;
-}
-
-/** A stored answer, checked for its shape (it is JSON from the database). */
-export function refundAnswerFromJson(value: Prisma.JsonValue | null): RefundAnswer | null {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
-  const v = value as Record<string, unknown>;
-  if (v.ok === true && v.body && typeof v.body === 'object') return value as unknown as RefundAnswer;
-  if (v.ok === false && typeof v.code === 'string' && typeof v.message === 'string') return value as unknown as RefundAnswer;
-  return null;
+  return firstRow('refunds', rows, (r) => ({ accept_id: r.str('accept_id'), fingerprint: r.str('fingerprint'), answer: parseRefundAnswer(r.json('response')) }));
 }
 
 const refusal = (code: string, message: string): Reservation => ({ kind: 'answered', answer: { ok: false, code, message }, recorded: false });
 const reused = () => refusal('idempotency_key_reused', 'this idempotency key was already used for a different request');
 
-type RefundRow = {
+interface RefundRow {
   id: string;
   accept_id: string;
   fingerprint: string;
@@ -57,14 +50,37 @@ type RefundRow = {
   gateway: string;
   amount: number;
   currency: string;
-  status: string;
-  response: Prisma.JsonValue | null;
-};
+  status: (typeof REFUND_STATUSES)[number];
+  answer: RefundAnswer | null;
+}
 
 async function refundByKey(tx: DbTx, idempotencyKey: string): Promise<RefundRow | null> {
-  const rows = await tx.$queryRaw<RefundRow[]>`
-    SELECT id, accept_id, fingerprint, payment_id, gateway, amount, currency, status, response FROM refunds WHERE idempotency_key = ${idempotencyKey}`;
-  return rows[0] ?? null;
+  const rows = await tx.$queryRaw<unknown[]>`
+    SELECT id, accept_id, fingerprint, payment_id, gateway, amount, currency, status::text AS status, response FROM refunds WHERE idempotency_key = ${idempotencyKey}`;
+  return firstRow('refunds', rows, (r) => ({
+    id: r.str('id'),
+    accept_id: r.str('accept_id'),
+    fingerprint: r.str('fingerprint'),
+    payment_id: r.str('payment_id'),
+    gateway: r.str('gateway'),
+    amount: r.int('amount'),
+    currency: r.str('currency'),
+    status: r.enumOf('status', REFUND_STATUSES),
+    answer: parseRefundAnswer(r.json('response')),
+  }));
+}
+
+/** A payment row as the refund reads it (locked FOR UPDATE by the caller's query). */
+function paymentOf(r: Row) {
+  return {
+    id: r.str('id'),
+    gateway: r.str('gateway'),
+    gateway_ref: r.str('gateway_ref'),
+    amount: r.int('amount'),
+    currency: r.str('currency'),
+    refunded_amount: r.int('refunded_amount'),
+    order_id: r.str('order_id'),
+  };
 }
 
 /**
@@ -75,18 +91,21 @@ async function refundByKey(tx: DbTx, idempotencyKey: string): Promise<RefundRow 
  */
 export async function reserveRefund(prisma: Db, input: RefundInput, now: Date): Promise<Reservation> {
   return prisma.$transaction(async (tx) => {
-    const accepts = await tx.$queryRaw<Array<{ status: string }>>`SELECT status FROM accepts WHERE idempotency_key = ${input.acceptId}`;
-    const accept = accepts[0];
-    const payments = await tx.$queryRaw<Array<{ id: string; gateway: string; gateway_ref: string; amount: number; currency: string; refunded_amount: number }>>`
-      SELECT id, gateway, gateway_ref, amount, currency, refunded_amount FROM payments WHERE idempotency_key = ${input.acceptId} FOR UPDATE`;
-    const payment = payments[0];
+    const accept = firstRow('accepts', await tx.$queryRaw<unknown[]>`SELECT status::text AS status FROM accepts WHERE idempotency_key = ${input.acceptId}`, (r) => ({
+      status: r.enumOf('status', ACCEPT_STATUSES),
+    }));
+    const payment = firstRow(
+      'payments',
+      await tx.$queryRaw<unknown[]>`
+        SELECT id, gateway, gateway_ref, amount, currency, refunded_amount, order_id FROM payments WHERE idempotency_key = ${input.acceptId} FOR UPDATE`,
+      paymentOf,
+    );
 
     // Under the payment's lock: a reservation or answer of ours (a retry, or an earlier run) is found.
     const existing = await refundByKey(tx, input.idempotencyKey);
     if (existing) {
       if (existing.fingerprint !== input.fingerprint || existing.accept_id !== input.acceptId) return reused();
-      const answer = refundAnswerFromJson(existing.response);
-      if (answer) return { kind: 'answered', answer, recorded: true };
+      if (existing.answer) return { kind: 'answered', answer: existing.answer, recorded: true };
       if (existing.status === 'reserved' && payment) {
         return { kind: 'reserved', plan: planOf(existing, input, payment.gateway_ref) };
       }
@@ -96,9 +115,13 @@ export async function reserveRefund(prisma: Db, input: RefundInput, now: Date): 
     if (accept.status !== 'succeeded' || !payment) {
       return refusal('not_refundable', `the accept did not succeed (${accept.status}): nothing was charged to refund`);
     }
-    const reserved = await tx.$queryRaw<Array<{ total: bigint | number | null }>>`
-      SELECT COALESCE(SUM(amount), 0) AS total FROM refunds WHERE payment_id = ${payment.id} AND status = 'reserved'`;
-    const left = payment.amount - payment.refunded_amount - Number(reserved[0]?.total ?? 0);
+    const reserved = onlyRow(
+      'refunds',
+      await tx.$queryRaw<unknown[]>`
+        SELECT COALESCE(SUM(amount), 0)::bigint AS total FROM refunds WHERE payment_id = ${payment.id} AND status = 'reserved'`,
+      (r) => r.int('total'),
+    );
+    const left = payment.amount - payment.refunded_amount - reserved;
     if (left <= 0) return refusal('refund_exceeds_charge', 'the charge has been refunded in full; nothing is left to refund');
     const amount = input.amount ?? left;
     if (amount > left) {
@@ -141,8 +164,8 @@ export async function releaseRefund(db: Db, plan: RefundPlan, code: string, mess
   await db.$executeRaw`
     UPDATE refunds SET status = 'failed', error_code = ${code}, response = ${JSON.stringify(answer)}::json, updated_at = ${now}
     WHERE id = ${plan.refundId} AND status = 'reserved'`;
-  const rows = await db.$queryRaw<Array<{ response: Prisma.JsonValue | null }>>`SELECT response FROM refunds WHERE id = ${plan.refundId}`;
-  return refundAnswerFromJson(rows[0]?.response ?? null) ?? answer;
+  const rows = await db.$queryRaw<unknown[]>`SELECT response FROM refunds WHERE id = ${plan.refundId}`;
+  return firstRow('refunds', rows, (r) => parseRefundAnswer(r.json('response'))) ?? answer;
 }
 
 export interface RecordedRefund {
@@ -161,18 +184,23 @@ const statusFor = (refunded: number, total: number): RefundedStatus => (refunded
  */
 export async function recordRefund(prisma: Db, plan: RefundPlan, gateway: { refundRef: string; status: 'succeeded' | 'pending' }, now: Date): Promise<RecordedRefund> {
   return prisma.$transaction(async (tx) => {
-    const payments = await tx.$queryRaw<Array<{ amount: number; refunded_amount: number; order_id: string }>>`
-      SELECT amount, refunded_amount, order_id FROM payments WHERE id = ${plan.paymentId} FOR UPDATE`;
-    const payment = payments[0];
+    const payment = firstRow(
+      'payments',
+      await tx.$queryRaw<unknown[]>`
+        SELECT id, gateway, gateway_ref, amount, currency, refunded_amount, order_id FROM payments WHERE id = ${plan.paymentId} FOR UPDATE`,
+      paymentOf,
+    );
     if (!payment) throw new Error(`payment ${plan.paymentId} of refund ${plan.refundId} does not exist`);
-    const rows = await tx.$queryRaw<Array<{ status: string; response: Prisma.JsonValue | null }>>`
-      SELECT status, response FROM refunds WHERE id = ${plan.refundId} FOR UPDATE`;
-    const row = rows[0];
+    const row = firstRow('refunds', await tx.$queryRaw<unknown[]>`SELECT status::text AS status, response FROM refunds WHERE id = ${plan.refundId} FOR UPDATE`, (r) => ({
+      status: r.enumOf('status', REFUND_STATUSES),
+      answer: parseRefundAnswer(r.json('response')),
+    }));
     if (!row) throw new Error(`refund ${plan.refundId} does not exist`);
-    const earlier = refundAnswerFromJson(row.response);
-    if (row.status !== 'reserved' && earlier) {
-      const events = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM outbox_events WHERE accept_key = ${refundEventKey(plan.refundId)}`;
-      return { answer: earlier, eventId: events[0]?.id ?? '' };
+    if (row.status !== 'reserved' && row.answer) {
+      const eventId = firstRow('outbox_events', await tx.$queryRaw<unknown[]>`SELECT id FROM outbox_events WHERE accept_key = ${refundEventKey(plan.refundId)}`, (r) =>
+        r.str('id'),
+      );
+      return { answer: row.answer, eventId: eventId ?? '' };
     }
 
     const value = plan.amount.value;
@@ -180,19 +208,27 @@ export async function recordRefund(prisma: Db, plan: RefundPlan, gateway: { refu
     await tx.$executeRaw`
       UPDATE payments SET refunded_amount = ${refundedTotal}, status = ${statusFor(refundedTotal, payment.amount)}::payment_status, refund_ref = ${gateway.refundRef}, updated_at = ${now}
       WHERE id = ${plan.paymentId}`;
-    const lines = await tx.$queryRaw<Array<{ status: RefundedStatus }>>`
+    const lineStatuses = await tx.$queryRaw<unknown[]>`
       UPDATE line_items SET refunded_amount = refunded_amount + ${value},
         status = (CASE WHEN refunded_amount + ${value} >= quantity * unit_amount THEN 'refunded' ELSE 'partially_refunded' END)::line_item_status
-      WHERE accept_key = ${plan.acceptId} RETURNING status`;
-    const orders = await tx.$queryRaw<Array<{ id: string; external_id: string; kind: string; status: string }>>`
+      WHERE accept_key = ${plan.acceptId} RETURNING status::text AS status`;
+    const lineStatus = firstRow('line_items', lineStatuses, (r) => r.enumOf('status', LINE_ITEM_STATUSES));
+    const orderRows = await tx.$queryRaw<unknown[]>`
       UPDATE orders SET refunded_amount = refunded_amount + ${value},
         status = CASE WHEN kind = 'child' THEN (CASE WHEN refunded_amount + ${value} >= total_amount THEN 'refunded' ELSE 'partially_refunded' END)::order_status ELSE status END,
         updated_at = ${now}
-      WHERE id = ${payment.order_id} RETURNING id, external_id, kind, status`;
-    const order = orders[0];
+      WHERE id = ${payment.order_id} RETURNING id, external_id, kind::text AS kind, status::text AS status`;
+    const order = firstRow('orders', orderRows, (r) => ({
+      id: r.str('id'),
+      external_id: r.str('external_id'),
+      kind: r.enumOf('kind', ORDER_KINDS),
+      status: r.enumOf('status', ORDER_STATUSES),
+    }));
     if (!order) throw new Error(`order ${payment.order_id} of payment ${plan.paymentId} does not exist`);
     const orderKind = order.kind === 'child' ? 'child' : 'merged';
-    const orderStatus: RefundedStatus = orderKind === 'child' ? (order.status as RefundedStatus) : (lines[0]?.status ?? statusFor(refundedTotal, payment.amount));
+    const refundedOrder = order.status === 'refunded' || order.status === 'partially_refunded' ? order.status : null;
+    if (orderKind === 'child' && !refundedOrder) throw new Error(`child order ${order.id} is ${order.status} after a refund`);
+    const orderStatus: RefundedStatus = (orderKind === 'child' ? refundedOrder : lineStatus) ?? statusFor(refundedTotal, payment.amount);
 
     const body: RefundBody = {
       accept_id: plan.acceptId,

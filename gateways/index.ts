@@ -13,9 +13,15 @@ export interface ConfiguredGateways {
   sandbox: ReturnType<typeof createSandboxGateway> | null;
 }
 
-export function buildGateways(config: GatewaysConfig, deps: { prisma: Db; publicBaseUrl: string }): ConfiguredGateways {
+export function buildGateways(config: GatewaysConfig, deps: { prisma: Db; publicBaseUrl: string; clock?: () => Date }): ConfiguredGateways {
   const sandbox = config.sandbox
-    ? createSandboxGateway({ prisma: deps.prisma, publicBaseUrl: deps.publicBaseUrl, webhookSecret: config.sandbox.webhookSecret, latencyMs: config.sandbox.latencyMs })
+    ? createSandboxGateway({
+        prisma: deps.prisma,
+        publicBaseUrl: deps.publicBaseUrl,
+        webhookSecret: config.sandbox.webhookSecret,
+        latencyMs: config.sandbox.latencyMs,
+        clock: deps.clock,
+      })
     : null;
   const gateways: PaymentGateway[] = sandbox ? [sandbox] : [];
   if (config.paystack) {
@@ -25,6 +31,6 @@ export function buildGateways(config: GatewaysConfig, deps: { prisma: Db; public
   return { registry: createGatewayRegistry(gateways), sandbox };
 }
 
-export function buildGatewayRegistry(config: GatewaysConfig, deps: { prisma: Db; publicBaseUrl: string }): GatewayRegistry {
+export function buildGatewayRegistry(config: GatewaysConfig, deps: { prisma: Db; publicBaseUrl: string; clock?: () => Date }): GatewayRegistry {
   return buildGateways(config, deps).registry;
 }

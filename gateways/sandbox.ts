@@ -43,6 +43,8 @@ export interface SandboxOptions {
   webhookSecret: string;
   /** simulated gateway latency per call, for benchmarks */
   latencyMs?: number;
+  /** the clock the sandbox's ledger is written with (the service's, where it has one); the wall clock by default */
+  clock?: () => Date;
 }
 
 export function signSandboxWebhook(rawBody: string | Buffer, secret: string): string {
@@ -81,6 +83,7 @@ export function createSandboxGateway(options: SandboxOptions): PaymentGateway & 
   authenticate(chargeRef: string, approve: boolean): Promise<{ acceptKey: string; status: string }>;
 } {
   const { prisma, publicBaseUrl, webhookSecret } = options;
+  const clock = options.clock ?? (() => new Date());
   const pause = () => (options.latencyMs ? new Promise((r) => setTimeout(r, options.latencyMs)) : Promise.resolve());
 
   async function find(chargeRef: string): Promise<LedgerRow> {
@@ -105,11 +108,14 @@ export function createSandboxGateway(options: SandboxOptions): PaymentGateway & 
       const method = SANDBOX_METHODS[request.methodRef];
       if (!method) throw new GatewayDeclineError('payment_method_unusable', `sandbox: unknown payment method ${request.methodRef}`);
       // One statement: insert, or find the first charge made with this key (a replay, as Stripe does).
-      const rows = await prisma.$queryRaw<Array<{ id: string; status: string; decline_code: string | null; amount: number; currency: string; method_ref: string }>>`
+      // A concurrent first charge with the same key, committed while this insert waited on it, is
+      // not in this statement's snapshot: no row comes back, and a second statement reads it.
+      const now = clock();
+      const charged = () => prisma.$queryRaw<Array<{ id: string; status: string; decline_code: string | null; amount: number; currency: string; method_ref: string }>>`
         WITH made AS (
-          INSERT INTO sandbox_charges (id, idempotency_key, method_ref, amount, currency, status, decline_code, metadata, updated_at)
+          INSERT INTO sandbox_charges (id, idempotency_key, method_ref, amount, currency, status, decline_code, metadata, created_at, updated_at)
           VALUES (${newId('sbx')}, ${request.idempotencyKey}, ${request.methodRef}, ${request.amount}, ${request.currency},
-                  ${method.outcome}, ${method.declineCode ?? null}, ${JSON.stringify(request.metadata)}::jsonb, now())
+                  ${method.outcome}, ${method.declineCode ?? null}, ${JSON.stringify(request.metadata)}::jsonb, ${now}, ${now})
           ON CONFLICT (idempotency_key) DO NOTHING
           RETURNING id, status, decline_code, amount, currency, method_ref
         )
@@ -117,7 +123,8 @@ export function createSandboxGateway(options: SandboxOptions): PaymentGateway & 
         UNION ALL
         SELECT id, status, decline_code, amount, currency, method_ref FROM sandbox_charges
         WHERE idempotency_key = ${request.idempotencyKey} AND NOT EXISTS (SELECT 1 FROM made)`;
-      const row = rows[0]!;
+      const row = (await charged())[0] ?? (await charged())[0];
+      if (!row) throw new GatewayRefusedError('gateway_error', 'sandbox: the charge was neither made nor found');
       if (row.amount !== request.amount || row.currency !== request.currency || row.method_ref !== request.methodRef) {
         throw new GatewayRefusedError('gateway_error', 'sandbox: idempotency key reused with other parameters');
       }
@@ -131,7 +138,7 @@ export function createSandboxGateway(options: SandboxOptions): PaymentGateway & 
 
     async cancelCharge(chargeRef) {
       await pause();
-      await prisma.sandboxCharge.updateMany({ where: { id: chargeRef, status: 'requires_action' }, data: { status: 'canceled' } });
+      await prisma.sandboxCharge.updateMany({ where: { id: chargeRef, status: 'requires_action' }, data: { status: 'canceled', updatedAt: clock() } });
       return toResult(await find(chargeRef), publicBaseUrl);
     },
 
@@ -139,6 +146,7 @@ export function createSandboxGateway(options: SandboxOptions): PaymentGateway & 
       await pause();
       // The sandbox's refund ledger, as a gateway keeps one: a key reused answers its first refund,
       // and no refund takes more than the charge has left. One transaction, the charge row locked.
+      const now = clock();
       return prisma.$transaction(async (tx) => {
         const charges = await tx.$queryRaw<Array<{ status: string; amount: number }>>`
           SELECT status, amount FROM sandbox_charges WHERE id = ${chargeRef} FOR UPDATE`;
@@ -166,8 +174,8 @@ export function createSandboxGateway(options: SandboxOptions): PaymentGateway & 
         if (value > remaining) throw new GatewayRefusedError('gateway_error', `sandbox: refund of ${value} is more than the ${remaining} left on ${chargeRef}`);
         // The charge's first refund is <charge>_refund, the next ones numbered (the charge is locked).
         const id = taken._count === 0 ? `${chargeRef}_refund` : `${chargeRef}_refund_${taken._count + 1}`;
-        await tx.sandboxRefund.create({ data: { id, idempotencyKey, chargeId: chargeRef, amount: value } });
-        if (value === remaining) await tx.sandboxCharge.update({ where: { id: chargeRef }, data: { status: 'refunded' } });
+        await tx.sandboxRefund.create({ data: { id, idempotencyKey, chargeId: chargeRef, amount: value, createdAt: now } });
+        if (value === remaining) await tx.sandboxCharge.update({ where: { id: chargeRef }, data: { status: 'refunded', updatedAt: now } });
         return { refundRef: id, status: 'succeeded' as const };
       });
     },
@@ -195,7 +203,7 @@ export function createSandboxGateway(options: SandboxOptions): PaymentGateway & 
       if (row.status === 'requires_action') {
         await prisma.sandboxCharge.update({
           where: { id: chargeRef },
-          data: approve ? { status: 'succeeded' } : { status: 'declined', declineCode: 'authentication_failed' },
+          data: approve ? { status: 'succeeded', updatedAt: clock() } : { status: 'declined', declineCode: 'authentication_failed', updatedAt: clock() },
         });
       }
       const metadata = row.metadata as { workflow_id?: string } | null;

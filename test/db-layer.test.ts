@@ -13,6 +13,20 @@ import { ACCEPT_STATUSES } from '../db/statuses.ts';
 import { changeOffer, createOffer, putOrder } from '../api/services/shop.ts';
 import type { AcceptPlan } from '../contract/accept.ts';
 import { ADMIN_URL } from '../scripts/lib/fresh-db.ts';
+import {
+  findBuyerDecline,
+  findFunnel,
+  findFunnelAnswer,
+  findWindow,
+  funnelDefinition,
+  noteFunnelAnswer,
+  openWindowRow,
+  recordBuyerDecline,
+  saveFunnel,
+  settleFunnelAnswer,
+} from '../db/funnels.ts';
+import { closeWindowRecord, windowContents } from '../db/windows.ts';
+import type { FunnelDefinition } from '../domain/funnel.ts';
 
 const prisma = createPrisma(inject('databaseUrl'), 2);
 afterAll(async () => {
@@ -225,5 +239,70 @@ describe('one clock', () => {
     const storedOffer = await prisma.offer.findUniqueOrThrow({ where: { id: offer.id } });
     expect(storedOffer).toMatchObject({ amount: 700, eligibility: null, createdAt: NOW, updatedAt: later });
     expect(await findOffer(prisma, offer.id)).toMatchObject({ amount: 700, currency: 'USD', eligibility: null, max_per_order: 1 });
+  });
+});
+
+describe('funnels and windows in db/', () => {
+  const def = (): FunnelDefinition => ({
+    name: 'Two steps',
+    entry: 'up',
+    max_accepts: 2,
+    steps: [
+      { id: 'up', offer_id: 'off_up', on_accept: 'down', on_decline: 'down', eligibility: { min_parent_total: 100 } },
+      { id: 'down', offer_id: 'off_down', on_accept: 'end', on_decline: 'end', on_payment_declined: 'end' },
+    ],
+    starts_at: null,
+    ends_at: null,
+  });
+
+  it("a funnel's stored steps read back as written, and steps of another shape are MalformedRecordError", async () => {
+    const id = `fun_dbl${uid()}`;
+    await saveFunnel(prisma, id, def(), 'USD', NOW);
+    const row = await findFunnel(prisma, id);
+    expect(row).toMatchObject({ createdAt: NOW, updatedAt: NOW });
+    expect(funnelDefinition(row!)).toEqual(def());
+    // A step's target stored as a number: a changed writer, or a hand edit.
+    await prisma.$executeRaw`UPDATE funnels SET steps = jsonb_set(steps, '{0,on_accept}', '7') WHERE id = ${id}`;
+    const changed = await findFunnel(prisma, id);
+    const bad = caught(() => funnelDefinition(changed!));
+    expect(bad).toBeInstanceOf(MalformedRecordError);
+    expect(bad).toMatchObject({ column: 'funnels.steps' });
+  });
+
+  it("answers, declines and the window are stamped with the caller's now; a stored next of another shape is refused", async () => {
+    const funnelId = `fun_dbl${uid()}`;
+    await saveFunnel(prisma, funnelId, def(), 'USD', NOW);
+    const parent = `dbl-${uid()}`;
+    const key = `dbl-${uid()}`;
+    const later = new Date(NOW.getTime() + 5_000);
+    await noteFunnelAnswer(prisma, { idempotencyKey: key, kind: 'decline', funnelId, stepId: 'up', offerId: 'off_up', parentExternalId: parent, cartId: 'cart_1' }, NOW);
+    const next = { step_id: 'down', offer_id: 'off_down', name: 'Socks', amount: { value: 500, currency: 'USD' }, token: 'tok' };
+    expect(await settleFunnelAnswer(prisma, key, 'declined_by_buyer', next, later)).toEqual(next);
+    expect(await findFunnelAnswer(prisma, key)).toMatchObject({ funnelId, stepId: 'up', answeredAt: later, next });
+
+    const body = { status: 'declined_by_buyer' as const, accept_id: key, offer_id: 'off_up', next };
+    await recordBuyerDecline(
+      prisma,
+      { idempotencyKey: key, fingerprint: 'fp', jti: `jti-${uid()}`, offerId: 'off_up', parentExternalId: parent, cartId: 'cart_1', funnelId, stepId: 'up' },
+      body,
+      later,
+    );
+    expect(await findBuyerDecline(prisma, key)).toEqual({ fingerprint: 'fp', response: body });
+
+    const window = await openWindowRow(prisma, parent, new Date(NOW.getTime() + 600_000), NOW);
+    expect(window).toMatchObject({ status: 'open', closed_at: null });
+    const closedAt = new Date(NOW.getTime() + 60_000);
+    const eventId = await closeWindowRecord(prisma, { parentExternalId: parent, reason: 'funnel_ended' }, closedAt);
+    expect(await closeWindowRecord(prisma, { parentExternalId: parent, reason: 'funnel_ended' }, later)).toBe(eventId);
+    expect(await findWindow(prisma, parent)).toMatchObject({ status: 'closed', reason: 'funnel_ended', closed_at: closedAt });
+    const event = await prisma.outboxEvent.findUniqueOrThrow({ where: { id: eventId } });
+    expect(event.createdAt).toEqual(closedAt);
+    expect(event.payload).toMatchObject({ created_at: closedAt.toISOString(), data: { declined: [{ decline_id: key, step_id: 'up', declined_at: later.toISOString() }] } });
+    expect((await windowContents(prisma, parent)).declined).toHaveLength(1);
+
+    await prisma.$executeRaw`UPDATE funnel_answers SET next = '{"step_id": "down"}' WHERE idempotency_key = ${key}`;
+    const err = await findFunnelAnswer(prisma, key).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MalformedRecordError);
+    expect(err).toMatchObject({ column: 'funnel_answers.next' });
   });
 });

@@ -36,7 +36,7 @@ afterAll(async () => {
 
 interface Listing {
   order_id: string;
-  offers: Array<{ offer_id: string; eligible: boolean; reasons: Array<{ code: string; message: string; rule?: string }> }>;
+  offers: Array<{ offer_id: string; funnel_id?: string; step_id?: string; eligible: boolean; reasons: Array<{ code: string; message: string; rule?: string }> }>;
 }
 
 async function listing(externalId: string) {
@@ -132,6 +132,92 @@ describe('GET /orders/{external_id}/offers', () => {
     expect((await stack.app.inject({ method: 'GET', url: `/wp-json/ocart/v1/orders/${child}/offers`, headers: auth })).statusCode).toBe(404);
     const anonymous = await stack.app.inject({ method: 'GET', url: `/wp-json/ocart/v1/orders/${order.externalId}/offers` });
     expect(anonymous.statusCode).toBe(401);
+  });
+});
+
+/** A funnel over two fresh offers: `up` (its entry) leads to `down` on a yes and on a no. */
+async function twoStepFunnel(o: { maxAccepts?: number; downRules?: Record<string, unknown> } = {}) {
+  const up = await createOffer(stack.app);
+  const down = await createOffer(stack.app);
+  const res = await stack.app.inject({
+    method: 'POST',
+    url: '/wp-json/ocart/v1/funnels',
+    headers: auth,
+    payload: {
+      name: 'Two steps',
+      entry: 'up',
+      ...(o.maxAccepts ? { max_accepts: o.maxAccepts } : {}),
+      steps: [
+        { id: 'up', offer_id: up.id, on_accept: 'down', on_decline: 'down' },
+        { id: 'down', offer_id: down.id, on_accept: 'end', on_decline: 'end', ...(o.downRules ? { eligibility: o.downRules } : {}) },
+      ],
+    },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return { id: res.json<{ id: string }>().id, up, down };
+}
+
+const stepsOf = (body: Listing, funnelId: string) =>
+  body.offers
+    .filter((o) => o.funnel_id === funnelId)
+    .map((o) => ({ offer_id: o.offer_id, step_id: o.step_id, eligible: o.eligible, codes: codesOf(o) }))
+    .sort((a, b) => (a.step_id ?? '').localeCompare(b.step_id ?? ''));
+
+describe('funnel steps in GET /orders/{external_id}/offers', () => {
+  it("lists every step of a live funnel with its funnel and step ids; a step's own conditions are its reasons", async () => {
+    const funnel = await twoStepFunnel({ downRules: { min_parent_total: 1_000_000 } });
+    const order = await registerParentOrder(stack.app);
+    const body = await listing(order.externalId);
+    expect(stepsOf(body, funnel.id)).toEqual([
+      { offer_id: funnel.down.id, step_id: 'down', eligible: false, codes: ['offer_ineligible'] },
+      { offer_id: funnel.up.id, step_id: 'up', eligible: true, codes: [] },
+    ]);
+    const down = body.offers.find((o) => o.funnel_id === funnel.id && o.step_id === 'down')!;
+    expect(down.reasons[0]).toMatchObject({ code: 'offer_ineligible', rule: 'min_parent_total' });
+    // The standalone entry of the same offer knows nothing of the step's conditions.
+    expect(body.offers.find((o) => o.offer_id === funnel.down.id && o.funnel_id === undefined)).toEqual({ offer_id: funnel.down.id, eligible: true, reasons: [] });
+  });
+
+  it("funnel_cap_reached once the order took max_accepts in that funnel; window_closed, first, once the order's window closed", async () => {
+    const funnel = await twoStepFunnel({ maxAccepts: 1 });
+    const other = await twoStepFunnel();
+    const order = await registerParentOrder(stack.app);
+    const bystander = await registerParentOrder(stack.app);
+    const minted = await stack.app.inject({
+      method: 'POST',
+      url: `/wp-json/ocart/v1/funnels/${funnel.id}/tokens`,
+      headers: auth,
+      payload: { order_id: order.externalId, cart_id: order.cartId },
+    });
+    expect(minted.statusCode, minted.body).toBe(201);
+    const took = await accept(stack.app, funnel.up.id, newKey(), { token: minted.json<{ token: string }>().token, cart_id: order.cartId });
+    expect(took.statusCode, took.body).toBe(200);
+    // One accept of one allowed: the funnel answered no next step.
+    expect(took.json()).toMatchObject({ status: 'succeeded', next: null });
+
+    // The funnel ended, so the window closes (its workflow, a moment later).
+    let body = await listing(order.externalId);
+    for (let i = 0; i < 100 && !stepsOf(body, funnel.id)[0]?.codes.includes('window_closed'); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      body = await listing(order.externalId);
+    }
+    expect(stepsOf(body, funnel.id)).toEqual([
+      { offer_id: funnel.down.id, step_id: 'down', eligible: false, codes: ['window_closed', 'funnel_cap_reached'] },
+      { offer_id: funnel.up.id, step_id: 'up', eligible: false, codes: ['window_closed', 'offer_already_accepted', 'funnel_cap_reached'] },
+    ]);
+    // Another funnel has its own cap; the window is the order's.
+    expect(stepsOf(body, other.id).map((s) => s.codes)).toEqual([['window_closed'], ['window_closed']]);
+    // Another order is untouched.
+    const theirs = await listing(bystander.externalId);
+    expect(stepsOf(theirs, funnel.id).map((s) => s.codes)).toEqual([[], []]);
+    // And the accept door agrees: a step token for this order is refused now.
+    const late = await stack.app.inject({
+      method: 'POST',
+      url: `/wp-json/ocart/v1/funnels/${other.id}/tokens`,
+      headers: auth,
+      payload: { order_id: order.externalId, cart_id: order.cartId },
+    });
+    expect(late.json()).toMatchObject({ code: 'window_closed' });
   });
 });
 

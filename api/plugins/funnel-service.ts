@@ -16,9 +16,13 @@ import {
   noteFunnelAnswer,
   openWindowRow,
   settleFunnelAnswer,
+  offerSlots,
   takenOffers,
   type FunnelParent,
 } from '../../db/funnels.ts';
+import { findOffer } from '../../db/offers.ts';
+import { findOrderRef } from '../../db/orders.ts';
+import type { FunnelNext } from '../../contract/funnels.ts';
 import type { Funnel } from '../../db/generated/client.ts';
 import { loadSettings } from '../../db/settings-store.ts';
 import { windowContents } from '../../db/windows.ts';
@@ -30,13 +34,7 @@ import type { AppDeps } from '../app.ts';
 import { ACCEPT_ROUTE, ACCEPT_STATUS_ROUTE } from './accept-answer.ts';
 import type { WindowFlows } from './funnel-window.ts';
 
-export interface NextBody {
-  step_id: string;
-  offer_id: string;
-  name: string;
-  amount: { value: number; currency: string };
-  token: string;
-}
+export type NextBody = FunnelNext;
 
 export interface StepToken {
   token: string;
@@ -75,9 +73,17 @@ export function createFunnelService(deps: Deps) {
       prisma,
       def.steps.map((s) => s.offer_id),
     );
-    const rows = await prisma.offer.findMany({ where: { id: { in: [...offers.keys()] } }, select: { id: true, maxPerOrder: true } });
-    const taken = await takenOffers(prisma, parent.id, offers, new Map(rows.map((r) => [r.id, r.maxPerOrder])));
+    const taken = await takenOffers(prisma, parent.id, offers, await offerSlots(prisma, [...offers.keys()]));
     return { now: clock(), parent: { totalAmount: parent.totalAmount, productIds: parent.productIds }, offers, acceptsSoFar, taken };
+  }
+
+  /** Notes which funnel step a key answers (once; a replay finds the first note). */
+  async function noteStep(key: string, kind: 'accept' | 'decline', claims: TokenClaims & { fun: string; stp: string }): Promise<void> {
+    await noteFunnelAnswer(
+      prisma,
+      { idempotencyKey: key, kind, funnelId: claims.fun, stepId: claims.stp, offerId: claims.off, parentExternalId: claims.ord, cartId: claims.cart },
+      clock(),
+    );
   }
 
   /** Opens the parent's window with its first token; a closed window takes no more tokens. */
@@ -85,12 +91,12 @@ export function createFunnelService(deps: Deps) {
     if (!windows) return;
     let row = await findWindow(prisma, parentExternalId);
     if (row?.status === 'closed') throw new DomainError('window_closed', "this order's upsell window has closed");
-    row ??= await openWindowRow(prisma, parentExternalId, new Date(clock().getTime() + settings['upsells.window_min'] * 60_000));
+    row ??= await openWindowRow(prisma, parentExternalId, new Date(clock().getTime() + settings['upsells.window_min'] * 60_000), clock());
     await windows.open(parentExternalId, row.closes_at);
   }
 
   async function mintStep(funnel: Funnel, step: FunnelStep, parent: FunnelParent, cartId: string, settings: UpsellSettings): Promise<StepToken> {
-    const offer = await prisma.offer.findUnique({ where: { id: step.offer_id } });
+    const offer = await findOffer(prisma, step.offer_id);
     if (!offer) throw new DomainError('offer_not_found', 'the step names an offer that no longer exists');
     await openWindow(parent.externalId, settings);
     const amount = { value: offer.amount, currency: offer.currency };
@@ -107,7 +113,7 @@ export function createFunnelService(deps: Deps) {
   async function settleNext(key: string, outcome: StepOutcome, recorded: string): Promise<NextBody | null> {
     const row = await findFunnelAnswer(prisma, key);
     if (!row) return null;
-    if (row.answeredAt) return (row.next ?? null) as NextBody | null;
+    if (row.answeredAt) return row.next;
     let next: NextBody | null = null;
     const [funnel, parent, settings] = await Promise.all([findFunnel(prisma, row.funnelId), findFunnelParent(prisma, row.parentExternalId), loadSettings(prisma)]);
     if (funnel && parent) {
@@ -123,7 +129,7 @@ export function createFunnelService(deps: Deps) {
         }
       }
     }
-    const stored = (await settleFunnelAnswer(prisma, key, recorded, next)) as NextBody | null;
+    const stored = await settleFunnelAnswer(prisma, key, recorded, next, clock());
     if (stored === null) await windows?.signal(row.parentExternalId, { kind: 'funnel_ended', key });
     return stored;
   }
@@ -166,15 +172,7 @@ export function createFunnelService(deps: Deps) {
     async beforeAccept(request: FastifyRequest, a: { acceptKey: string; offerId: string; token: string; cartId: string }): Promise<void> {
       const claims = verifyToken(a.token, config.tokenKeys, clock(), { offerId: a.offerId, cartId: a.cartId });
       if (claims.fun && claims.stp) {
-        await noteFunnelAnswer(prisma, {
-          idempotencyKey: a.acceptKey,
-          kind: 'accept',
-          funnelId: claims.fun,
-          stepId: claims.stp,
-          offerId: claims.off,
-          parentExternalId: claims.ord,
-          cartId: claims.cart,
-        });
+        await noteStep(a.acceptKey, 'accept', { ...claims, fun: claims.fun, stp: claims.stp });
       }
       if (!windows) return;
       const row = await findWindow(prisma, claims.ord);
@@ -222,15 +220,7 @@ export function createFunnelService(deps: Deps) {
     async afterDecline(key: string, claims: TokenClaims): Promise<NextBody | null> {
       let next: NextBody | null = null;
       if (claims.fun && claims.stp) {
-        await noteFunnelAnswer(prisma, {
-          idempotencyKey: key,
-          kind: 'decline',
-          funnelId: claims.fun,
-          stepId: claims.stp,
-          offerId: claims.off,
-          parentExternalId: claims.ord,
-          cartId: claims.cart,
-        });
+        await noteStep(key, 'decline', { ...claims, fun: claims.fun, stp: claims.stp });
         next = await settleNext(key, 'declined', 'declined_by_buyer');
       }
       await windows?.signal(claims.ord, { kind: 'declined', key });
@@ -245,7 +235,7 @@ export function createFunnelService(deps: Deps) {
     async windowState(externalId: string) {
       const row = await findWindow(prisma, externalId);
       if (!row) {
-        const order = await prisma.order.findUnique({ where: { externalId }, select: { id: true } });
+        const order = await findOrderRef(prisma, externalId);
         throw order ? new DomainError('not_found', 'no window: no token was minted for this order') : new DomainError('order_not_found', 'no such order');
       }
       const contents = await windowContents(prisma, externalId);

@@ -5,14 +5,15 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Funnel } from '../../db/generated/client.ts';
-import { findFunnel, funnelDefinition, funnelOffers, newFunnelId, saveFunnel } from '../../db/funnels.ts';
+import { findBuyerDecline, findFunnel, funnelDefinition, funnelOffers, newFunnelId, recordBuyerDecline, saveFunnel } from '../../db/funnels.ts';
+import { DeclinedBody } from '../../contract/funnels.ts';
 import { DEFAULT_MAX_ACCEPTS, type FunnelDefinition, validateFunnel } from '../../domain/funnel.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { assertIdempotencyKey, requestFingerprint } from '../../domain/idempotency.ts';
 import { verifyToken } from '../../domain/token.ts';
 import { burnJti } from '../../db/tokens.ts';
 import { recordOfferEvent } from '../../db/offer-events.ts';
-import { Prisma, isUniqueViolation } from '../../db/client.ts';
+import { isUniqueViolation } from '../../db/client.ts';
 import { requireApiKey } from '../auth.ts';
 import type { AppDeps } from '../app.ts';
 import { SHOP_SECURITY, errorResponses } from '../plugins/openapi.ts';
@@ -133,7 +134,7 @@ const WindowSchema = Type.Object(
   { title: 'PostPurchaseWindow' },
 );
 
-export const funnelRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, config }) => {
+export const funnelRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, config, clock }) => {
   app.addHook('onRequest', requireApiKey(config.apiKey));
 
   async function validated(body: Static<typeof FunnelBody>) {
@@ -156,7 +157,7 @@ export const funnelRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
     },
     async (request, reply) => {
       const { def, currency } = await validated(request.body);
-      return reply.status(201).send(serializeFunnel(await saveFunnel(prisma, request.body.id ?? newFunnelId(), def, currency)));
+      return reply.status(201).send(serializeFunnel(await saveFunnel(prisma, request.body.id ?? newFunnelId(), def, currency, clock())));
     },
   );
 
@@ -185,7 +186,7 @@ export const funnelRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       if (request.body.id !== undefined && request.body.id !== id) throw new DomainError('invalid_request', 'the body names another funnel id');
       if (!(await findFunnel(prisma, id))) throw new DomainError('funnel_not_found', 'no such funnel');
       const { def, currency } = await validated(request.body);
-      return serializeFunnel(await saveFunnel(prisma, id, def, currency));
+      return serializeFunnel(await saveFunnel(prisma, id, def, currency, clock()));
     },
   );
 
@@ -218,32 +219,10 @@ export const funnelRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
   );
 };
 
-const NextSchema = Type.Union(
-  [
-    Type.Object(
-      {
-        step_id: Type.String(),
-        offer_id: Type.String(),
-        name: Type.String(),
-        amount: Type.Object({ value: Type.Integer(), currency: Type.String() }),
-        token: Type.String({ description: "The next step's single-use token, minted by the service" }),
-      },
-      { title: 'FunnelNext' },
-    ),
-    Type.Null(),
-  ],
-  { description: "The funnel's next step, or null at its end" },
-);
-
-const Declined = Type.Object(
-  {
-    status: Type.Literal('declined_by_buyer'),
-    accept_id: Type.String({ description: 'The idempotency key' }),
-    offer_id: Type.String(),
-    next: NextSchema,
-  },
-  { title: 'DeclinedByBuyer', headers: { 'Idempotent-Replayed': { type: 'string', enum: ['true'], description: 'Present on a replay' } } },
-);
+const Declined = Type.Object(DeclinedBody.properties, {
+  title: 'DeclinedByBuyer',
+  headers: { 'Idempotent-Replayed': { type: 'string', enum: ['true'], description: 'Present on a replay' } },
+});
 
 /** The buyer's "no thanks": burns the token, records the decline, answers the downsell step. */
 export const declineRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, config, clock }) => {
@@ -286,13 +265,10 @@ export const declineRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { p
       const offerId = request.params.offer_id;
       const fingerprint = requestFingerprint(offerId, token, cartId);
       const replay = async () => {
-        const existing = await prisma.buyerDecline.findUnique({ where: { idempotencyKey: key } });
+        const existing = await findBuyerDecline(prisma, key);
         if (!existing) return null;
         if (existing.fingerprint !== fingerprint) throw new DomainError('idempotency_key_reused', 'this idempotency key was already used for a different request');
-        return reply
-          .header('Idempotent-Replayed', 'true')
-          .status(200)
-          .send(existing.response as unknown as Static<typeof Declined>);
+        return reply.header('Idempotent-Replayed', 'true').status(200).send(existing.response);
       };
 
       let claims;
@@ -312,21 +288,14 @@ export const declineRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { p
       await funnelService(app).assertWindowOpen(claims.ord);
       if ((await burnJti(prisma, claims.jti, key, clock())) !== key) throw new DomainError('token_replayed', 'this token has already been used');
       const next = await funnelService(app).afterDecline(key, claims);
-      const body = { status: 'declined_by_buyer' as const, accept_id: key, offer_id: offerId, next };
+      const body: DeclinedBody = { status: 'declined_by_buyer', accept_id: key, offer_id: offerId, next };
       try {
-        await prisma.buyerDecline.create({
-          data: {
-            idempotencyKey: key,
-            fingerprint,
-            jti: claims.jti,
-            offerId,
-            parentExternalId: claims.ord,
-            cartId,
-            funnelId: claims.fun ?? null,
-            stepId: claims.stp ?? null,
-            response: body as unknown as Prisma.InputJsonValue,
-          },
-        });
+        await recordBuyerDecline(
+          prisma,
+          { idempotencyKey: key, fingerprint, jti: claims.jti, offerId, parentExternalId: claims.ord, cartId, funnelId: claims.fun ?? null, stepId: claims.stp ?? null },
+          body,
+          clock(),
+        );
       } catch (err) {
         // The same key raced us here: its answer is the one recorded.
         if (!isUniqueViolation(err)) throw err;

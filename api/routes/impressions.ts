@@ -7,6 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError } from '../../domain/errors.ts';
 import { recordOfferEvent } from '../../db/offer-events.ts';
+import { findOffer } from '../../db/offers.ts';
 import type { AppDeps } from '../app.ts';
 import { checkBuyerToken } from '../buyer-token.ts';
 import { errorResponses } from '../plugins/openapi.ts';
@@ -51,7 +52,7 @@ export const impressionRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, 
       // The currency the buyer was shown: the token's, or (an older token without a price) the offer's.
       let currency = claims.cur;
       if (!currency) {
-        const offer = await prisma.offer.findUnique({ where: { id: offerId }, select: { currency: true } });
+        const offer = await findOffer(prisma, offerId);
         if (!offer) throw new DomainError('offer_not_found', 'no such offer');
         currency = offer.currency;
       }

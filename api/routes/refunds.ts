@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { findRefundRecord, refundAnswerFromJson } from '../../db/refunds.ts';
+import { findRefundRecord } from '../../db/refunds.ts';
 import { DomainError, isErrorCode, statusForCode } from '../../domain/errors.ts';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../domain/idempotency.ts';
-import type { RefundAnswer } from '../../workflows/refund-messages.ts';
+import { RefundBody, type RefundAnswer } from '../../contract/refunds.ts';
 import { requireApiKey } from '../auth.ts';
 import type { AppDeps } from '../app.ts';
 import { errorBody } from '../errors.ts';
@@ -31,27 +31,10 @@ function assertRefundKey(key: string | undefined): string {
   return key;
 }
 
-const Money = Type.Object({ value: Type.Integer({ description: 'Minor units of the currency' }), currency: Type.String({ description: 'ISO 4217 code' }) });
 const REPLAYED = {
   'Idempotent-Replayed': { type: 'string', enum: ['true'], description: 'Present on a replay: this is the answer the first call got' },
 };
-const Refunded = Type.Object(
-  {
-    accept_id: Type.String(),
-    refund: Type.Object({
-      id: Type.String(),
-      amount: Money,
-      status: Type.Union([Type.Literal('succeeded'), Type.Literal('pending')], {
-        description: '`pending`: the gateway took the refund and settles it later (Paystack queues every refund)',
-      }),
-    }),
-    refunded_total: Type.Object({ value: Type.Integer(), currency: Type.String() }, { description: "Everything refunded on the upsell's charge so far, this refund included" }),
-    order_status: Type.Union([Type.Literal('refunded'), Type.Literal('partially_refunded')], {
-      description: "The child order's status, or (merged into the parent) the upsell line's",
-    }),
-  },
-  { title: 'UpsellRefund', description: 'Refunded at the gateway and recorded', headers: REPLAYED },
-);
+const Refunded = Type.Object(RefundBody.properties, { title: 'UpsellRefund', description: 'Refunded at the gateway and recorded', headers: REPLAYED });
 
 function send(reply: FastifyReply, acceptId: string, answer: RefundAnswer, replayed: boolean) {
   if (replayed) reply.header('Idempotent-Replayed', 'true');
@@ -119,7 +102,7 @@ export const refundRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       });
       const reusedBody = () => reused(reply, acceptId);
       if (record && (record.fingerprint !== fingerprint || record.accept_id !== acceptId)) return reusedBody();
-      const recorded = refundAnswerFromJson(record?.response ?? null);
+      const recorded = record?.answer ?? null;
       if (recorded) return send(reply, acceptId, recorded, true);
 
       const result = await flows.refund({ acceptId, idempotencyKey: key, fingerprint, amount }, config.acceptWaitMs).catch((err: unknown) => {
@@ -130,9 +113,12 @@ export const refundRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       if (result.kind === 'answered') return send(reply, acceptId, result.reply.answer, result.reply.replayed);
       if (result.kind === 'no_answer') unavailable(reply, 'the refund is still being processed; retry with the same key');
       // Closed between our read and the call: its record has the answer now.
-      const after = await findRefundRecord(prisma, key).catch(() => null);
+      const after = await findRefundRecord(prisma, key).catch((err: unknown) => {
+        request.log.warn({ err }, 'refund record lookup failed');
+        return unavailable(reply, 'the refund cannot be read right now; retry with the same key');
+      });
       if (after && (after.fingerprint !== fingerprint || after.accept_id !== acceptId)) return reusedBody();
-      const answer = refundAnswerFromJson(after?.response ?? null);
+      const answer = after?.answer ?? null;
       if (!answer) unavailable(reply, 'the refund is still being processed; retry with the same key');
       return send(reply, acceptId, answer, true);
     },
