@@ -5,8 +5,6 @@
 import type { Db } from '../db/client.ts';
 import type { WindowCloseReason } from '../contract/window.ts';
 import { acceptCompletions, closeWindowRecord } from '../db/windows.ts';
-import { markEventFailed } from '../db/outbox.ts';
-import { deliverOutboxEvent } from './event-delivery.ts';
 
 export interface WindowActivityDeps {
   prisma: Db;
@@ -38,14 +36,6 @@ export function createWindowActivities(deps: WindowActivityDeps) {
     /** Closes the window row and writes its event; a retry finds the event written and answers it. */
     async closeWindow(input: { parentExternalId: string; reason: WindowCloseReason }): Promise<string> {
       return closeWindowRecord(prisma, input, clock());
-    },
-
-    async deliverWindowEvent(eventId: string): Promise<void> {
-      await deliverOutboxEvent(prisma, eventId, clock, deps.eventDeliveryTimeoutMs ?? 10_000);
-    },
-
-    async markWindowEventFailed(eventId: string): Promise<void> {
-      await markEventFailed(prisma, eventId);
     },
   };
 }

@@ -2,7 +2,7 @@
  * The post-purchase window of one parent order (ID `window:<parent external id>`). It opens with the
  * parent's first token and closes when its funnel ends or its timer (upsells.window_min) fires, but
  * never while an accept it let start is still charging or waiting for SCA. Closing writes
- * ocart/upsell/window_closed to the outbox (once per parent) and delivers it. Deterministic: time
+ * ocart/upsell/window_closed to the outbox (once per parent), which the worker's relay delivers. Deterministic: time
  * and waits come from the SDK.
  */
 import { condition, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
@@ -17,10 +17,6 @@ const RECHECK = '20 seconds';
 const acts = proxyActivities<WindowActivities>({
   startToCloseTimeout: '20 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
-const delivery = proxyActivities<WindowActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 hour', maximumAttempts: 30 },
 });
 
 export async function postPurchaseWindow(input: WindowInput): Promise<{ reason: WindowCloseReason }> {
@@ -57,11 +53,7 @@ export async function postPurchaseWindow(input: WindowInput): Promise<{ reason: 
   status = 'closed';
   upsertSearchAttributes([{ key: searchAttributes.upsellOutcome, value: `window_closed_${reason}` }]);
 
-  const eventId = await acts.closeWindow({ parentExternalId: input.parentExternalId, reason });
-  try {
-    await delivery.deliverWindowEvent(eventId);
-  } catch {
-    await acts.markWindowEventFailed(eventId);
-  }
+  // The event is in the outbox with the closed row; the worker's outbox relay delivers it.
+  await acts.closeWindow({ parentExternalId: input.parentExternalId, reason });
   return { reason };
 }

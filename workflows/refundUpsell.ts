@@ -4,18 +4,17 @@
  * activity, every clock is the SDK's.
  *
  *   reserve (payment locked: refuse, or take the amount) -> gateway refund (its own key)
- *     -> record (refund, payment, order or line, outbox) -> deliver ocart/upsell/refunded
+ *     -> record (refund, payment, order or line, outbox) (the worker's outbox relay delivers ocart/upsell/refunded)
  *   a gateway refusal releases the reservation instead.
  */
 import { allHandlersFinished, condition, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.ts';
 import type { createRefundActivities } from '../activities/refunds.ts';
 import { FAILURE } from '../contract/failures.ts';
 import { decodeAcceptFailure } from '../contract/refusals.ts';
 import type { RefundResult } from '../gateways/gateway.ts';
 import { REFUND_FINGERPRINT_MISMATCH, type RefundAnswer, type RefundInput, refundUpdate } from './refund-messages.ts';
 
-type Activities = ReturnType<typeof createRefundActivities> & Pick<ReturnType<typeof createActivities>, 'deliverEvent' | 'markEventFailed'>;
+type Activities = ReturnType<typeof createRefundActivities>;
 
 // The database steps must finish whatever happens (a reservation taken is either recorded or
 // released): no attempt limit.
@@ -29,12 +28,6 @@ const store = proxyActivities<Activities>({
 const gateway = proxyActivities<Activities>({
   startToCloseTimeout: '20 seconds',
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [FAILURE.refused] },
-});
-
-// Event delivery, as for the accepted event: backoff up to an hour, for about a day.
-const delivery = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 hour', maximumAttempts: 30 },
 });
 
 export async function refundUpsell(input: RefundInput): Promise<RefundAnswer> {
@@ -76,11 +69,7 @@ export async function refundUpsell(input: RefundInput): Promise<RefundAnswer> {
   }
 
   const recorded = await store.recordRefund(plan, result);
+  // ocart/upsell/refunded is in the outbox with the refund; the worker's outbox relay delivers it.
   answer = recorded.answer;
-  try {
-    if (recorded.eventId) await delivery.deliverEvent(recorded.eventId);
-  } catch {
-    await store.markEventFailed(recorded.eventId);
-  }
   return finish(recorded.answer);
 }
