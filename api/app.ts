@@ -28,6 +28,7 @@ import { eligibilityRoutes } from './routes/eligibility.ts';
 import { declineRoutes, funnelRoutes } from './routes/funnels.ts';
 import { healthRoutes } from './routes/health.ts';
 import { impressionRoutes } from './routes/impressions.ts';
+import { buyerEligibilityRoutes } from './routes/buyer-eligibility.ts';
 import { recentAcceptRoutes } from './routes/recent-accepts.ts';
 import { refundRoutes } from './routes/refunds.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
@@ -102,6 +103,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(shopRoutes, deps);
   await app.register(analyticsRoutes, deps);
   await app.register(eligibilityRoutes, deps);
+  await app.register(buyerEligibilityRoutes, deps);
   await app.register(refundRoutes, deps);
   await app.register(recentAcceptRoutes, deps);
   await app.register(funnelRoutes, deps);

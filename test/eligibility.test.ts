@@ -249,3 +249,44 @@ describe('POST /upsells/{offer_id}/tokens with require_eligible', () => {
     expect(Object.keys(doc.paths['/wp-json/ocart/v1/upsells/{offer_id}/tokens']!.post!.responses)).toContain('422');
   });
 });
+
+describe('POST /upsells/{offer_id}/eligibility (the storefront asks before it shows)', () => {
+  const ask = (offerId: string, token: string, cartId: string) =>
+    stack.app.inject({ method: 'POST', url: `/wp-json/ocart/v1/upsells/${offerId}/eligibility`, payload: { token, cart_id: cartId } });
+
+  it("answers the buyer's offer with the shop check's reasons, from the token alone; a forged token gets the accept's codes; nothing is written", async () => {
+    const order = await registerParentOrder(stack.app);
+    const offer = await createOffer(stack.app);
+    const minted = await mint(offer.id, order.externalId, order.cartId);
+    expect(minted.statusCode, minted.body).toBe(201);
+    const { token } = minted.json<{ token: string }>();
+    const before = await stack.prisma.$queryRaw<
+      Array<{ n: bigint }>
+    >`SELECT (SELECT count(*) FROM accepts) + (SELECT count(*) FROM burned_tokens) + (SELECT count(*) FROM offer_events) AS n`;
+
+    const yes = await ask(offer.id, token, order.cartId);
+    expect(yes.statusCode, yes.body).toBe(200);
+    expect(yes.json()).toEqual({ offer_id: offer.id, eligible: true, reasons: [] });
+
+    // Another currency than the parent's: the same reason the shop's listing gives, and the offer stays hidden.
+    const changed = await stack.app.inject({ method: 'PUT', url: `/wp-json/ocart/v1/offers/${offer.id}`, headers: auth, payload: { currency: 'EUR' } });
+    expect(changed.statusCode, changed.body).toBe(200);
+    const no = await ask(offer.id, token, order.cartId);
+    expect(no.statusCode, no.body).toBe(200);
+    expect(no.json<{ eligible: boolean }>().eligible).toBe(false);
+    expect(codesOf(no.json<{ reasons: Array<{ code: string }> }>())).toEqual(codesOf(await entryFor(order.externalId, offer.id)));
+    expect(codesOf(no.json<{ reasons: Array<{ code: string }> }>())).toContain('currency_mismatch');
+
+    const forged = await ask(offer.id, `${token.slice(0, -4)}AAAA`, order.cartId);
+    expect(forged.statusCode).toBe(401);
+    expect(forged.json<{ code: string }>().code).toBe('token_signature_invalid');
+    const otherCart = await ask(offer.id, token, 'cart-someone-else');
+    expect(otherCart.statusCode).toBe(403);
+    expect(otherCart.json<{ code: string }>().code).toBe('token_mismatch');
+
+    const after = await stack.prisma.$queryRaw<
+      Array<{ n: bigint }>
+    >`SELECT (SELECT count(*) FROM accepts) + (SELECT count(*) FROM burned_tokens) + (SELECT count(*) FROM offer_events) AS n`;
+    expect(after[0]!.n).toBe(before[0]!.n);
+  });
+});

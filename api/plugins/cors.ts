@@ -1,11 +1,11 @@
 /**
- * CORS for the buyer-facing routes only (accept, decline, status, impressions, upsells.js), for thank-you pages served
+ * CORS for the buyer-facing routes only (accept, decline, status, impressions, eligibility, upsells.js), for thank-you pages served
  * from another origin than this API. Origins are an explicit allow-list (OCART_ALLOWED_ORIGINS);
  * the shop API, webhooks and docs never answer cross-origin browsers.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-const BUYER_ROUTES = /^\/wp-json\/ocart\/v1\/upsells(\.js$|\/[^/]+\/(?:accept|decline|impressions)$|\/accepts\/[^/]+$)/;
+const BUYER_ROUTES = /^\/wp-json\/ocart\/v1\/upsells(\.js$|\/[^/]+\/(?:accept|decline|impressions|eligibility)$|\/accepts\/[^/]+$)/;
 
 function allow(reply: FastifyReply, origin: string): void {
   reply.header('Access-Control-Allow-Origin', origin);

@@ -305,9 +305,43 @@
       // Back from the bank, or reloaded while a request was out: ask the server where it stands.
       this.resume();
     } else {
-      this.setState('idle');
-      this.reportImpression();
+      this.showIfEligible();
     }
+  };
+
+  // Before the offer is shown, ask whether this buyer's order can take it (the same reasons as the
+  // shop's "why not shown" check). An offer that could never be charged is never shown: the container
+  // is hidden and says `data-ocart-state="unavailable"`. No answer (network, outage) shows it anyway:
+  // the accept itself still refuses safely.
+  Upsell.prototype.showIfEligible = async function () {
+    var root = this.root;
+    show(root, false);
+    this.setState('checking');
+    /** @type {{ eligible?: unknown, reasons?: Array<{ code: string }> } | null} */
+    var body;
+    try {
+      var res = await fetch(this.url(PATH + encodeURIComponent(this.cfg.offerId) + '/eligibility'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token: this.cfg.token, cart_id: this.cfg.cartId }),
+        credentials: 'omit',
+      });
+      body = res.status === 200 ? await res.json() : null;
+    } catch {
+      body = null;
+    }
+    if (body && body.eligible === false) {
+      this.withdraw();
+      var codes = (body.reasons || []).map(function (r) {
+        return r.code;
+      });
+      root.setAttribute('data-ocart-reasons', codes.join(' '));
+      this.setState('unavailable');
+      return;
+    }
+    show(root, true);
+    this.setState('idle');
+    this.reportImpression();
   };
 
   // The offer is on screen: tell the service, for the shop's analytics. Counted once per token on

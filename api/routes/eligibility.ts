@@ -5,22 +5,11 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { EligibilityReasonSchema } from '../../contract/eligibility.ts';
 import { requireApiKey } from '../auth.ts';
 import type { AppDeps } from '../app.ts';
 import { eligibilityCheckerFor } from '../eligibility-check.ts';
 import { SHOP_SECURITY, errorResponses } from '../plugins/openapi.ts';
-
-export const EligibilityReasonSchema = Type.Object(
-  {
-    code: Type.String({
-      description:
-        'parent_not_paid, offer_inactive, offer_ineligible, currency_mismatch, offer_already_accepted, gateway_unsupported, gateway_not_configured, payment_method_unusable, currency_unsupported; funnels add window_closed and funnel_cap_reached',
-    }),
-    message: Type.String(),
-    rule: Type.Optional(Type.String({ description: 'offer_ineligible: the eligibility rule that excludes the order' })),
-  },
-  { title: 'EligibilityReason' },
-);
 
 export const eligibilityRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => {
   app.addHook('onRequest', requireApiKey(deps.config.apiKey));

@@ -32,7 +32,10 @@ interface Answer {
 }
 
 /** Serves the thank-you page and the script, and plays back `answers` to accept and status calls in order. */
-async function shopPage(answers: { accept: Answer[]; status?: Answer[] }): Promise<{ page: Page; errors: string[]; calls: { kind: string; at: number }[] }> {
+async function shopPage(
+  answers: { accept: Answer[]; status?: Answer[]; eligibility?: Answer },
+  ready = '#offer[data-ocart-state="idle"]',
+): Promise<{ page: Page; errors: string[]; calls: { kind: string; at: number }[] }> {
   const { page, errors } = await newTab(browser);
   const calls: { kind: string; at: number }[] = [];
   const json = (route: Route, a: Answer) => route.fulfill({ status: a.status, contentType: 'application/json', headers: a.headers ?? {}, body: JSON.stringify(a.body) });
@@ -44,6 +47,14 @@ async function shopPage(answers: { accept: Answer[]; status?: Answer[] }): Promi
       calls.push({ kind: 'accept', at: Date.now() });
       return json(route, answers.accept.shift() ?? { status: 500, body: { status: 'error', code: 'internal_error', message: 'no more answers' } });
     }
+    if (url.pathname.endsWith('/eligibility')) {
+      calls.push({ kind: 'eligibility', at: Date.now() });
+      return json(route, answers.eligibility ?? { status: 200, body: { offer_id: 'off_socks', eligible: true, reasons: [] } });
+    }
+    if (url.pathname.endsWith('/impressions')) {
+      calls.push({ kind: 'impression', at: Date.now() });
+      return json(route, { status: 202, body: { offer_id: 'off_socks', counted: true } });
+    }
     if (url.pathname.includes('/accepts/')) {
       calls.push({ kind: 'status', at: Date.now() });
       return json(route, answers.status?.shift() ?? { status: 500, body: { status: 'error', code: 'internal_error', message: 'no more answers' } });
@@ -51,13 +62,33 @@ async function shopPage(answers: { accept: Answer[]; status?: Answer[] }): Promi
     return route.fulfill({ status: 404, body: '' });
   });
   await page.goto(`${ORIGIN}/thank-you`);
-  await page.waitForSelector('#offer[data-ocart-state="idle"]');
+  await page.waitForSelector(ready, { state: 'attached' });
   return { page, errors, calls };
 }
 
 const rejected = (code: string) => ({ status: 409, body: { status: 'rejected', code, message: 'no', accept_id: 'k' } });
 
 describe('storefront script: answers it must read right', () => {
+  it('asks before it shows: an offer the order cannot take is never shown, and no impression is counted', async () => {
+    const unavailable = { status: 200, body: { offer_id: 'off_socks', eligible: false, reasons: [{ code: 'currency_mismatch', message: 'no' }] } };
+    const { page, calls, errors } = await shopPage({ accept: [], eligibility: unavailable }, '#offer[data-ocart-state="unavailable"]');
+    expect(await page.locator('#offer').isVisible()).toBe(false);
+    expect(await page.locator('#offer').getAttribute('data-ocart-reasons')).toBe('currency_mismatch');
+    expect(await page.locator('#offer [data-ocart-accept]').count()).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(calls.map((c) => c.kind)).toEqual(['eligibility']);
+    expect(errors).toEqual([]);
+  });
+
+  it('asks before it shows: an eligible offer is shown and its impression reported; no answer shows it too', async () => {
+    const shown = await shopPage({ accept: [] });
+    expect(await shown.page.locator('#offer').isVisible()).toBe(true);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(shown.calls.map((c) => c.kind)).toEqual(['eligibility', 'impression']);
+    const outage = await shopPage({ accept: [], eligibility: { status: 503, body: { status: 'error', code: 'temporarily_unavailable', message: 'later' } } });
+    expect(await outage.page.locator('#offer [data-ocart-accept]').isVisible()).toBe(true);
+  });
+
   it('409 offer_changed: says the offer has changed and offers a reload, which starts over with a new key', async () => {
     const { page, errors } = await shopPage({ accept: [rejected('offer_changed')] });
     const firstKey = await page.locator('#offer').getAttribute('data-accept-id');
