@@ -5,6 +5,7 @@
  * the saved method at the gateway, cached for a minute in a bounded map (a page of offers at the same
  * price asks the gateway once).
  */
+import { MalformedRecordError } from '../contract/records.ts';
 import type { Db } from '../db/client.ts';
 import { claimsHeldByOffer } from '../db/offer-claims.ts';
 import { activeOffers, findOffer, type OfferRow } from '../db/offers.ts';
@@ -44,9 +45,20 @@ function parentFacts(parent: ParentRow): EligibilityFacts['parent'] {
 }
 
 /** The funnel rules read from the database: the parent's window, its accepts in each funnel, each step's conditions. */
-export function funnelRulesFrom(prisma: Db): FunnelRules {
+export function funnelRulesFrom(prisma: Db, log?: (msg: string, err: unknown) => void): FunnelRules {
   return async (parent, now) => {
-    const funnels = (await listFunnels(prisma)).map((row) => ({ id: row.id, def: funnelDefinition(row) })).filter((f) => funnelLive(f.def, now));
+    // One funnel whose stored steps no longer parse is left out (and logged), not the whole listing.
+    const funnels = (await listFunnels(prisma))
+      .flatMap((row) => {
+        try {
+          return [{ id: row.id, def: funnelDefinition(row) }];
+        } catch (err) {
+          if (!(err instanceof MalformedRecordError)) throw err;
+          log?.(`funnel ${row.id} left out of the eligibility listing: its stored steps do not parse`, err);
+          return [];
+        }
+      })
+      .filter((f) => funnelLive(f.def, now));
     if (funnels.length === 0) return [];
     const window = await findWindow(prisma, parent.external_id);
     const door: EligibilityReason[] = window?.status === 'closed' ? [{ code: 'window_closed', message: "this order's upsell window has closed" }] : [];
@@ -235,7 +247,7 @@ const checkers = new WeakMap<GatewayRegistry, EligibilityChecker>();
 export function eligibilityCheckerFor(deps: { prisma: Db; gateways: GatewayRegistry; clock: () => Date; log?: (msg: string, err: unknown) => void }): EligibilityChecker {
   let checker = checkers.get(deps.gateways);
   if (!checker) {
-    checker = createEligibilityChecker({ ...deps, funnelRules: funnelRulesFrom(deps.prisma) });
+    checker = createEligibilityChecker({ ...deps, funnelRules: funnelRulesFrom(deps.prisma, deps.log) });
     checkers.set(deps.gateways, checker);
   }
   return checker;

@@ -267,6 +267,8 @@ describe('funnels and windows in db/', () => {
     const bad = caught(() => funnelDefinition(changed!));
     expect(bad).toBeInstanceOf(MalformedRecordError);
     expect(bad).toMatchObject({ column: 'funnels.steps' });
+    // The suite shares one database: a broken funnel left behind would break every listing of live funnels.
+    await prisma.$executeRaw`DELETE FROM funnels WHERE id = ${id}`;
   });
 
   it("answers, declines and the window are stamped with the caller's now; a stored next of another shape is refused", async () => {

@@ -290,3 +290,19 @@ describe('POST /upsells/{offer_id}/eligibility (the storefront asks before it sh
     expect(after[0]!.n).toBe(before[0]!.n);
   });
 });
+
+describe('a stored funnel that no longer parses', () => {
+  it('is left out of the listing; the other offers and funnels are still listed', async () => {
+    const order = await registerParentOrder(stack.app);
+    const broken = await twoStepFunnel();
+    const good = await twoStepFunnel();
+    await stack.prisma.$executeRaw`UPDATE funnels SET steps = jsonb_set(steps::jsonb, '{0,on_accept}', '7') WHERE id = ${broken.id}`;
+    try {
+      const body = await listing(order.externalId);
+      expect(body.offers.some((o) => o.funnel_id === broken.id)).toBe(false);
+      expect(body.offers.filter((o) => o.funnel_id === good.id).length).toBe(2);
+    } finally {
+      await stack.prisma.$executeRaw`DELETE FROM funnels WHERE id = ${broken.id}`;
+    }
+  });
+});
