@@ -10,6 +10,7 @@ import { requireApiKey } from '../auth.ts';
 import type { AppDeps } from '../app.ts';
 import { eligibilityCheckerFor } from '../eligibility-check.ts';
 import { SHOP_SECURITY, errorResponses } from '../plugins/openapi.ts';
+import { EXTERNAL_ID } from '../../contract/shop.ts';
 
 export const eligibilityRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => {
   app.addHook('onRequest', requireApiKey(deps.config.apiKey));
@@ -25,7 +26,7 @@ export const eligibilityRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app,
         description:
           "Each active offer, with `eligible` and every reason it is not, in the order an accept would be refused (the first is the accept's refusal). The saved payment method is checked at the gateway (cached for a minute); when the gateway cannot answer, no reason is given for it.",
         security: SHOP_SECURITY,
-        params: Type.Object({ external_id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_\\-:.]+$' }) }),
+        params: Type.Object({ external_id: EXTERNAL_ID }),
         response: {
           200: Type.Object(
             {

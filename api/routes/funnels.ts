@@ -19,11 +19,12 @@ import type { AppDeps } from '../app.ts';
 import { SHOP_SECURITY, errorResponses } from '../plugins/openapi.ts';
 import { funnelService } from '../plugins/funnel-service.ts';
 import { enforce, perMinute } from '../plugins/rate-limit.ts';
+import { CartId } from '../../contract/ids.ts';
+import { EXTERNAL_ID } from '../../contract/shop.ts';
 
 const ID = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 const TARGET = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'A step id, or `end`' });
-const EXTERNAL_ID = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_\\-:.]+$' });
-const CART_ID = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' });
+const CART_ID = CartId;
 const NULLABLE_TIME = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 
 const Eligibility = Type.Object(

@@ -11,9 +11,10 @@ import { findOffer } from '../../db/offers.ts';
 import type { AppDeps } from '../app.ts';
 import { checkBuyerToken } from '../buyer-token.ts';
 import { errorResponses } from '../plugins/openapi.ts';
+import { CartId, OfferId } from '../../contract/ids.ts';
 
-const OFFER_ID = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
-const CART_ID = Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_\\-:.]+$' });
+const OFFER_ID = OfferId;
+const CART_ID = CartId;
 
 export const impressionRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, config, clock }) => {
   app.post(
