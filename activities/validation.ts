@@ -11,6 +11,7 @@ import { claimOfferSlot } from '../db/offer-claims.ts';
 import { findOffer } from '../db/offers.ts';
 import { findParentOrder } from '../db/orders.ts';
 import { burnJti } from '../db/tokens.ts';
+import { holdWindowOpen } from '../db/windows.ts';
 import type { GatewayRegistry } from '../gateways/registry.ts';
 
 export interface ValidationContext {
@@ -44,17 +45,6 @@ export async function validateAcceptRequest(ctx: ValidationContext, input: Accep
   const gateway = ctx.gateways.forOrder({ savedPaymentMethod: parent.gateway ? { gateway: parent.gateway } : null });
   const choice = chooseOrderStrategy(settings, offer.order_strategy, parent.paid_at, now);
 
-  // Once every check has passed, in one transaction: burn the jti and take one of the offer's slots
-  // for this parent. Either refusal rolls both back. A retry of this same accept finds its own burn
-  // and its own claim; the claim is given back when the accept ends with no charge (recordOutcome).
-  await prisma.$transaction(async (tx) => {
-    const burnedBy = await burnJti(tx, claims.jti, input.acceptKey, now);
-    if (burnedBy !== input.acceptKey) throw new DomainError('token_replayed', 'this token has already been used');
-    if (!(await claimOfferSlot(tx, parent.id, offer.id, offer.max_per_order, input.acceptKey, now))) {
-      throw new DomainError('offer_already_accepted', 'this offer has already been accepted for this order');
-    }
-  });
-
   const plan: AcceptPlan = {
     acceptKey: input.acceptKey,
     offerId: offer.id,
@@ -75,6 +65,20 @@ export async function validateAcceptRequest(ctx: ValidationContext, input: Accep
     scaTimeoutMs: Math.round(settings['upsells.sca_timeout_min'] * 60_000),
     returnUrl: input.returnUrl ?? null,
   };
-  await upsertValidatedAccept(prisma, input, plan, now);
+  // Once every check has passed, in one transaction: hold the parent's post-purchase window open (a
+  // closed one refuses), burn the jti, take one of the offer's slots for this parent and record the
+  // validated plan. Any refusal rolls all of it back. A retry of this same accept finds its own burn
+  // and its own claim; the claim is given back when the accept ends with no charge (recordOutcome).
+  await prisma.$transaction(async (tx) => {
+    if ((await holdWindowOpen(tx, parent.external_id)) === 'closed') {
+      throw new DomainError('window_closed', "this order's upsell window has closed: nothing was charged");
+    }
+    const burnedBy = await burnJti(tx, claims.jti, input.acceptKey, now);
+    if (burnedBy !== input.acceptKey) throw new DomainError('token_replayed', 'this token has already been used');
+    if (!(await claimOfferSlot(tx, parent.id, offer.id, offer.max_per_order, input.acceptKey, now))) {
+      throw new DomainError('offer_already_accepted', 'this offer has already been accepted for this order');
+    }
+    await upsertValidatedAccept(tx, input, plan, now);
+  });
   return plan;
 }

@@ -1,41 +1,92 @@
 /**
  * The post-purchase window's activities: which accepts still hold it open, and closing it (the
  * window row and the ocart/upsell/window_closed outbox event in one transaction, once per parent).
+ *
+ * An accept holds its parent's window from the moment the API registers it until its record says it
+ * has ended. Two things can leave a hold with nobody behind it, and both are asked of Temporal, which
+ * knows whether the accept's workflow (ID = its idempotency key) runs:
+ * - the API registered an accept, then its request died before the workflow started;
+ * - an accept's record was never completed because its workflow was terminated.
+ * Whatever Temporal answers, no accept is charged after its window closed: validation takes the
+ * window's row lock and refuses a closed window (db/windows.ts holdWindowOpen).
  */
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Db } from '../db/client.ts';
 import type { WindowCloseReason } from '../contract/window.ts';
-import { acceptCompletions, closeWindowRecord } from '../db/windows.ts';
+import { acceptCompletions, closeWindowRecord, closeWindowUnlessHeld, openAcceptsOfParent } from '../db/windows.ts';
+
+/** Whether an accept's workflow runs: `unknown` when Temporal could not be asked (the accept then holds). */
+export type AcceptRun = 'running' | 'ended' | 'missing' | 'unknown';
 
 export interface WindowActivityDeps {
   prisma: Db;
   clock: () => Date;
   eventDeliveryTimeoutMs?: number;
+  /** defaults to asking Temporal through the worker's client */
+  acceptRun?: (acceptKey: string) => Promise<AcceptRun>;
 }
 
-/** An accept registered this long ago with no record yet never started (its API call failed before). */
-const NEVER_STARTED_AFTER_MS = 2 * 60_000;
+/**
+ * A registered accept with no record and no workflow this long after it registered never started:
+ * the API starts the workflow right after registering (it waits at most 10 s for the registration).
+ */
+export const NEVER_STARTED_AFTER_MS = 15_000;
+
+async function askTemporal(acceptKey: string): Promise<AcceptRun> {
+  try {
+    const description = await Context.current().client.workflow.getHandle(acceptKey).describe();
+    return description.status.name === 'RUNNING' ? 'running' : 'ended';
+  } catch (err) {
+    return err instanceof WorkflowNotFoundError ? 'missing' : 'unknown';
+  }
+}
 
 export function createWindowActivities(deps: WindowActivityDeps) {
   const { prisma, clock } = deps;
+  const acceptRun = deps.acceptRun ?? askTemporal;
+
+  /** Of these open records, those whose workflow has ended without completing them. */
+  async function abandoned(keys: readonly string[]): Promise<string[]> {
+    const runs = await Promise.all(keys.map(async (key) => [key, await acceptRun(key)] as const));
+    return runs.filter(([, run]) => run === 'ended' || run === 'missing').map(([key]) => key);
+  }
+
   return {
-    /** The keys among these whose accept has not ended (no record yet but just registered, or a record not completed). */
+    /** The keys among these whose accept has not ended (registered and starting, running, or waiting for SCA). */
     async acceptsInFlight(asked: Array<{ key: string; since: number }>): Promise<string[]> {
       const completed = await acceptCompletions(
         prisma,
         asked.map((a) => a.key),
       );
       const now = clock().getTime();
-      return asked
-        .filter(({ key, since }) => {
+      const still = await Promise.all(
+        asked.map(async ({ key, since }) => {
           const done = completed.get(key);
-          return done === undefined ? now - since < NEVER_STARTED_AFTER_MS : !done;
-        })
-        .map((a) => a.key);
+          if (done === true) return null;
+          const run = await acceptRun(key);
+          if (done === false) return run === 'ended' || run === 'missing' ? null : key;
+          // No record yet: starting, running before its validation, or never started.
+          if (run === 'ended') return null;
+          if (run === 'missing' && now - since >= NEVER_STARTED_AFTER_MS) return null;
+          return key;
+        }),
+      );
+      return still.filter((key): key is string => key !== null);
     },
 
-    /** Closes the window row and writes its event; a retry finds the event written and answers it. */
+    /** Closes the window row and writes its event; a retry finds the event written and answers it. (Windows started before closeWindowUnlessHeld.) */
     async closeWindow(input: { parentExternalId: string; reason: WindowCloseReason }): Promise<string> {
       return closeWindowRecord(prisma, input, clock());
+    },
+
+    /**
+     * Closes the window, unless an accept of its parent has a record that has not ended and whose
+     * workflow still runs: then answers those keys, and the window waits for them.
+     */
+    async closeWindowUnlessHeld(input: { parentExternalId: string; reason: WindowCloseReason }): Promise<{ eventId: string } | { heldBy: string[] }> {
+      const ignore = await abandoned(await openAcceptsOfParent(prisma, input.parentExternalId));
+      return closeWindowUnlessHeld(prisma, { ...input, ignore }, clock());
     },
   };
 }

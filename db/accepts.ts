@@ -28,7 +28,7 @@ const FINAL = new Set(['succeeded', 'declined', 'rejected', 'error', 'expired'])
  * The accept record as validation leaves it, holding the validated plan (findRecordedPlan reads it
  * back on a re-run); a retry finds its own row and updates it, and the first plan recorded stays.
  */
-export async function upsertValidatedAccept(db: Db, input: AcceptInput, plan: AcceptPlan, now: Date): Promise<void> {
+export async function upsertValidatedAccept(db: Db | DbTx, input: AcceptInput, plan: AcceptPlan, now: Date): Promise<void> {
   const at = now.toISOString();
   await db.$executeRaw`
     INSERT INTO accepts (idempotency_key, fingerprint, offer_id, cart_id, parent_order_id, status, gateway, amount, currency, validated_plan, created_at, updated_at)

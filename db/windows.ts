@@ -6,6 +6,7 @@
 import type { Db, DbTx, Prisma } from './client.ts';
 import { newId } from './ids.ts';
 import { Row, firstRow, parseRows } from './rows.ts';
+import { WINDOW_STATUSES } from './statuses.ts';
 import { WINDOW_CLOSED_EVENT, type WindowCloseReason, type WindowClosedData, windowWorkflowId } from '../contract/window.ts';
 
 type WindowOrder = WindowClosedData['accepted'][number]['order'];
@@ -54,26 +55,73 @@ export async function acceptCompletions(db: Db, keys: readonly string[]): Promis
   return new Map(rows);
 }
 
-/** Closes the window row and writes its event; a retry finds the event written and answers its id. */
+/**
+ * Taken by validation inside the transaction that burns the accept's jti and writes its record: a
+ * closed window refuses the accept, and an open one cannot close (closeWindowUnlessHeld locks the
+ * same row) until that transaction has committed the record that then holds it open.
+ */
+export async function holdWindowOpen(tx: DbTx, parentExternalId: string): Promise<'open' | 'closed' | 'none'> {
+  const rows = await tx.$queryRaw<unknown[]>`SELECT status::text AS status FROM upsell_windows WHERE parent_external_id = ${parentExternalId} FOR SHARE`;
+  return firstRow('upsell_windows', rows, (r) => r.enumOf('status', WINDOW_STATUSES)) ?? 'none';
+}
+
+/** The accepts of this parent that have a record and have not ended (charging, or waiting for SCA). */
+export async function openAcceptsOfParent(db: Db | DbTx, parentExternalId: string): Promise<string[]> {
+  return parseRows(
+    'accepts',
+    await db.$queryRaw<unknown[]>`
+      SELECT a.idempotency_key FROM accepts a JOIN orders o ON o.id = a.parent_order_id
+      WHERE o.external_id = ${parentExternalId} AND a.completed_at IS NULL`,
+    (r) => r.str('idempotency_key'),
+  );
+}
+
+async function writeClose(tx: DbTx, input: { parentExternalId: string; reason: WindowCloseReason }, now: Date): Promise<string> {
+  await tx.$executeRaw`
+    UPDATE upsell_windows SET status = 'closed', reason = ${input.reason}, closed_at = ${now.toISOString()}::timestamp(3)
+    WHERE parent_external_id = ${input.parentExternalId} AND status = 'open'`;
+  const contents = await windowContents(tx, input.parentExternalId);
+  const id = newId('evt');
+  const data: WindowClosedData = {
+    parent_order: { id: contents.parentId, external_id: input.parentExternalId },
+    reason: input.reason,
+    accepted: contents.accepted,
+    declined: contents.declined,
+    closed_at: now.toISOString(),
+  };
+  const payload: Prisma.InputJsonObject = { id, type: WINDOW_CLOSED_EVENT, created_at: now.toISOString(), data: { ...data } };
+  await tx.outboxEvent.create({ data: { id, type: WINDOW_CLOSED_EVENT, acceptKey: windowWorkflowId(input.parentExternalId), payload, createdAt: now } });
+  return id;
+}
+
+async function writtenCloseEvent(tx: DbTx, parentExternalId: string): Promise<string | null> {
+  const eventKey = windowWorkflowId(parentExternalId);
+  return firstRow('outbox_events', await tx.$queryRaw<unknown[]>`SELECT id FROM outbox_events WHERE accept_key = ${eventKey}`, (r) => r.str('id'));
+}
+
+/** Closes the window row and writes its event; a retry finds the event written and answers its id. (Windows started before closeWindowUnlessHeld.) */
 export async function closeWindowRecord(prisma: Db, input: { parentExternalId: string; reason: WindowCloseReason }, now: Date): Promise<string> {
+  return prisma.$transaction(async (tx) => (await writtenCloseEvent(tx, input.parentExternalId)) ?? writeClose(tx, input, now));
+}
+
+/**
+ * Closes the window unless an accept of its parent has a record and has not ended (`ignore`: records
+ * whose workflow is known to have ended without completing them). The window row is locked first, so
+ * an accept validating now either committed its record before (and holds the window) or finds the
+ * window closed and is refused. A retry finds the event written and answers its id.
+ */
+export async function closeWindowUnlessHeld(
+  prisma: Db,
+  input: { parentExternalId: string; reason: WindowCloseReason; ignore?: readonly string[] },
+  now: Date,
+): Promise<{ eventId: string } | { heldBy: string[] }> {
   return prisma.$transaction(async (tx) => {
-    const eventKey = windowWorkflowId(input.parentExternalId);
-    const existing = firstRow('outbox_events', await tx.$queryRaw<unknown[]>`SELECT id FROM outbox_events WHERE accept_key = ${eventKey}`, (r) => r.str('id'));
-    if (existing) return existing;
-    await tx.$executeRaw`
-      UPDATE upsell_windows SET status = 'closed', reason = ${input.reason}, closed_at = ${now.toISOString()}::timestamp(3)
-      WHERE parent_external_id = ${input.parentExternalId} AND status = 'open'`;
-    const contents = await windowContents(tx, input.parentExternalId);
-    const id = newId('evt');
-    const data: WindowClosedData = {
-      parent_order: { id: contents.parentId, external_id: input.parentExternalId },
-      reason: input.reason,
-      accepted: contents.accepted,
-      declined: contents.declined,
-      closed_at: now.toISOString(),
-    };
-    const payload: Prisma.InputJsonObject = { id, type: WINDOW_CLOSED_EVENT, created_at: now.toISOString(), data: { ...data } };
-    await tx.outboxEvent.create({ data: { id, type: WINDOW_CLOSED_EVENT, acceptKey: eventKey, payload, createdAt: now } });
-    return id;
+    const written = await writtenCloseEvent(tx, input.parentExternalId);
+    if (written) return { eventId: written };
+    await tx.$queryRaw`SELECT status FROM upsell_windows WHERE parent_external_id = ${input.parentExternalId} FOR UPDATE`;
+    const ignore = new Set(input.ignore ?? []);
+    const heldBy = (await openAcceptsOfParent(tx, input.parentExternalId)).filter((key) => !ignore.has(key));
+    if (heldBy.length > 0) return { heldBy };
+    return { eventId: await writeClose(tx, input, now) };
   });
 }

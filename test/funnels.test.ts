@@ -2,6 +2,12 @@
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../worker/worker.ts';
+import { NEVER_STARTED_AFTER_MS, createWindowActivities } from '../activities/window.ts';
+import { validateAcceptRequest } from '../activities/validation.ts';
+import { DomainError } from '../domain/errors.ts';
+import { requestFingerprint } from '../domain/idempotency.ts';
+import { buildGateways } from '../gateways/index.ts';
+import { acceptStartingUpdate, windowStateQuery } from '../workflows/window-messages.ts';
 import { accept, auth, createOffer, mintToken, registerParentOrder } from './helpers/shop.ts';
 import { newKey } from './helpers/ids.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
@@ -424,14 +430,86 @@ describe('the post-purchase window', () => {
     }
   });
 
+  it('an accept the window registered that never started holds it only until Temporal says so', async () => {
+    await patchSettings({ 'upsells.window_min': 0.05 });
+    try {
+      const offer = await createOffer(stack.app);
+      const order = await registerParentOrder(stack.app);
+      await mintToken(stack.app, offer.id, order.externalId, order.cartId);
+      // What the API does before it starts an accept, for a request that then dies before the start.
+      const handle = stack.client.workflow.getHandle(`window:${order.externalId}`);
+      const ghost = newKey();
+      expect(await handle.executeUpdate(acceptStartingUpdate, { args: [{ key: ghost }] })).toBe('open');
+      const started = Date.now();
+      // The timer (3 s) has fired; the window waits for the registered accept.
+      await new Promise((r) => setTimeout(r, 6_000));
+      expect(await handle.query(windowStateQuery)).toMatchObject({ status: 'closing', inFlight: [ghost] });
+      expect((await getWindow(order.externalId)).json()).toMatchObject({ status: 'open' });
+      const closed = await waitFor(
+        () => getWindow(order.externalId),
+        (r) => r.json<{ status: string }>().status === 'closed',
+        60_000,
+      );
+      expect(closed.json()).toMatchObject({ status: 'closed', reason: 'timer', accepted: [] });
+      // No record and no workflow after NEVER_STARTED_AFTER_MS, asked every RECHECK (10 s).
+      expect(Date.now() - started).toBeGreaterThanOrEqual(NEVER_STARTED_AFTER_MS);
+      expect(Date.now() - started).toBeLessThan(NEVER_STARTED_AFTER_MS + 25_000);
+      closedWindows.push(order.externalId);
+    } finally {
+      await patchSettings({ 'upsells.window_min': 15 });
+    }
+  });
+
+  it('validation refuses an accept whose window closed after the API let it through: no burn, no record, no charge', async () => {
+    const offer = await createOffer(stack.app);
+    const order = await registerParentOrder(stack.app);
+    const minted = await mintToken(stack.app, offer.id, order.externalId, order.cartId);
+    // The window closes between the API's check and the accept's validation.
+    await stack.prisma.upsellWindow.update({ where: { parentExternalId: order.externalId }, data: { status: 'closed', reason: 'timer', closedAt: new Date() } });
+    const key = newKey();
+    const input = { acceptKey: key, offerId: offer.id, token: minted.token, cartId: order.cartId, fingerprint: requestFingerprint(offer.id, minted.token, order.cartId) };
+    const { registry } = buildGateways(stack.config.gateways, { prisma: stack.prisma, publicBaseUrl: stack.config.publicBaseUrl });
+    const refused = await validateAcceptRequest({ prisma: stack.prisma, gateways: registry, tokenKeys: stack.config.tokenKeys, now: new Date() }, input).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DomainError);
+    expect((refused as DomainError).code).toBe('window_closed');
+    expect(await stack.prisma.burnedToken.count({ where: { jti: minted.jti } })).toBe(0);
+    expect(await stack.prisma.accept.count({ where: { idempotencyKey: key } })).toBe(0);
+    expect(await stack.prisma.offerClaim.count({ where: { acceptKey: key } })).toBe(0);
+    expect(await chargesFor(key)).toBe(0);
+  });
+
+  it('closing waits for an accept of the parent whose record is open, and closes once it has ended', async () => {
+    const offer = await createOffer(stack.app);
+    const order = await registerParentOrder(stack.app);
+    const minted = await mintToken(stack.app, offer.id, order.externalId, order.cartId);
+    const key = newKey();
+    const input = { acceptKey: key, offerId: offer.id, token: minted.token, cartId: order.cartId, fingerprint: requestFingerprint(offer.id, minted.token, order.cartId) };
+    const { registry } = buildGateways(stack.config.gateways, { prisma: stack.prisma, publicBaseUrl: stack.config.publicBaseUrl });
+    // Validated (its record written) but not ended: the accept is charging.
+    await validateAcceptRequest({ prisma: stack.prisma, gateways: registry, tokenKeys: stack.config.tokenKeys, now: new Date() }, input);
+    const running = createWindowActivities({ prisma: stack.prisma, clock: () => new Date(), acceptRun: async () => 'running' });
+    expect(await running.closeWindowUnlessHeld({ parentExternalId: order.externalId, reason: 'timer' })).toEqual({ heldBy: [key] });
+    expect((await getWindow(order.externalId)).json()).toMatchObject({ status: 'open' });
+    // Its workflow was terminated without completing the record: it no longer holds the window.
+    const terminated = createWindowActivities({ prisma: stack.prisma, clock: () => new Date(), acceptRun: async () => 'ended' });
+    expect(await terminated.acceptsInFlight([{ key, since: Date.now() }])).toEqual([]);
+    const closed = await terminated.closeWindowUnlessHeld({ parentExternalId: order.externalId, reason: 'timer' });
+    expect('eventId' in closed && closed.eventId.startsWith('evt_')).toBe(true);
+    expect((await getWindow(order.externalId)).json()).toMatchObject({ status: 'closed', reason: 'timer' });
+    // A retry answers the same event.
+    expect(await running.closeWindowUnlessHeld({ parentExternalId: order.externalId, reason: 'timer' })).toEqual(closed);
+    // The window's own workflow (still open on its 15 min timer) is left to the suite's end.
+    await stack.client.workflow.getHandle(`window:${order.externalId}`).terminate('test closed its row directly');
+  });
+
   it('answers 404 for an order without a window', async () => {
     const order = await registerParentOrder(stack.app);
     expect((await getWindow(order.externalId)).statusCode).toBe(404);
     expect((await getWindow('wc-no-such-order')).json()).toMatchObject({ code: 'order_not_found' });
   });
 
-  it("closed windows' histories replay on today's code (funnel ended, timer, held through SCA)", async () => {
-    expect(closedWindows.length).toBe(3);
+  it("closed windows' histories replay on today's code (funnel ended, timer, held through SCA, held by an accept that never started)", async () => {
+    expect(closedWindows.length).toBe(4);
     const histories = [];
     for (const parent of closedWindows) {
       const handle = stack.client.workflow.getHandle(`window:${parent}`);

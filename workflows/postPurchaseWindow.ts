@@ -5,14 +5,16 @@
  * ocart/upsell/window_closed to the outbox (once per parent), which the worker's relay delivers. Deterministic: time
  * and waits come from the SDK.
  */
-import { condition, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { WindowActivities } from '../activities/window.ts';
 import { searchAttributes } from './messages.ts';
 import { type WindowCloseReason, type WindowInput, type WindowLiveState, acceptStartingUpdate, windowEventSignal, windowStateQuery } from './window-messages.ts';
 
 const FINAL = new Set(['succeeded', 'declined', 'rejected', 'error', 'expired']);
 /** How often a window held open by an accept asks the database whether it has ended. */
-const RECHECK = '20 seconds';
+const RECHECK = '10 seconds';
+/** Windows that started before this close only once no accept record of their parent is open. */
+const CLOSE_UNLESS_HELD = 'window-close-unless-held';
 
 const acts = proxyActivities<WindowActivities>({
   startToCloseTimeout: '20 seconds',
@@ -42,18 +44,30 @@ export async function postPurchaseWindow(input: WindowInput): Promise<{ reason: 
   reason = funnelEnded ? 'funnel_ended' : 'timer';
   status = 'closing';
 
-  // Held open while an accept it let start has not ended; the database is asked too, so an answer
-  // the API never reported (it crashed, or the buyer left during SCA) does not hold it forever.
-  while (inFlight.size > 0) {
-    const asked = [...inFlight.entries()].map(([key, since]) => ({ key, since }));
-    const still = new Set(await acts.acceptsInFlight(asked));
-    for (const { key } of asked) if (!still.has(key)) inFlight.delete(key);
-    if (inFlight.size > 0) await condition(() => inFlight.size === 0, RECHECK);
+  // Held open while an accept it let start has not ended; the database and Temporal are asked too,
+  // so an answer the API never reported (it crashed, or the buyer left during SCA) or an accept that
+  // never started does not hold it forever. Closing checks the parent's accept records under the
+  // window's row lock: one that validated meanwhile holds it, and the wait goes on.
+  const heldAtClose = patched(CLOSE_UNLESS_HELD);
+  for (;;) {
+    while (inFlight.size > 0) {
+      const asked = [...inFlight.entries()].map(([key, since]) => ({ key, since }));
+      const still = new Set(await acts.acceptsInFlight(asked));
+      for (const { key } of asked) if (!still.has(key)) inFlight.delete(key);
+      if (inFlight.size > 0) await condition(() => inFlight.size === 0, RECHECK);
+    }
+    if (!heldAtClose) {
+      status = 'closed';
+      upsertSearchAttributes([{ key: searchAttributes.upsellOutcome, value: `window_closed_${reason}` }]);
+      // The event is in the outbox with the closed row; the worker's outbox relay delivers it.
+      await acts.closeWindow({ parentExternalId: input.parentExternalId, reason });
+      return { reason };
+    }
+    const closed = await acts.closeWindowUnlessHeld({ parentExternalId: input.parentExternalId, reason });
+    if ('eventId' in closed) break;
+    for (const key of closed.heldBy) if (!inFlight.has(key)) inFlight.set(key, Date.now());
   }
   status = 'closed';
   upsertSearchAttributes([{ key: searchAttributes.upsellOutcome, value: `window_closed_${reason}` }]);
-
-  // The event is in the outbox with the closed row; the worker's outbox relay delivers it.
-  await acts.closeWindow({ parentExternalId: input.parentExternalId, reason });
   return { reason };
 }

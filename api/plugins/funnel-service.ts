@@ -113,7 +113,12 @@ export function createFunnelService(deps: Deps) {
   async function settleNext(key: string, outcome: StepOutcome, recorded: string): Promise<NextBody | null> {
     const row = await findFunnelAnswer(prisma, key);
     if (!row) return null;
-    if (row.answeredAt) return row.next;
+    if (row.answeredAt) {
+      // A replay of the step that ended the funnel tells the window again: the first answer's signal
+      // may have been lost with its request (the API restarted). The window takes it once.
+      if (row.next === null) await windows?.signal(row.parentExternalId, { kind: 'funnel_ended', key });
+      return row.next;
+    }
     let next: NextBody | null = null;
     const [funnel, parent, settings] = await Promise.all([findFunnel(prisma, row.funnelId), findFunnelParent(prisma, row.parentExternalId), loadSettings(prisma)]);
     if (funnel && parent) {

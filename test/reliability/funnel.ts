@@ -11,9 +11,9 @@ import { API_KEY, type ScenarioResult, type Stack, pool } from './harness.ts';
 
 const PARENTS = Number(process.env.REL_FUNNEL_PARENTS ?? 12);
 // A window waits for every accept it registered. One whose request died between registering and
-// starting (the API restarted, a 5xx) has no record, and counts as never started only after 2 minutes,
-// checked every 20 s (activities/window.ts, workflows/postPurchaseWindow.ts): the wait covers that.
-const CLOSE_WAIT_MS = 150_000;
+// starting (the API restarted, a 5xx) has no record and no workflow: it counts as never started 15 s
+// after it registered, asked every 10 s (activities/window.ts, workflows/postPurchaseWindow.ts).
+const CLOSE_WAIT_MS = 60_000;
 
 type Answer = 'yes' | 'no';
 /** The buyer's answers to step 1 and step 2, by parent index. */
