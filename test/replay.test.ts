@@ -3,6 +3,9 @@
  * rejected), and the histories committed under test/replay-histories/: `<name>.binpb` recorded from
  * the first shape to ship (validation a regular activity), `local-prepare-<name>.binpb` from the
  * shape after patch 'prepare-accept-local-activity' (validation a local activity in the first task).
+ * postPurchaseWindow replays `window-before-hold-<name>.binpb`, closed windows recorded before patch
+ * 'window-close-unless-held' (closing by closeWindow, held only by acceptsInFlight): on its timer,
+ * and held open through an accept's SCA.
  * A change to the workflow that would break runs already in flight after a deploy (a renamed
  * activity, a new step without patched()) fails here, not in production. Record new fixtures only
  * together with a deliberate, versioned change, under a new prefix:
@@ -92,10 +95,17 @@ describe('workflow replay', () => {
   });
 
   it("the committed histories of both shipped shapes replay on today's code", async () => {
-    const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.binpb'));
+    const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.binpb') && !f.startsWith('window-before-hold-'));
     const names = ['declined', 'rejected', 'sca-approved', 'succeeded'];
     expect(files.sort()).toEqual([...names.map((n) => `${n}.binpb`), ...names.map((n) => `local-prepare-${n}.binpb`)].sort());
     const histories = files.map((f) => ({ workflowId: `fixture-${f.replace(/\.binpb$/, '')}`, history: History.decode(readFileSync(`${FIXTURES}${f}`)) }));
+    expect(await replayFailures(histories)).toEqual([]);
+  });
+
+  it("windows closed before patch 'window-close-unless-held' replay on today's code", async () => {
+    const files = readdirSync(FIXTURES).filter((f) => f.startsWith('window-before-hold-') && f.endsWith('.binpb'));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    const histories = files.map((f) => ({ workflowId: f, history: History.decode(readFileSync(`${FIXTURES}${f}`)) }));
     expect(await replayFailures(histories)).toEqual([]);
   });
 });
