@@ -3,7 +3,8 @@
  * activity failure with. Pure and deterministic (no I/O): workflow code imports it.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { FAILURE, type Refusal, type RefusalOutcome } from './failures.ts';
+import { FAILURE } from './failure-types.ts';
+import type { Refusal, RefusalOutcome } from './failures.ts';
 
 /** A refusal as the failure an activity throws: type AcceptRefused, details `[{code, outcome, message}]`, never retried. */
 export function acceptFailure(refusal: Refusal): ApplicationFailure {

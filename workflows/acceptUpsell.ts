@@ -9,22 +9,11 @@
  * deliver it themselves (delivering_event, the deliverEvent activity) and keep doing so on replay.
  */
 import { allHandlersFinished, condition, log, patched, proxyActivities, proxyLocalActivities, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
-import {
-  type AcceptInput,
-  type AcceptPhase,
-  type AcceptPlan,
-  type AcceptResponse,
-  type AcceptState,
-  type ChargeResult,
-  type PreparedAccept,
-  type ScaCompletedSignal,
-  failureResponse,
-  statusUrl,
-  succeededResponse,
-} from '../contract/accept.ts';
+import type { AcceptInput, AcceptPhase, AcceptPlan, AcceptResponse, AcceptState, ChargeResult, PreparedAccept, ScaCompletedSignal } from '../contract/accept.ts';
+import { failureResponse, statusUrl, succeededResponse } from '../contract/answers.ts';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { AcceptActivities as Activities } from '../contract/activities.ts';
-import { NON_RETRYABLE_FAILURES, FAILURE } from '../contract/failures.ts';
+import { NON_RETRYABLE_FAILURES, FAILURE } from '../contract/failure-types.ts';
 import { decodeAcceptFailure } from '../contract/refusals.ts';
 import { FINGERPRINT_MISMATCH, acceptUpdate, scaCompletedSignal, searchAttributes, statusQuery } from './messages.ts';
 

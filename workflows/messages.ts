@@ -20,7 +20,7 @@ export type {
   ScaCompletedSignal,
   SucceededResponse,
 } from '../contract/accept.ts';
-export { statusUrl } from '../contract/accept.ts';
+export { statusUrl } from '../contract/answers.ts';
 
 export const ACCEPT_WORKFLOW_TYPE = 'acceptUpsell';
 

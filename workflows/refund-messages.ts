@@ -6,7 +6,6 @@ import { defineUpdate } from '@temporalio/workflow';
 import type { RefundAnswer } from '../contract/refunds.ts';
 
 export type { RefundAnswer, RefundBody, RefundInput, RefundedStatus } from '../contract/refunds.ts';
-export { REFUNDED_EVENT } from '../contract/refunds.ts';
 
 export const REFUND_WORKFLOW_TYPE = 'refundUpsell';
 

@@ -9,7 +9,7 @@
  */
 import { allHandlersFinished, condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createRefundActivities } from '../activities/refunds.ts';
-import { FAILURE } from '../contract/failures.ts';
+import { FAILURE } from '../contract/failure-types.ts';
 import { decodeAcceptFailure } from '../contract/refusals.ts';
 import type { RefundResult } from '../gateways/gateway.ts';
 import { REFUND_FINGERPRINT_MISMATCH, type RefundAnswer, type RefundInput, refundUpdate } from './refund-messages.ts';
