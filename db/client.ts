@@ -7,8 +7,9 @@ export type Db = PrismaClient;
 /** A client or an interactive transaction's client. */
 export type DbTx = Prisma.TransactionClient;
 
+/** A client on a pool of its own: `$disconnect()` ends the pool too, so a process that disconnected can exit. */
 export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg(createPgPool(databaseUrl, poolSize)) });
+  return new PrismaClient({ adapter: new PrismaPg(createPgPool(databaseUrl, poolSize), { disposeExternalPool: true }) });
 }
 
 /**
