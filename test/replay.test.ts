@@ -2,7 +2,9 @@
  * acceptUpsell replays its histories: those of today's runs (succeeded, declined, SCA approved,
  * rejected), and the histories committed under test/replay-histories/: `<name>.binpb` recorded from
  * the first shape to ship (validation a regular activity), `local-prepare-<name>.binpb` from the
- * shape after patch 'prepare-accept-local-activity' (validation a local activity in the first task).
+ * shape after patch 'prepare-accept-local-activity' (validation a local activity in the first task),
+ * `relay-<name>.binpb` from the shape after patch 'outbox-relay-delivers-events' (two markers, no
+ * delivery activity), recorded before patch 'accept-shape-2026-12-03' made one marker stand for all.
  * postPurchaseWindow replays `window-before-hold-<name>.binpb`, closed windows recorded before patch
  * 'window-close-unless-held' (closing by closeWindow, held only by acceptsInFlight): on its timer,
  * and held open through an accept's SCA.
@@ -94,10 +96,10 @@ describe('workflow replay', () => {
     expect(await replayFailures(histories)).toEqual([]);
   });
 
-  it("the committed histories of both shipped shapes replay on today's code", async () => {
+  it("the committed histories of the three shipped shapes replay on today's code", async () => {
     const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.binpb') && !f.startsWith('window-before-hold-'));
     const names = ['declined', 'rejected', 'sca-approved', 'succeeded'];
-    expect(files.sort()).toEqual([...names.map((n) => `${n}.binpb`), ...names.map((n) => `local-prepare-${n}.binpb`)].sort());
+    expect(files.sort()).toEqual(['', 'local-prepare-', 'relay-'].flatMap((prefix) => names.map((n) => `${prefix}${n}.binpb`)).sort());
     const histories = files.map((f) => ({ workflowId: `fixture-${f.replace(/\.binpb$/, '')}`, history: History.decode(readFileSync(`${FIXTURES}${f}`)) }));
     expect(await replayFailures(histories)).toEqual([]);
   });
