@@ -3,8 +3,8 @@
  * rejected), and the histories committed under test/replay-histories/: `<name>.binpb` recorded from
  * the first shape to ship (validation a regular activity), `local-prepare-<name>.binpb` from the
  * shape after patch 'prepare-accept-local-activity' (validation a local activity in the first task),
- * `relay-<name>.binpb` from the shape after patch 'outbox-relay-delivers-events' (two markers, no
- * delivery activity), recorded before patch 'accept-shape-2026-12-03' made one marker stand for all.
+ * `relay-<name>.binpb` from the shape after patch 'outbox-relay-delivers-events' (no delivery activity,
+ * one upsert of our search attributes).
  * postPurchaseWindow replays `window-before-hold-<name>.binpb`, closed windows recorded before patch
  * 'window-close-unless-held' (closing by closeWindow, held only by acceptsInFlight): on its timer,
  * and held open through an accept's SCA.

@@ -35,11 +35,6 @@ const PREPARE_IN_FIRST_TASK = 'prepare-accept-local-activity';
 // outcome twice): each upsert is an event and a visibility task on the server. All of the happy
 // path runs in the first workflow task, so nothing became visible earlier before.
 const RELAY_DELIVERS_EVENTS = 'outbox-relay-delivers-events';
-// Each patched() call in a new run records a marker and upserts the SDK's TemporalChangeVersion
-// search attribute: an event and a visibility update each. Since this patch a new run records this
-// one marker for today's whole shape (all three patches above in effect) instead of one per patch;
-// runs recorded before it find their own markers and replay exactly as they were.
-const CURRENT_SHAPE = 'accept-shape-2026-12-03';
 const checkRetry = {
   initialInterval: '100 ms',
   backoffCoefficient: 2,
@@ -172,8 +167,7 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
 
   // 1-4. Validate, burn the jti, price the offer on the server, resolve the gateway, and check
   // the saved method on the gateway side.
-  const current = patched(CURRENT_SHAPE);
-  const inFirstTask = current || patched(PREPARE_IN_FIRST_TASK);
+  const inFirstTask = patched(PREPARE_IN_FIRST_TASK);
   let prepared: PreparedAccept;
   try {
     prepared = inFirstTask ? await localChecks.prepareAccept(input) : await checks.prepareAccept(input);
@@ -195,7 +189,7 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
     return finish(failureResponse(key, 'error', 'internal_error', 'the accept could not be validated; nothing was charged'), null);
   }
   const { plan } = prepared;
-  lean = current || patched(RELAY_DELIVERS_EVENTS);
+  lean = patched(RELAY_DELIVERS_EVENTS);
   const attributes = [
     { key: searchAttributes.parentOrderId, value: plan.parentExternalId },
     { key: searchAttributes.gateway, value: plan.gateway },
@@ -268,7 +262,7 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
           setOutcome('expired');
           // The offer stays claimed while the buyer may still complete: a second tab must not be
           // charged for it in the meantime.
-          const holdClaim = current || patched(HOLD_CLAIM_THROUGH_LATE_WATCH);
+          const holdClaim = patched(HOLD_CLAIM_THROUGH_LATE_WATCH);
           await persistent.recordOutcome(input, expired, pendingRef, holdClaim);
           await refundLateCompletion(plan, pendingRef);
           if (holdClaim) await persistent.releaseOfferClaim(input);
