@@ -16,7 +16,16 @@ describe('workflow bundle', () => {
     const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: new DefaultLogger('WARN') });
     const modules = [...code.matchAll(/^\/\*\*\*\/ "\.\/([^"]+)"/gm)].map((m) => m[1]!);
     expect(modules.length).toBeGreaterThan(10);
-    const packages = new Set(modules.filter((m) => m.startsWith('node_modules/')).map((m) => m.split('/').slice(1, m.split('/')[1]!.startsWith('@') ? 3 : 2).join('/')));
+    const packages = new Set(
+      modules
+        .filter((m) => m.startsWith('node_modules/'))
+        .map((m) =>
+          m
+            .split('/')
+            .slice(1, m.split('/')[1]!.startsWith('@') ? 3 : 2)
+            .join('/'),
+        ),
+    );
     expect([...packages].filter((p) => !SDK_PACKAGES.has(p))).toEqual([]);
     const ours = modules.filter((m) => !m.startsWith('node_modules/'));
     expect(ours).toContain('workflows/acceptUpsell.ts');
