@@ -28,7 +28,7 @@ import { parseSigningKeys, signToken } from '../domain/token.ts';
 import { createFreshDatabase } from './lib/fresh-db.ts';
 import { freePort } from './lib/ports.ts';
 import { benchSvg } from './lib/bench-svg.ts';
-import { cpuMs } from './lib/proc-cpu.ts';
+import { cpuMs, postgresCpuMs } from './lib/proc-cpu.ts';
 import { launch, ROOT, waitForApi, waitForWorker } from './lib/services.ts';
 import { startBenchSubscribers, type BenchSubscribers } from './lib/bench-subscribers.ts';
 import { ONE_SHARD_DYNAMIC_CONFIG, startTemporalDevServer } from './lib/temporal-dev.ts';
@@ -61,8 +61,8 @@ interface LevelResult {
   mean_ms: number;
   rps: number;
   errors: number;
-  /** CPU ms per accept during this level (until its events left the outbox): the Temporal server, the worker, the API */
-  cpu_ms_per_accept: { server: number; worker: number; api: number };
+  /** CPU ms per accept during this level (until its events left the outbox): the Temporal server, the worker, the API, PostgreSQL */
+  cpu_ms_per_accept: { server: number; worker: number; api: number; database: number };
   /** the accepted events: outbox drain after the last answer, delivery lag (created to delivered), any not delivered */
   events?: { drain_after_last_answer_ms: number; lag_p50_ms: number; lag_p99_ms: number; not_delivered: number };
 }
@@ -74,12 +74,12 @@ interface CpuPids {
   api?: number;
 }
 function cpuPerItem(pids: CpuPids) {
-  const read = () => ({ server: cpuMs(pids.server), worker: cpuMs(pids.worker), api: cpuMs(pids.api) });
+  const read = () => ({ server: cpuMs(pids.server), worker: cpuMs(pids.worker), api: cpuMs(pids.api), database: postgresCpuMs() });
   const before = read();
   return (count: number) => {
     const after = read();
     const per = (k: keyof typeof before) => (Number.isFinite(after[k] - before[k]) ? round((after[k] - before[k]) / count) : 0);
-    return { server: per('server'), worker: per('worker'), api: per('api') };
+    return { server: per('server'), worker: per('worker'), api: per('api'), database: per('database') };
   };
 }
 
@@ -307,6 +307,7 @@ async function measureFloor(databaseUrl: string, latencyMs: number, tag: string)
   for (let i = 0; i < 20; i++) await one();
   const latencies: number[] = [];
   const cpuBefore = cpuMs(process.pid);
+  const dbBefore = postgresCpuMs();
   const started = performance.now();
   for (let i = 0; i < FLOOR_COUNT; i++) {
     const t0 = performance.now();
@@ -317,6 +318,8 @@ async function measureFloor(databaseUrl: string, latencyMs: number, tag: string)
   const elapsed = (performance.now() - started) / 1000;
   // This process's CPU per accept: the activities' own work (and the database client), no Temporal.
   const cpuPerAccept = round((cpuMs(process.pid) - cpuBefore) / FLOOR_COUNT);
+  // PostgreSQL's CPU for the same accepts (the floor's work is mostly the database's).
+  const dbPerAccept = round((postgresCpuMs() - dbBefore) / FLOOR_COUNT);
   await prisma.$disconnect();
   const sorted = latencies.sort((a, b) => a - b);
   const stepP50 = Object.fromEntries(
@@ -336,6 +339,7 @@ async function measureFloor(databaseUrl: string, latencyMs: number, tag: string)
     p95_ms: round(pct(sorted, 95)),
     rps: round(FLOOR_COUNT / elapsed),
     cpu_ms_per_accept: cpuPerAccept,
+    database_cpu_ms_per_accept: dbPerAccept,
     steps: stepP50,
   };
 }
@@ -485,6 +489,8 @@ async function main() {
   const c32 = levels.find((l) => l.gateway_latency_ms === 0 && l.concurrency === 32)!;
   const three = workflowFloors.three_local_activities;
   const cpuPerAccept = { server: c32.cpu_ms_per_accept.server, worker: c32.cpu_ms_per_accept.worker };
+  // Beside the targets' server + worker: the API and PostgreSQL, which the Temporal floors do not use.
+  const cpuBeside = { api: c32.cpu_ms_per_accept.api, database: c32.cpu_ms_per_accept.database };
   const report = {
     levels,
     // Every floor comes from this run, on this server with the same settings.
@@ -503,8 +509,8 @@ async function main() {
     c32_p99_ms: c32.p99_ms,
     event_subscribers: SUBSCRIBERS,
     event_posts_received: subscribers?.received() ?? 0,
-    /** server and worker CPU per accept at c=32 (gateway 0 ms), from /proc */
-    cpu_ms_per_accept: cpuPerAccept,
+    /** server and worker CPU per accept at c=32 (gateway 0 ms), from /proc; api and database beside them */
+    cpu_ms_per_accept: { ...cpuPerAccept, ...cpuBeside },
     cpu_vs_3la: round((cpuPerAccept.server + cpuPerAccept.worker) / three.cpu_ms_per_wf),
     breakdown_c1: breakdowns,
     // Refused at the door (401 token_signature_invalid), 32 concurrent clients.
@@ -524,10 +530,10 @@ async function main() {
     },
     generated_at: new Date().toISOString(),
   };
-  console.log('\ngateway_ms  concurrency  count   p50_ms   p95_ms   p99_ms      rps  errors  cpu ms/accept (server, worker, api)');
+  console.log('\ngateway_ms  concurrency  count   p50_ms   p95_ms   p99_ms      rps  errors  cpu ms/accept (server, worker, api, database)');
   for (const l of levels) {
     console.log(
-      `${String(l.gateway_latency_ms).padStart(10)}  ${String(l.concurrency).padStart(11)}  ${String(l.count).padStart(5)}  ${l.p50_ms.toFixed(1).padStart(7)}  ${l.p95_ms.toFixed(1).padStart(7)}  ${l.p99_ms.toFixed(1).padStart(7)}  ${l.rps.toFixed(1).padStart(7)}  ${String(l.errors).padStart(6)}  ${l.cpu_ms_per_accept.server}, ${l.cpu_ms_per_accept.worker}, ${l.cpu_ms_per_accept.api}`,
+      `${String(l.gateway_latency_ms).padStart(10)}  ${String(l.concurrency).padStart(11)}  ${String(l.count).padStart(5)}  ${l.p50_ms.toFixed(1).padStart(7)}  ${l.p95_ms.toFixed(1).padStart(7)}  ${l.p99_ms.toFixed(1).padStart(7)}  ${l.rps.toFixed(1).padStart(7)}  ${String(l.errors).padStart(6)}  ${l.cpu_ms_per_accept.server}, ${l.cpu_ms_per_accept.worker}, ${l.cpu_ms_per_accept.api}, ${l.cpu_ms_per_accept.database}`,
     );
   }
   for (const l of levels)
@@ -535,7 +541,10 @@ async function main() {
       console.log(
         `events @${l.gateway_latency_ms}ms c=${l.concurrency}: outbox drained ${l.events.drain_after_last_answer_ms} ms after the last answer, lag p50 ${l.events.lag_p50_ms} ms, p99 ${l.events.lag_p99_ms} ms, not delivered ${l.events.not_delivered}`,
       );
-  for (const f of floors) console.log(`floor (in-process) @${f.gateway_latency_ms}ms gateway: p50 ${f.p50_ms} ms, ${f.rps} accepts/s, CPU ${f.cpu_ms_per_accept} ms per accept`);
+  for (const f of floors)
+    console.log(
+      `floor (in-process) @${f.gateway_latency_ms}ms gateway: p50 ${f.p50_ms} ms, ${f.rps} accepts/s, CPU ${f.cpu_ms_per_accept} ms per accept (PostgreSQL ${f.database_cpu_ms_per_accept} ms beside it)`,
+    );
   for (const f of floors)
     console.log(
       `  floor steps @${f.gateway_latency_ms}ms (p50): ${Object.entries(f.steps)
@@ -557,7 +566,7 @@ async function main() {
   }
   console.log(
     `service vs three-local-activity floor: c=1 p50 ${report.ratios.c1_p50_vs_3la}×, c=32 throughput ${report.ratios.c32_rps_vs_3la}×, ` +
-      `CPU ${report.cpu_vs_3la}× (server ${cpuPerAccept.server} + worker ${cpuPerAccept.worker} ms per accept); c=32 p99 ${c32.p99_ms} ms`,
+      `CPU ${report.cpu_vs_3la}× (server ${cpuPerAccept.server} + worker ${cpuPerAccept.worker} ms per accept; API ${cpuBeside.api} and PostgreSQL ${cpuBeside.database} beside them); c=32 p99 ${c32.p99_ms} ms`,
   );
   console.log(`targets: ${JSON.stringify(report.targets)}`);
   mkdirSync(`${ROOT}reports`, { recursive: true });
