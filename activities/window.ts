@@ -10,13 +10,13 @@
  * Whatever Temporal answers, no accept is charged after its window closed: validation takes the
  * window's row lock and refuses a closed window (db/windows.ts holdWindowOpen).
  */
-import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { Context, log } from '@temporalio/activity';
+import { WorkflowNotFoundError, type WorkflowExecutionStatusName } from '@temporalio/client';
 import type { Db } from '../db/client.ts';
 import type { WindowCloseReason } from '../contract/window.ts';
 import { acceptCompletions, closeWindowRecord, closeWindowUnlessHeld, openAcceptsOfParent } from '../db/windows.ts';
 
-/** Whether an accept's workflow runs: `unknown` when Temporal could not be asked (the accept then holds). */
+/** Whether an accept's workflow runs: `unknown` when Temporal could not tell (the accept then holds). */
 export type AcceptRun = 'running' | 'ended' | 'missing' | 'unknown';
 
 export interface WindowActivityDeps {
@@ -32,13 +32,26 @@ export interface WindowActivityDeps {
  * the API starts the workflow right after registering (it waits at most 10 s for the registration).
  */
 export const NEVER_STARTED_AFTER_MS = 15_000;
+/** How long one question to Temporal may take before the accept counts as `unknown` (and holds). */
+const DESCRIBE_DEADLINE_MS = 3_000;
+
+const ENDED: ReadonlySet<WorkflowExecutionStatusName> = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT', 'CONTINUED_AS_NEW']);
+
+/** Only a run that has ended lets its window go; a paused one may still charge when it resumes. */
+export function acceptRunOf(status: WorkflowExecutionStatusName): AcceptRun {
+  if (ENDED.has(status)) return 'ended';
+  return status === 'RUNNING' || status === 'PAUSED' ? 'running' : 'unknown';
+}
 
 async function askTemporal(acceptKey: string): Promise<AcceptRun> {
+  const { client } = Context.current();
   try {
-    const description = await Context.current().client.workflow.getHandle(acceptKey).describe();
-    return description.status.name === 'RUNNING' ? 'running' : 'ended';
+    const description = await client.withDeadline(Date.now() + DESCRIBE_DEADLINE_MS, () => client.workflow.getHandle(acceptKey).describe());
+    return acceptRunOf(description.status.name);
   } catch (err) {
-    return err instanceof WorkflowNotFoundError ? 'missing' : 'unknown';
+    if (err instanceof WorkflowNotFoundError) return 'missing';
+    log.warn('could not ask Temporal whether an accept still runs; it holds its window until the next check', { acceptKey, error: (err as Error)?.message });
+    return 'unknown';
   }
 }
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../worker/worker.ts';
 import { NEVER_STARTED_AFTER_MS, createWindowActivities } from '../activities/window.ts';
 import { validateAcceptRequest } from '../activities/validation.ts';
+import { holdWindowOpen } from '../db/windows.ts';
 import { DomainError } from '../domain/errors.ts';
 import { requestFingerprint } from '../domain/idempotency.ts';
 import { buildGateways } from '../gateways/index.ts';
@@ -475,7 +476,35 @@ describe('the post-purchase window', () => {
     expect(await stack.prisma.burnedToken.count({ where: { jti: minted.jti } })).toBe(0);
     expect(await stack.prisma.accept.count({ where: { idempotencyKey: key } })).toBe(0);
     expect(await stack.prisma.offerClaim.count({ where: { acceptKey: key } })).toBe(0);
-    expect(await chargesFor(key)).toBe(0);
+  });
+
+  it("an accept validating while its window closes: closing waits for validation's lock, then finds the record and holds", async () => {
+    const offer = await createOffer(stack.app);
+    const order = await registerParentOrder(stack.app);
+    await mintToken(stack.app, offer.id, order.externalId, order.cartId);
+    const key = newKey();
+    const acts = createWindowActivities({ prisma: stack.prisma, clock: () => new Date(), acceptRun: async () => 'running' });
+    let closing: Promise<{ eventId: string } | { heldBy: string[] }> | undefined;
+    let settledEarly = false;
+    await stack.prisma.$transaction(async (tx) => {
+      // What validation does first in its transaction: the window row's share lock.
+      expect(await holdWindowOpen(tx, order.externalId)).toBe('open');
+      closing = acts.closeWindowUnlessHeld({ parentExternalId: order.externalId, reason: 'timer' });
+      void closing.then(() => (settledEarly = true));
+      await new Promise((r) => setTimeout(r, 1_000));
+      // Closing cannot decide while the lock is held.
+      expect(settledEarly).toBe(false);
+      // Then the accept's record, committed with the lock.
+      await tx.$executeRaw`
+        INSERT INTO accepts (idempotency_key, fingerprint, offer_id, cart_id, parent_order_id, status, created_at, updated_at)
+        VALUES (${key}, 'fp', ${offer.id}, ${order.cartId}, ${order.id}, 'processing', now(), now())`;
+    });
+    // Once the lock was released, closing saw the record.
+    expect(await closing).toEqual({ heldBy: [key] });
+    expect((await getWindow(order.externalId)).json()).toMatchObject({ status: 'open' });
+    await stack.prisma.$executeRaw`UPDATE accepts SET status = 'declined', completed_at = now() WHERE idempotency_key = ${key}`;
+    expect(await acts.closeWindowUnlessHeld({ parentExternalId: order.externalId, reason: 'timer' })).toMatchObject({ eventId: expect.any(String) as string });
+    await stack.client.workflow.getHandle(`window:${order.externalId}`).terminate('test closed its row directly');
   });
 
   it('closing waits for an accept of the parent whose record is open, and closes once it has ended', async () => {

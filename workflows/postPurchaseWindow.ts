@@ -13,6 +13,8 @@ import { type WindowCloseReason, type WindowInput, type WindowLiveState, acceptS
 const FINAL = new Set(['succeeded', 'declined', 'rejected', 'error', 'expired']);
 /** How often a window held open by an accept asks the database whether it has ended. */
 const RECHECK = '10 seconds';
+const RECHECK_FIRST_MS = 10_000;
+const RECHECK_MAX_MS = 120_000;
 /** Windows that started before this close only once no accept record of their parent is open. */
 const CLOSE_UNLESS_HELD = 'window-close-unless-held';
 
@@ -49,12 +51,17 @@ export async function postPurchaseWindow(input: WindowInput): Promise<{ reason: 
   // never started does not hold it forever. Closing checks the parent's accept records under the
   // window's row lock: one that validated meanwhile holds it, and the wait goes on.
   const heldAtClose = patched(CLOSE_UNLESS_HELD);
+  // Since the patch the checks back off (10 s twice, so that an accept that never started is let go
+  // within about 25 s, then doubling to 2 min): an answer reported by signal ends the wait at once,
+  // and a hold nobody reports (Temporal unreachable) grows the history slowly.
+  let checks = 0;
   for (;;) {
     while (inFlight.size > 0) {
       const asked = [...inFlight.entries()].map(([key, since]) => ({ key, since }));
       const still = new Set(await acts.acceptsInFlight(asked));
       for (const { key } of asked) if (!still.has(key)) inFlight.delete(key);
-      if (inFlight.size > 0) await condition(() => inFlight.size === 0, RECHECK);
+      const recheckMs = Math.min(RECHECK_FIRST_MS * 2 ** Math.max(0, checks++ - 1), RECHECK_MAX_MS);
+      if (inFlight.size > 0) await condition(() => inFlight.size === 0, heldAtClose ? recheckMs : RECHECK);
     }
     if (!heldAtClose) {
       status = 'closed';

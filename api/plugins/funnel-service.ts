@@ -4,7 +4,7 @@
  * post-purchase window (registered before an accept starts, told of every answer). The accept
  * workflow knows none of this: `next` is added to its answer on the way out.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import {
   countFunnelAccepts,
   findFunnel,
@@ -110,13 +110,16 @@ export function createFunnelService(deps: Deps) {
   }
 
   /** The `next` after `key`'s step ended with `outcome`: computed and minted once, then always the stored one. */
-  async function settleNext(key: string, outcome: StepOutcome, recorded: string): Promise<NextBody | null> {
+  async function settleNext(key: string, outcome: StepOutcome, recorded: string, replayLog?: FastifyBaseLogger): Promise<NextBody | null> {
     const row = await findFunnelAnswer(prisma, key);
     if (!row) return null;
     if (row.answeredAt) {
-      // A replay of the step that ended the funnel tells the window again: the first answer's signal
-      // may have been lost with its request (the API restarted). The window takes it once.
-      if (row.next === null) await windows?.signal(row.parentExternalId, { kind: 'funnel_ended', key });
+      // A buyer's replay of the step that ended the funnel tells the window again (not waited on): the
+      // first answer's signal may have been lost with its request (the API restarted). The window
+      // takes it once; a status poll (no replayLog) does not send it.
+      if (row.next === null && replayLog && windows) {
+        void windows.signal(row.parentExternalId, { kind: 'funnel_ended', key }).catch((err: unknown) => replayLog.warn({ err }, 'window signal failed'));
+      }
       return row.next;
     }
     let next: NextBody | null = null;
@@ -217,16 +220,16 @@ export function createFunnelService(deps: Deps) {
         void windows.signal(parent, event).catch((err: unknown) => request.log.warn({ err }, 'window signal failed'));
       }
       if (!row || !final) return payload;
-      const next = await settleNext(key, status === 'succeeded' ? 'accepted' : 'payment_declined', status);
+      const next = await settleNext(key, status === 'succeeded' ? 'accepted' : 'payment_declined', status, fromToken ? request.log : undefined);
       return JSON.stringify({ ...body, next });
     },
 
     /** After a "no thanks" is recorded: the downsell step, if any, and the window told. */
-    async afterDecline(key: string, claims: TokenClaims): Promise<NextBody | null> {
+    async afterDecline(key: string, claims: TokenClaims, log: FastifyBaseLogger): Promise<NextBody | null> {
       let next: NextBody | null = null;
       if (claims.fun && claims.stp) {
         await noteStep(key, 'decline', { ...claims, fun: claims.fun, stp: claims.stp });
-        next = await settleNext(key, 'declined', 'declined_by_buyer');
+        next = await settleNext(key, 'declined', 'declined_by_buyer', log);
       }
       await windows?.signal(claims.ord, { kind: 'declined', key });
       return next;

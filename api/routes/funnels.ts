@@ -288,7 +288,7 @@ export const declineRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { p
 
       await funnelService(app).assertWindowOpen(claims.ord);
       if ((await burnJti(prisma, claims.jti, key, clock())) !== key) throw new DomainError('token_replayed', 'this token has already been used');
-      const next = await funnelService(app).afterDecline(key, claims);
+      const next = await funnelService(app).afterDecline(key, claims, request.log);
       const body: DeclinedBody = { status: 'declined_by_buyer', accept_id: key, offer_id: offerId, next };
       try {
         await recordBuyerDecline(
