@@ -67,6 +67,10 @@ function text(value: unknown): string | null {
 }
 
 /** A transaction as charge_authorization, verify and webhooks describe it. */
+/** Refunds read per page, and the pages read at most, when looking for an earlier refund of ours. */
+const REFUND_PAGE = 100;
+const REFUND_SEARCH_MAX_PAGES = 50;
+
 export interface PaystackTransaction {
   reference: string;
   status: string;
@@ -76,6 +80,8 @@ export interface PaystackTransaction {
   paused: boolean;
   authorizationUrl: string | null;
   metadata: Json | null;
+  /** when Paystack created it (ISO 8601), when it says */
+  createdAt: string | null;
 }
 
 /** Metadata comes back as the stringified JSON we sent or as an object, depending on the endpoint. */
@@ -104,6 +110,7 @@ function readTransaction(data: unknown): PaystackTransaction | null {
     paused: data.paused === true,
     authorizationUrl: text(data.authorization_url),
     metadata: readMetadata(data.metadata),
+    createdAt: text(data.created_at) ?? text(data.createdAt),
   };
 }
 
@@ -255,12 +262,24 @@ export function createPaystackGateway(options: PaystackOptions): PaymentGateway 
     return asReadBack(tx);
   }
 
-  /** A refund of this transaction carrying this merchant note, among Paystack's newest. */
-  async function findRefund(reference: string, note: string): Promise<RefundResult | null> {
-    const reply = await call('GET', '/refund?perPage=100');
-    if (!reply.ok) throw refused(reply, 'the refund list');
-    const refunds = Array.isArray(reply.data) ? reply.data : [];
-    const found = refunds.find((r): r is Json => isRecord(r) && r.transaction_reference === reference && r.merchant_note === note);
+  /**
+   * A refund of this transaction carrying this merchant note. Paystack lists refunds newest first
+   * and filters them by date only, so every page since the transaction was created is read (no
+   * refund of it can be older). A search it cannot finish is an error to retry, never a "none".
+   */
+  async function findRefund(reference: string, note: string, since: string | null): Promise<RefundResult | null> {
+    let found: Json | undefined;
+    for (let page = 1; !found; page++) {
+      if (page > REFUND_SEARCH_MAX_PAGES) {
+        throw new GatewayTransientError(`paystack: more than ${REFUND_SEARCH_MAX_PAGES * REFUND_PAGE} refunds since ${reference}; the search for an earlier refund did not finish`);
+      }
+      const query = new URLSearchParams({ perPage: String(REFUND_PAGE), page: String(page), ...(since ? { from: since } : {}) });
+      const reply = await call('GET', `/refund?${query.toString()}`);
+      if (!reply.ok) throw refused(reply, 'the refund list');
+      const refunds = Array.isArray(reply.data) ? reply.data : [];
+      found = refunds.find((r): r is Json => isRecord(r) && r.transaction_reference === reference && r.merchant_note === note);
+      if (refunds.length < REFUND_PAGE) break;
+    }
     if (!found) return null;
     const id = found.id;
     return {
@@ -356,14 +375,13 @@ export function createPaystackGateway(options: PaystackOptions): PaymentGateway 
 
     async refund(chargeRef, amount, idempotencyKey) {
       // Paystack refunds take no idempotency key: our key travels in the merchant note, and before
-      // refunding, Paystack's newest refunds are searched for one under it (an earlier attempt whose
-      // answer was lost on the way back), so a retry never refunds twice. Only the newest page is
-      // searched: retries follow within minutes, and a fully refunded transaction is reversed.
+      // refunding, every refund since the transaction was created is searched for one under it (an
+      // earlier attempt whose answer was lost on the way back), so a retry never refunds twice.
       const note = `ocart ${idempotencyKey}`;
-      const earlier = await findRefund(chargeRef, note);
-      if (earlier) return earlier;
       const before = await verify(chargeRef);
       if (!before) throw new GatewayRefusedError('gateway_error', `paystack: no transaction ${chargeRef} to refund`);
+      const earlier = await findRefund(chargeRef, note, before.createdAt);
+      if (earlier) return earlier;
       if (before.status === 'reversed') return { refundRef: `reversed:${chargeRef}`, status: 'succeeded' };
       if (before.status !== 'success') {
         throw new GatewayRefusedError('gateway_error', `paystack: transaction ${chargeRef} is ${before.status}, not refundable`);

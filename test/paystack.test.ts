@@ -436,6 +436,34 @@ describe('the Paystack adapter on its own', () => {
     expect(await gateway().confirmCharge(gatewayChargeKey(key))).toMatchObject({ status: 'declined', code: 'charge_reversed' });
   });
 
+  it('a refund whose answer was lost is found on the retry, however many refunds came in between', async () => {
+    const key = newKey();
+    const ref = gatewayChargeKey(key);
+    expect(await gateway().chargeOffSession(request(key))).toEqual({ status: 'succeeded', chargeRef: ref });
+    // Paystack refunds, and the answer is lost.
+    server.failNext('refund_create', 'http_500_after');
+    await expect(gateway().refund(ref, 1000, `${ref}-refund`)).rejects.toThrow();
+    expect(server.refundsFor(ref)).toHaveLength(1);
+    // Other refunds push it past Paystack's first pages before the retry.
+    for (let i = 0; i < 230; i++) {
+      const other = `ocart_other_${newKey()}`;
+      server.seedTransaction({ reference: other, authorizationCode: 'AUTH_success', amount: 500, currency: 'NGN', status: 'success' });
+      const res = await fetch(`${server.url}/refund`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ transaction: other }),
+      });
+      expect(res.status).toBe(200);
+    }
+    const retried = await gateway().refund(ref, 1000, `${ref}-refund`);
+    expect(retried.refundRef).toBe(String(server.refundsFor(ref)[0]!.id));
+    expect(server.refundsFor(ref)).toHaveLength(1);
+    // It read every page since the charge (100 a page), asking from the transaction's creation.
+    const lists = server.requests.filter((r) => r.operationId === 'refund_list').slice(-3);
+    expect(lists.map((r) => new URLSearchParams(r.query).get('page'))).toEqual(['1', '2', '3']);
+    expect(lists.every((r) => new URLSearchParams(r.query).get('from') !== null)).toBe(true);
+  });
+
   it('cancelCharge cannot cancel a paused charge: it answers requires_action as Paystack still has it', async () => {
     const key = newKey();
     const paused = await gateway().chargeOffSession(request(key, { methodRef: 'AUTH_paused' }));

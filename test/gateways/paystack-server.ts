@@ -226,6 +226,8 @@ export interface TestRefund {
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** the query string, with its "?" (empty without one) */
+  query: string;
   operationId: string | null;
   body: unknown;
   status: number;
@@ -555,11 +557,13 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
     };
   }
 
-  /** GET /refund: the newest first, a page of perPage (the document lists no filter by transaction). */
+  /** GET /refund: the newest first, a page of perPage, from and to on the creation date (the document lists no filter by transaction). */
   function refundList(query: URLSearchParams): Reply {
     const perPage = Math.max(1, Number.parseInt(query.get('perPage') ?? '50', 10) || 50);
     const page = Math.max(1, Number.parseInt(query.get('page') ?? '1', 10) || 1);
-    const newest = [...refunds].reverse();
+    const from = query.get('from') ? Date.parse(query.get('from')!) : Number.NEGATIVE_INFINITY;
+    const to = query.get('to') ? Date.parse(query.get('to')!) : Number.POSITIVE_INFINITY;
+    const newest = [...refunds].reverse().filter((r) => r.createdAt.getTime() >= from && r.createdAt.getTime() <= to);
     const shown = newest.slice((page - 1) * perPage, page * perPage);
     return {
       status: 200,
@@ -608,11 +612,11 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
           };
         }),
         meta: {
-          total: refunds.length,
+          total: newest.length,
           skipped: (page - 1) * perPage,
           perPage: String(perPage),
           page,
-          pageCount: Math.max(1, Math.ceil(refunds.length / perPage)),
+          pageCount: Math.max(1, Math.ceil(newest.length / perPage)),
           failedRefundCount: 0,
         },
       },
@@ -722,7 +726,7 @@ export async function startPaystackServer(options: { secretKey: string }): Promi
       res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify(reply.body));
     };
-    const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, operationId: null, body: undefined, status: 0 };
+    const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.search, operationId: null, body: undefined, status: 0 };
     requests.push(record);
 
     const checked = checkRequest(req, url, raw);
