@@ -15,6 +15,7 @@ import { burnJti } from '../../db/tokens.ts';
 import { recordOfferEvent } from '../../db/offer-events.ts';
 import { isUniqueViolation } from '../../db/client.ts';
 import { requireApiKey } from '../auth.ts';
+import { checkBuyerToken } from '../buyer-token.ts';
 import type { AppDeps } from '../app.ts';
 import { SHOP_SECURITY, errorResponses } from '../plugins/openapi.ts';
 import { funnelService } from '../plugins/funnel-service.ts';
@@ -251,11 +252,7 @@ export const declineRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { p
         // Forged or mismatched tokens are refused in process first, as at the accept's door; an
         // expired one goes on (its replay may be recorded).
         async (request) => {
-          try {
-            verifyToken(request.body.token, config.tokenKeys, clock(), { offerId: request.params.offer_id, cartId: request.body.cart_id });
-          } catch (err) {
-            if (!(err instanceof DomainError && err.code === 'token_expired')) throw err;
-          }
+          checkBuyerToken(request.body.token, config.tokenKeys, clock(), { offerId: request.params.offer_id, cartId: request.body.cart_id });
         },
         async (request, reply) => enforce(request, reply, [limitIp, limitCart]),
       ],
