@@ -47,6 +47,8 @@
   // Answers that mean "not now" rather than "no": the status URL is polled again after Retry-After.
   /** @type {Record<number, 1>} */
   var TRY_LATER = { 429: 1, 503: 1 };
+  /** What the buyer is told when a call never reached the shop. */
+  var NETWORK_ERROR = { status: 'error', code: 'network_error', message: 'We could not reach the shop.' };
 
   var currentScript = document.currentScript;
   var scriptOrigin = '';
@@ -517,27 +519,44 @@
   /** @param {number} attempt @returns {Promise<unknown>} */
   Upsell.prototype.sendDecline = async function (attempt) {
     var entry = this.entry;
-    var res;
-    var body;
-    try {
-      res = await fetch(this.url(PATH + encodeURIComponent(this.cfg.offerId) + '/decline'), {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-Idempotency-Key': entry.declineKey || '' },
-        body: JSON.stringify({ token: entry.token, cart_id: this.cfg.cartId }),
-        credentials: 'omit',
-        cache: 'no-store',
-      });
-      body = await res.json().catch(function () {
-        return null;
-      });
-    } catch {
-      return this.showError({ status: 'error', code: 'network_error', message: 'We could not reach the shop.' });
-    }
-    if (TRY_LATER[res.status] && attempt < 5) {
-      var retryAfter = Number(res.headers.get('Retry-After'));
+    var answer = await this.post('decline', entry.declineKey || '', { token: entry.token, cart_id: this.cfg.cartId });
+    if (!answer) return this.showError(NETWORK_ERROR);
+    if (TRY_LATER[answer.res.status] && attempt < 5) {
+      var retryAfter = Number(answer.res.headers.get('Retry-After'));
       await sleep(retryAfter > 0 ? Math.min(retryAfter, 30) * 1000 : 800 * (attempt + 1));
       return this.sendDecline(attempt + 1);
     }
+    return this.settle(answer);
+  };
+
+  /**
+   * POSTs a buyer's call on this offer (accept or decline) under its idempotency key.
+   * @param {string} action @param {string} key @param {unknown} payload
+   * @returns {Promise<{ res: Response, body: any } | null>} null when the shop could not be reached
+   */
+  Upsell.prototype.post = async function (action, key, payload) {
+    try {
+      var res = await fetch(this.url(PATH + encodeURIComponent(this.cfg.offerId) + '/' + action), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Idempotency-Key': key },
+        body: JSON.stringify(payload),
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+      var body = await res.json().catch(function () {
+        return null;
+      });
+      return { res: res, body: body };
+    } catch {
+      return null;
+    }
+  };
+
+  /** The end of a call's answer: a busy shop or an unreadable answer is said, an answer handled. */
+  /** @param {{ res: Response, body: any }} answer @returns {unknown} */
+  Upsell.prototype.settle = function (answer) {
+    var res = answer.res;
+    var body = answer.body;
     if (res.status === 429 || (body && body.code === 'rate_limited')) {
       return this.showError({ status: 'error', code: 'rate_limited', message: 'The shop is busy.' });
     }
@@ -573,38 +592,19 @@
 
   Upsell.prototype.send = async function () {
     var entry = this.entry;
-    var res;
-    var body;
-    try {
-      res = await fetch(this.url(PATH + encodeURIComponent(this.cfg.offerId) + '/accept'), {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-Idempotency-Key': entry.key },
-        body: JSON.stringify(this.acceptBody(entry)),
-        credentials: 'omit',
-        cache: 'no-store',
-      });
-      body = await res.json().catch(function () {
-        return null;
-      });
-    } catch {
-      return this.showError({ status: 'error', code: 'network_error', message: 'We could not reach the shop.' });
-    }
+    var answer = await this.post('accept', entry.key, this.acceptBody(entry));
+    if (!answer) return this.showError(NETWORK_ERROR);
+    var body = answer.body;
     if (body && body.code === 'idempotency_key_reused') {
       // This key already went out with an earlier token (a reload): its accept is the answer.
       return this.resume();
     }
-    if (res.status === 503 && body && body.code === 'temporarily_unavailable') {
+    if (answer.res.status === 503 && body && body.code === 'temporarily_unavailable') {
       // Not started yet, or not known to have started: the status route says which, polled through
       // its own 503s; a click again reuses this key, so nothing can be charged twice.
       return this.resume();
     }
-    if (res.status === 429 || (body && body.code === 'rate_limited')) {
-      return this.showError({ status: 'error', code: 'rate_limited', message: 'The shop is busy.' });
-    }
-    if (!body || typeof body.status !== 'string') {
-      return this.showError({ status: 'error', code: 'http_' + res.status, message: 'The shop answered unexpectedly.' });
-    }
-    return this.handle(body, true);
+    return this.settle(answer);
   };
 
   /** One place for every answer: from the accept call, the status endpoint or storage. */
