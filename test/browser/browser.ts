@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { seedDemoShop } from '../../scripts/lib/demo-seed.ts';
+import { API_KEY, startTestStack, type TestStack } from '../helpers/stack.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -66,4 +68,26 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(ARTIFACTS_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** The seeded /demo shop on a real port and one Chromium, for a test file's beforeAll. */
+export interface DemoShop {
+  stack: TestStack;
+  browser: Chromium;
+  /** http://127.0.0.1:<port> */
+  base: string;
+}
+
+/** Every test on the demo page is the same buyer (the demo cart): the per-cart and per-IP limits are lifted. */
+export async function startDemoShop(): Promise<DemoShop> {
+  const stack = await startTestStack({ listen: true, env: { OCART_RATE_LIMIT_CART_PER_MIN: '100000', OCART_RATE_LIMIT_IP_PER_MIN: '100000' } });
+  const base = stack.baseUrl!;
+  await seedDemoShop(base, API_KEY);
+  return { stack, browser: await launchChromium(), base };
+}
+
+/** For afterAll: closes what startDemoShop opened (either may be missing if it failed). */
+export async function stopDemoShop(shop: Partial<DemoShop>): Promise<void> {
+  await shop.browser?.close();
+  await shop.stack?.stop();
 }

@@ -4,25 +4,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page, Request } from 'playwright-core';
-import { seedDemoShop } from '../../scripts/lib/demo-seed.ts';
 import { sandboxCharges } from '../helpers/assertions.ts';
-import { API_KEY, startTestStack, type TestStack } from '../helpers/stack.ts';
-import { launchChromium, newTab, screenshot, type Chromium } from './browser.ts';
+import { API_KEY, type TestStack } from '../helpers/stack.ts';
+import { newTab, screenshot, startDemoShop, stopDemoShop, type Chromium } from './browser.ts';
 
 let stack: TestStack;
 let browser: Chromium;
 let base: string;
 
 beforeAll(async () => {
-  // Every test here is the same buyer (the demo cart): lift the per-cart limit the pollers would meet.
-  stack = await startTestStack({ listen: true, env: { OCART_RATE_LIMIT_CART_PER_MIN: '100000', OCART_RATE_LIMIT_IP_PER_MIN: '100000' } });
-  base = stack.baseUrl!;
-  await seedDemoShop(base, API_KEY);
-  browser = await launchChromium();
+  ({ stack, browser, base } = await startDemoShop());
 });
 afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
+  await stopDemoShop({ stack, browser });
 });
 
 const ACCEPT_URL = /\/wp-json\/ocart\/v1\/upsells\/[^/]+\/accept$/;

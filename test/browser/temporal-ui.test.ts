@@ -3,21 +3,17 @@
  * server from global setup) by its idempotency key, which is the workflow ID.
  */
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { seedDemoShop } from '../../scripts/lib/demo-seed.ts';
-import { API_KEY, startTestStack, type TestStack } from '../helpers/stack.ts';
-import { launchChromium, newTab, screenshot, type Chromium } from './browser.ts';
+import type { TestStack } from '../helpers/stack.ts';
+import { newTab, screenshot, startDemoShop, stopDemoShop, type Chromium } from './browser.ts';
 
 let stack: TestStack;
 let browser: Chromium;
 
 beforeAll(async () => {
-  stack = await startTestStack({ listen: true, env: { OCART_RATE_LIMIT_CART_PER_MIN: '100000', OCART_RATE_LIMIT_IP_PER_MIN: '100000' } });
-  await seedDemoShop(stack.baseUrl!, API_KEY);
-  browser = await launchChromium();
+  ({ stack, browser } = await startDemoShop());
 });
 afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
+  await stopDemoShop({ stack, browser });
 });
 
 it('the Temporal Web UI finds the accept by its idempotency key', async () => {
