@@ -9,7 +9,7 @@
  * after its last attempt, about a day after the first, marking the event failed.
  */
 import { createHmac } from 'node:crypto';
-import type { Db } from '../db/client.ts';
+import type { Sql } from '../db/sql.ts';
 import { activeSubscribers } from '../db/event-subscribers.ts';
 import { markEventDelivered, recordDeliveryError, startDeliveryAttempt } from '../db/outbox.ts';
 
@@ -42,8 +42,8 @@ export function signEvent(body: string, secret: string, timestamp: number): stri
  * POSTs one event to every active subscriber, one after another. Returns what failed (one line per
  * subscriber: its id and the HTTP status or error), empty when every subscriber took it.
  */
-export async function postToSubscribers(prisma: Db, event: { id: string; payload: unknown }, clock: () => Date, timeoutMs: number): Promise<string[]> {
-  const subscribers = await activeSubscribers(prisma);
+export async function postToSubscribers(db: Sql, event: { id: string; payload: unknown }, clock: () => Date, timeoutMs: number): Promise<string[]> {
+  const subscribers = await activeSubscribers(db);
   const body = JSON.stringify(event.payload);
   const failures: string[] = [];
   for (const sub of subscribers) {
@@ -75,18 +75,18 @@ export function deliveryError(failures: string[]): string {
 }
 
 /** The deliverEvent activity (older workflow runs): one attempt; a failure throws and Temporal retries it. */
-export async function deliverOutboxEvent(prisma: Db, eventId: string, clock: () => Date, timeoutMs: number): Promise<void> {
+export async function deliverOutboxEvent(db: Sql, eventId: string, clock: () => Date, timeoutMs: number): Promise<void> {
   // Nothing to deliver once the event is delivered or failed.
-  const event = await startDeliveryAttempt(prisma, eventId);
+  const event = await startDeliveryAttempt(db, eventId);
   if (event.state !== 'pending') {
     if (event.state === 'missing') throw new Error(`outbox event ${eventId} does not exist`);
     return;
   }
-  const failures = await postToSubscribers(prisma, event, clock, timeoutMs);
+  const failures = await postToSubscribers(db, event, clock, timeoutMs);
   if (failures.length > 0) {
     const lastError = deliveryError(failures);
-    await recordDeliveryError(prisma, eventId, lastError);
+    await recordDeliveryError(db, eventId, lastError);
     throw new Error(`event ${eventId} not delivered: ${lastError}`);
   }
-  await markEventDelivered(prisma, eventId, clock());
+  await markEventDelivered(db, eventId, clock());
 }

@@ -135,7 +135,7 @@ export function createActivities(deps: ActivityDeps): Activities {
       // A re-run (the worker died after this activity, perhaps after the charge) gets the plan its
       // first run recorded: no second look at the token's expiry, the price or the offer, and, once
       // the method check passed, no second check either. Nothing is charged before both are recorded.
-      const recorded = await findRecordedPlan(prisma, input);
+      const recorded = await findRecordedPlan(prisma.sql, input);
       if (recorded?.methodChecked) return { plan: recorded.plan, methodDeclined: null };
       const plan = recorded?.plan ?? (await mapFailures('rejected', () => validateAcceptRequest({ prisma, gateways, tokenKeys: deps.tokenKeys, now: clock() }, input)));
       try {
@@ -146,7 +146,7 @@ export function createActivities(deps: ActivityDeps): Activities {
           amount: plan.amount.value,
           currency: plan.amount.currency,
         });
-        await markMethodChecked(prisma, plan.acceptKey, clock());
+        await markMethodChecked(prisma.sql, plan.acceptKey, clock());
         return { plan, methodDeclined: null };
       } catch (err) {
         const gatewayError = classifyGatewayError(err);
@@ -199,13 +199,13 @@ export function createActivities(deps: ActivityDeps): Activities {
 
     /** After an uncancellable charge's late-completion watch: the offer is free again unless it was paid. */
     async releaseOfferClaim(input: AcceptInput): Promise<void> {
-      await releaseOfferClaim(prisma, input.acceptKey);
+      await releaseOfferClaim(prisma.sql, input.acceptKey);
     },
 
     /** Outages are retried (the workflow bounds how long); an error that will not pass ends in a refund. */
     async writeOrder(input: AcceptInput, plan: AcceptPlan, chargeRef: string) {
       try {
-        const written = await writeUpsellOrder(prisma, input, plan, chargeRef, clock());
+        const written = await writeUpsellOrder(prisma.sql, input, plan, chargeRef, clock());
         deps.onOutboxWrite?.();
         return written;
       } catch (err) {
@@ -249,16 +249,16 @@ export function createActivities(deps: ActivityDeps): Activities {
     /** Records an answer; one that ends the accept with no charge standing also gives its offer slot back. */
     /** `keepClaim`: the accept ended, but a charge the gateway could not cancel may still complete. */
     async recordOutcome(input: AcceptInput, response: AcceptResponse, chargeRef: string | null, keepClaim = false): Promise<void> {
-      await recordAcceptOutcome(prisma, input, response, chargeRef, clock());
-      if (ENDED_WITHOUT_CHARGE.has(response.status) && !keepClaim) await releaseOfferClaim(prisma, input.acceptKey);
+      await recordAcceptOutcome(prisma.sql, input, response, chargeRef, clock());
+      if (ENDED_WITHOUT_CHARGE.has(response.status) && !keepClaim) await releaseOfferClaim(prisma.sql, input.acceptKey);
     },
 
     async deliverEvent(eventId: string): Promise<void> {
-      await deliverOutboxEvent(prisma, eventId, clock, deps.eventDeliveryTimeoutMs ?? 10_000);
+      await deliverOutboxEvent(prisma.sql, eventId, clock, deps.eventDeliveryTimeoutMs ?? 10_000);
     },
 
     async markEventFailed(eventId: string): Promise<void> {
-      await markEventFailed(prisma, eventId);
+      await markEventFailed(prisma.sql, eventId);
     },
   };
 }

@@ -24,10 +24,11 @@ export interface ValidationContext {
 const PAID = 'paid';
 
 export async function validateAcceptRequest(ctx: ValidationContext, input: AcceptInput): Promise<AcceptPlan> {
-  const { prisma, now } = ctx;
+  const { now } = ctx;
+  const db = ctx.prisma.sql;
   // The signature is checked before any database read.
   const claims = verifyToken(input.token, ctx.tokenKeys, now, {});
-  const [settings, offer, parent] = await Promise.all([loadSettings(prisma), findOffer(prisma, input.offerId), findParentOrder(prisma, claims.ord)]);
+  const [settings, offer, parent] = await Promise.all([loadSettings(db), findOffer(db, input.offerId), findParentOrder(db, claims.ord)]);
   if (!offer) throw new DomainError('offer_not_found', 'no such offer');
   assertTokenSubject(claims, { offerId: input.offerId, cartId: input.cartId });
 
@@ -69,7 +70,7 @@ export async function validateAcceptRequest(ctx: ValidationContext, input: Accep
   // closed one refuses), burn the jti, take one of the offer's slots for this parent and record the
   // validated plan. Any refusal rolls all of it back. A retry of this same accept finds its own burn
   // and its own claim; the claim is given back when the accept ends with no charge (recordOutcome).
-  await prisma.$transaction(async (tx) => {
+  await db.$transaction(async (tx) => {
     if ((await holdWindowOpen(tx, parent.external_id)) === 'closed') {
       throw new DomainError('window_closed', "this order's upsell window has closed: nothing was charged");
     }

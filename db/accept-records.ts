@@ -3,9 +3,9 @@
  * milliseconds here). The stored answer and state are parsed with the contract's schemas
  * (contract/records.ts): a body that does not fit is a MalformedRecordError, never passed on as one.
  */
+import type { Sql } from './sql.ts';
 import { type AcceptState } from '../contract/accept.ts';
 import { parseAcceptState } from '../contract/records.ts';
-import type { Db } from './client.ts';
 
 export interface AcceptRecordView {
   fingerprint: string;
@@ -25,7 +25,7 @@ interface AcceptRecordRow {
   completed_at: Date | null;
 }
 
-export async function findAcceptRecord(db: Db, acceptKey: string): Promise<AcceptRecordView | null> {
+export async function findAcceptRecord(db: Sql, acceptKey: string): Promise<AcceptRecordView | null> {
   const rows = await db.$queryRaw<AcceptRecordRow[]>`
     SELECT fingerprint, cart_id, response, state, completed_at FROM accepts WHERE idempotency_key = ${acceptKey}`;
   const row = rows[0];

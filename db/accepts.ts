@@ -4,7 +4,8 @@
  * runs offline here) spends 3-15 ms planning each model query; these run in about 0.5 ms. Rows are
  * parsed (db/rows.ts), and every timestamp written is the caller's `now`.
  */
-import type { Db, DbTx } from './client.ts';
+import type { Db } from './client.ts';
+import type { Sql, SqlDb } from './sql.ts';
 import { newId } from './ids.ts';
 import { type Row, firstRow, onlyRow } from './rows.ts';
 import { ORDER_KINDS, ORDER_STATUSES } from './statuses.ts';
@@ -28,7 +29,7 @@ const FINAL = new Set(['succeeded', 'declined', 'rejected', 'error', 'expired'])
  * The accept record as validation leaves it, holding the validated plan (findRecordedPlan reads it
  * back on a re-run); a retry finds its own row and updates it, and the first plan recorded stays.
  */
-export async function upsertValidatedAccept(db: Db | DbTx, input: AcceptInput, plan: AcceptPlan, now: Date): Promise<void> {
+export async function upsertValidatedAccept(db: Sql, input: AcceptInput, plan: AcceptPlan, now: Date): Promise<void> {
   const at = now.toISOString();
   await db.$executeRaw`
     INSERT INTO accepts (idempotency_key, fingerprint, offer_id, cart_id, parent_order_id, status, gateway, amount, currency, validated_plan, created_at, updated_at)
@@ -57,7 +58,7 @@ export interface RecordedPlan {
  * This accept's recorded plan, or null before validation first succeeded. Same key and same request
  * only, and only while the accept is open: a closed accept's plan is never reused to charge again.
  */
-export async function findRecordedPlan(db: Db, input: Pick<AcceptInput, 'acceptKey' | 'fingerprint'>): Promise<RecordedPlan | null> {
+export async function findRecordedPlan(db: Sql, input: Pick<AcceptInput, 'acceptKey' | 'fingerprint'>): Promise<RecordedPlan | null> {
   const rows = await db.$queryRaw<unknown[]>`
     SELECT validated_plan, method_checked_at IS NOT NULL AS method_checked FROM accepts
     WHERE idempotency_key = ${input.acceptKey} AND fingerprint = ${input.fingerprint} AND validated_plan IS NOT NULL
@@ -66,7 +67,7 @@ export async function findRecordedPlan(db: Db, input: Pick<AcceptInput, 'acceptK
 }
 
 /** Recorded before the charge can start: a re-run after it skips the check as well. */
-export async function markMethodChecked(db: Db, acceptKey: string, now: Date): Promise<void> {
+export async function markMethodChecked(db: Sql, acceptKey: string, now: Date): Promise<void> {
   const at = now.toISOString();
   await db.$executeRaw`
     UPDATE accepts SET method_checked_at = ${at}::timestamp(3), updated_at = ${at}::timestamp(3)
@@ -86,7 +87,7 @@ export async function recordReconciledRefund(db: Db, acceptKey: string, refundRe
  * `state` follows the flow. Creates the record when validation refused the accept before writing it.
  */
 export async function recordAcceptOutcome(
-  db: Db | DbTx,
+  db: Sql,
   input: Pick<AcceptInput, 'acceptKey' | 'fingerprint' | 'offerId' | 'cartId'>,
   response: AcceptResponse,
   chargeRef: string | null,
@@ -112,7 +113,7 @@ export async function recordAcceptOutcome(
   if (eventKind && eventKind !== 'accept') await recordAcceptEvent(db, eventKind, input.acceptKey, now);
 }
 
-async function findEarlierWrite(tx: DbTx, acceptKey: string): Promise<WrittenOrder | null> {
+async function findEarlierWrite(tx: Sql, acceptKey: string): Promise<WrittenOrder | null> {
   const rows = await tx.$queryRaw<unknown[]>`
     SELECT p.order_id, o.external_id, o.kind, e.id AS event_id, (e.payload->'data'->>'fell_back_to_child')::boolean AS fell_back
     FROM payments p JOIN orders o ON o.id = p.order_id JOIN outbox_events e ON e.accept_key = p.idempotency_key
@@ -132,7 +133,7 @@ function parentGone(plan: AcceptPlan): never {
 
 /** Step 7-8: the order change, payment, accept record and outbox event, in one transaction. */
 export async function writeUpsellOrder(
-  prisma: Db,
+  prisma: SqlDb,
   input: Pick<AcceptInput, 'acceptKey' | 'fingerprint' | 'offerId' | 'cartId'>,
   plan: AcceptPlan,
   chargeRef: string,

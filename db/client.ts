@@ -1,15 +1,22 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { Prisma, PrismaClient } from './generated/client.ts';
 import { createPgPool } from './pg-pool.ts';
+import { pgSql, type SqlDb } from './sql.ts';
 
 export { Prisma, PrismaClient };
-export type Db = PrismaClient;
+/**
+ * Prisma's client, and `sql`: raw SQL on the same pool without Prisma's runtime, for the queries
+ * every accept makes (db/sql.ts).
+ */
+export type Db = PrismaClient & { readonly sql: SqlDb };
 /** A client or an interactive transaction's client. */
 export type DbTx = Prisma.TransactionClient;
 
 /** A client on a pool of its own: `$disconnect()` ends the pool too, so a process that disconnected can exit. */
-export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg(createPgPool(databaseUrl, poolSize), { disposeExternalPool: true }) });
+export function createPrisma(databaseUrl: string, poolSize = 10): Db {
+  const pool = createPgPool(databaseUrl, poolSize);
+  return Object.assign(new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) }), { sql: pgSql(pool) });
 }
 
 /**
@@ -19,6 +26,8 @@ export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
 export function sqlState(err: unknown): string | undefined {
   type AdapterCause = { kind?: unknown; originalCode?: unknown; code?: unknown };
   const e = err as { meta?: { driverAdapterError?: { cause?: AdapterCause } }; cause?: AdapterCause; message?: unknown };
+  // A query on the pool itself (db/sql.ts): pg's own error carries the SQLSTATE.
+  if (err instanceof pg.DatabaseError) return err.code;
   const cause = e?.meta?.driverAdapterError?.cause ?? e?.cause;
   // originalCode is set only for errors from the PostgreSQL server, whatever kind the adapter gave
   // them (it names some: null constraint, foreign key, too long); a Node socket error's code (EPIPE)
@@ -63,6 +72,7 @@ export async function pingDatabase(db: Db): Promise<void> {
 // Connection-level SQLSTATEs: the server refuses or drops connections (class 08, shutdown 57P01-03,
 // "not accepting connections" 55000, too many connections 53300).
 const UNAVAILABLE_STATES = new Set(['55000', '57P01', '57P02', '57P03', '53300']);
+const PG_CONNECTION_LOST = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /**
@@ -77,6 +87,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && SOCKET_CODES.has(code)) return true;
+    // pg's own words when a connection drops or cannot be had (db/sql.ts queries): no code to go by.
+    if (e instanceof Error && PG_CONNECTION_LOST.test(e.message)) return true;
   }
   return false;
 }

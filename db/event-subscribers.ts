@@ -1,4 +1,5 @@
 /** The shop endpoints that receive signed events. */
+import type { Sql } from './sql.ts';
 import type { Db } from './client.ts';
 import { newId } from './ids.ts';
 import { parseRows } from './rows.ts';
@@ -9,7 +10,7 @@ export interface Subscriber {
   secret: string;
 }
 
-export async function activeSubscribers(db: Db): Promise<Subscriber[]> {
+export async function activeSubscribers(db: Sql): Promise<Subscriber[]> {
   const rows = await db.$queryRaw<unknown[]>`SELECT id, url, secret FROM event_subscribers WHERE active`;
   return parseRows('event_subscribers', rows, (r) => ({ id: r.str('id'), url: r.str('url'), secret: r.str('secret') }));
 }

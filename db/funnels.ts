@@ -3,6 +3,7 @@
  * post-purchase window rows. Prisma models: none of this is on the accept's hot path except
  * the window lookup, which is one raw read.
  */
+import type { Sql } from './sql.ts';
 import { randomBytes } from 'node:crypto';
 import type { Db, DbTx } from './client.ts';
 import { Prisma } from './client.ts';
@@ -200,7 +201,7 @@ export interface WindowRow {
   closed_at: Date | null;
 }
 
-export async function findWindow(db: Db | DbTx, parentExternalId: string): Promise<WindowRow | null> {
+export async function findWindow(db: Sql, parentExternalId: string): Promise<WindowRow | null> {
   const rows = await db.$queryRaw<unknown[]>`
     SELECT parent_external_id, status::text AS status, closes_at, reason, closed_at FROM upsell_windows WHERE parent_external_id = ${parentExternalId}`;
   return firstRow('upsell_windows', rows, (r) => ({

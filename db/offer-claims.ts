@@ -1,5 +1,6 @@
 /** An offer's slots per parent order: taken by an accept when validation passes, given back when it ends without a charge. */
-import type { Db, DbTx } from './client.ts';
+import type { Sql } from './sql.ts';
+import type { Db } from './client.ts';
 import { onlyRow, parseRows } from './rows.ts';
 
 const CLAIM_OUTCOMES = ['taken', 'own', 'full', 'lost'] as const;
@@ -10,7 +11,7 @@ const CLAIM_OUTCOMES = ['taken', 'own', 'full', 'lost'] as const;
  * two accepts that both see slot 1 free both insert it, one waits for the other's commit and gets
  * nothing, and tries the next free slot. A retry of the same accept finds its own claim.
  */
-export async function claimOfferSlot(db: Db | DbTx, parentOrderId: string, offerId: string, maxPerOrder: number, acceptKey: string, now: Date): Promise<boolean> {
+export async function claimOfferSlot(db: Sql, parentOrderId: string, offerId: string, maxPerOrder: number, acceptKey: string, now: Date): Promise<boolean> {
   // Each round either takes a slot, finds this accept's own claim, finds every slot taken, or lost
   // a slot to a concurrent accept that committed (which fills one slot more): max + 1 rounds bound it.
   for (let round = 0; round <= maxPerOrder; round++) {
@@ -43,7 +44,7 @@ export async function claimOfferSlot(db: Db | DbTx, parentOrderId: string, offer
  * Never while a payment for the accept exists: a stray recording of a failure after the order was
  * written must not free the offer a second time.
  */
-export async function releaseOfferClaim(db: Db, acceptKey: string): Promise<void> {
+export async function releaseOfferClaim(db: Sql, acceptKey: string): Promise<void> {
   await db.$executeRaw`
     DELETE FROM offer_claims
     WHERE accept_key = ${acceptKey} AND NOT EXISTS (SELECT 1 FROM payments WHERE idempotency_key = ${acceptKey})`;

@@ -14,6 +14,7 @@
  * - `refund`: money given back on an accept, amount = the refunded amount; the refund's own id.
  * `answer_ms` is set on the event that carried the buyer's first answer to the click.
  */
+import type { Sql } from './sql.ts';
 import type { Money } from '../contract/money.ts';
 import type { Db, DbTx } from './client.ts';
 
@@ -67,7 +68,7 @@ export function acceptEventKind(status: string): AcceptEventKind | null {
  * first answer: the row's creation to now) is set when this event carried that answer: for an accept
  * after 3-D Secure the first answer was requires_action, and the SCA start carries it.
  */
-export async function recordAcceptEvent(db: Db | DbTx, kind: AcceptEventKind, acceptKey: string, now: Date): Promise<void> {
+export async function recordAcceptEvent(db: Sql, kind: AcceptEventKind, acceptKey: string, now: Date): Promise<void> {
   const status = ACCEPT_EVENT_STATUS[kind];
   const at = now.toISOString();
   await db.$executeRaw`

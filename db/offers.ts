@@ -1,4 +1,5 @@
 /** Offers: the accept's one-statement read, and the shop API's model reads and writes. */
+import type { Sql } from './sql.ts';
 import { type Db, Prisma } from './client.ts';
 import type { EligibilityRules } from '../domain/eligibility.ts';
 import type { Offer } from './generated/client.ts';
@@ -39,7 +40,7 @@ function offerRow(r: Row): OfferRow {
 }
 
 /** On every accept's hot path: one SQL read (Prisma 6.19's query compiler costs milliseconds per model query). */
-export async function findOffer(db: Db, offerId: string): Promise<OfferRow | null> {
+export async function findOffer(db: Sql, offerId: string): Promise<OfferRow | null> {
   const rows = await db.$queryRaw<unknown[]>`
     SELECT id, product_id, name, amount, currency, active, starts_at, ends_at, eligibility, order_strategy, max_per_order
     FROM offers WHERE id = ${offerId}`;

@@ -1,4 +1,5 @@
 /** Orders with their lines, saved payment method, payments and child orders. */
+import type { Sql } from './sql.ts';
 import type { Db, DbTx } from './client.ts';
 import type { LineItem, Order, Payment, SavedPaymentMethod } from './generated/client.ts';
 import { newId } from './ids.ts';
@@ -27,7 +28,7 @@ export interface ParentRow {
 }
 
 /** On every accept's hot path: one SQL read. */
-export async function findParentOrder(db: Db, externalId: string): Promise<ParentRow | null> {
+export async function findParentOrder(db: Sql, externalId: string): Promise<ParentRow | null> {
   const rows = await db.$queryRaw<unknown[]>`
     SELECT o.id, o.external_id, o.kind, o.cart_id, o.status, o.currency, o.total_amount, o.paid_at, o.customer_email,
            m.gateway, m.customer_ref, m.method_ref,

@@ -3,11 +3,11 @@
  * limited key, one upsert … RETURNING per hit (the row lock makes concurrent hits count exactly).
  * Windows are timed by the caller's clock (the app's injected `now`).
  */
-import type { Db } from './client.ts';
+import type { Sql } from './sql.ts';
 import { onlyRow } from './rows.ts';
 
 /** One hit on `key` in its `windowMs` window: the hits so far in this window, and the ms until it resets. */
-export async function hitWindow(db: Db, key: string, windowMs: number, now: Date): Promise<{ current: number; ttl: number }> {
+export async function hitWindow(db: Sql, key: string, windowMs: number, now: Date): Promise<{ current: number; ttl: number }> {
   const at = now.toISOString();
   const resetsAt = new Date(now.getTime() + windowMs).toISOString();
   // A row whose window has ended starts a new one with this hit.
@@ -23,6 +23,6 @@ export async function hitWindow(db: Db, key: string, windowMs: number, now: Date
 }
 
 /** Deletes windows that ended more than a minute before `now`. */
-export async function pruneEndedWindows(db: Db, now: Date): Promise<void> {
+export async function pruneEndedWindows(db: Sql, now: Date): Promise<void> {
   await db.$executeRaw`DELETE FROM rate_limits WHERE resets_at < ${new Date(now.getTime() - 60_000).toISOString()}::timestamptz`;
 }

@@ -1,9 +1,10 @@
 import { type UpsellSettings, resolveSettings } from '../domain/settings.ts';
 import type { DbTx } from './client.ts';
+import type { Sql } from './sql.ts';
 import { parseRows } from './rows.ts';
 
 /** One SQL read: it is on every accept's hot path (Prisma 6.19's query planner costs milliseconds). */
-export async function loadSettings(db: DbTx): Promise<UpsellSettings> {
+export async function loadSettings(db: Sql): Promise<UpsellSettings> {
   const rows = await db.$queryRaw<unknown[]>`SELECT key, value FROM settings`;
   return resolveSettings(parseRows('settings', rows, (r) => ({ key: r.str('key'), value: r.json('value') })));
 }

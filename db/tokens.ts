@@ -1,9 +1,9 @@
 /** Single-use token ids: one unique insert burns a jti for exactly one accept. */
-import type { Db, DbTx } from './client.ts';
+import type { Sql } from './sql.ts';
 import { firstRow, onlyRow } from './rows.ts';
 
 /** One unique insert. Returns the key that burned the jti: this accept's, or an earlier one's. */
-export async function burnJti(db: Db | DbTx, jti: string, acceptKey: string, now: Date): Promise<string> {
+export async function burnJti(db: Sql, jti: string, acceptKey: string, now: Date): Promise<string> {
   const rows = await db.$queryRaw<unknown[]>`
     WITH burned AS (
       INSERT INTO burned_tokens (jti, accept_key, burned_at) VALUES (${jti}, ${acceptKey}, ${now.toISOString()}::timestamp(3))

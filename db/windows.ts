@@ -3,6 +3,7 @@
  * declines), which accepts still hold it open, and closing it (the window row and its
  * ocart/upsell/window_closed outbox event in one transaction, once per parent).
  */
+import type { Sql } from './sql.ts';
 import type { Db, DbTx, Prisma } from './client.ts';
 import { newId } from './ids.ts';
 import { Row, firstRow, parseRows } from './rows.ts';
@@ -60,7 +61,7 @@ export async function acceptCompletions(db: Db, keys: readonly string[]): Promis
  * closed window refuses the accept, and an open one cannot close (closeWindowUnlessHeld locks the
  * same row) until that transaction has committed the record that then holds it open.
  */
-export async function holdWindowOpen(tx: DbTx, parentExternalId: string): Promise<'open' | 'closed' | 'none'> {
+export async function holdWindowOpen(tx: Sql, parentExternalId: string): Promise<'open' | 'closed' | 'none'> {
   const rows = await tx.$queryRaw<unknown[]>`SELECT status::text AS status FROM upsell_windows WHERE parent_external_id = ${parentExternalId} FOR SHARE`;
   return firstRow('upsell_windows', rows, (r) => r.enumOf('status', WINDOW_STATUSES)) ?? 'none';
 }

@@ -110,12 +110,12 @@ export function createSandboxGateway(options: SandboxOptions): PaymentGateway & 
       // One statement: insert, or find the first charge made with this key (a replay, as Stripe does).
       // A concurrent first charge with the same key, committed while this insert waited on it, is
       // not in this statement's snapshot: no row comes back, and a second statement reads it.
-      const now = clock();
-      const charged = () => prisma.$queryRaw<Array<{ id: string; status: string; decline_code: string | null; amount: number; currency: string; method_ref: string }>>`
+      const now = clock().toISOString();
+      const charged = () => prisma.sql.$queryRaw<Array<{ id: string; status: string; decline_code: string | null; amount: number; currency: string; method_ref: string }>>`
         WITH made AS (
           INSERT INTO sandbox_charges (id, idempotency_key, method_ref, amount, currency, status, decline_code, metadata, created_at, updated_at)
           VALUES (${newId('sbx')}, ${request.idempotencyKey}, ${request.methodRef}, ${request.amount}, ${request.currency},
-                  ${method.outcome}, ${method.declineCode ?? null}, ${JSON.stringify(request.metadata)}::jsonb, ${now}, ${now})
+                  ${method.outcome}, ${method.declineCode ?? null}, ${JSON.stringify(request.metadata)}::jsonb, ${now}::timestamp(3), ${now}::timestamp(3))
           ON CONFLICT (idempotency_key) DO NOTHING
           RETURNING id, status, decline_code, amount, currency, method_ref
         )

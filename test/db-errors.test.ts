@@ -62,6 +62,23 @@ describe('database errors after a charge', () => {
     }
   });
 
+  it("the same on the pool without Prisma (db/sql.ts, every accept's queries), alone and in a transaction", async () => {
+    for (const [state, work] of [
+      ['23514', () => prisma.sql.$executeRaw`INSERT INTO child VALUES (11, 1, -5)`],
+      ['23503', () => prisma.sql.$executeRaw`INSERT INTO child VALUES (12, 99, 5)`],
+      ['23502', () => prisma.sql.$transaction(async (tx) => tx.$executeRaw`INSERT INTO child VALUES (13, NULL, 5)`)],
+      ['22P02', () => prisma.sql.$executeRaw`INSERT INTO child VALUES (14, 1, ${'lots'})`],
+    ] as const) {
+      const err = await failure(work);
+      expect(sqlState(err), String(err)).toBe(state);
+      expect(isPermanentDbError(err)).toBe(true);
+      expect(isDatabaseUnavailable(err)).toBe(false);
+    }
+    const duplicate = await failure(() => prisma.sql.$transaction(async (tx) => tx.$executeRaw`INSERT INTO parent VALUES (1)`));
+    expect(isUniqueViolation(duplicate)).toBe(true);
+    expect(isPermanentDbError(duplicate)).toBe(false);
+  });
+
   it('a unique violation is retried: a concurrent attempt already wrote the row', async () => {
     const err = await failure(() => prisma.$executeRaw`INSERT INTO parent VALUES (1)`);
     expect(isUniqueViolation(err)).toBe(true);
@@ -82,11 +99,18 @@ describe('database errors after a charge', () => {
       const refusedInTx = await failure(() => prisma.$transaction(async (tx) => tx.$queryRaw`SELECT 1`));
       expect(isPermanentDbError(refusedInTx)).toBe(false);
       expect(isDatabaseUnavailable(refusedInTx)).toBe(true);
+      for (const work of [() => prisma.sql.$queryRaw`SELECT 1`, () => prisma.sql.$transaction(async (tx) => tx.$queryRaw`SELECT 1`)]) {
+        const onPool = await failure(work);
+        expect(sqlState(onPool)).toBe('55000');
+        expect(isPermanentDbError(onPool)).toBe(false);
+        expect(isDatabaseUnavailable(onPool)).toBe(true);
+      }
     } finally {
       await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
     }
     // And the same client works again once the database is back.
     expect(await prisma.$queryRaw`SELECT 1 AS one`).toEqual([{ one: 1 }]);
+    expect(await prisma.sql.$queryRaw`SELECT 1 AS one`).toEqual([{ one: 1 }]);
   });
 
   it('errors that are not from the database at all are not permanent', () => {
@@ -96,5 +120,8 @@ describe('database errors after a charge', () => {
     expect(sqlState(brokenPipe)).toBeUndefined();
     expect(isDatabaseUnavailable(brokenPipe)).toBe(true);
     expect(isDatabaseUnavailable(new Error('socket hang up'))).toBe(false);
+    // pg's own words for a connection lost mid-query, which carry no code.
+    expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isPermanentDbError(new Error('Connection terminated unexpectedly'))).toBe(false);
   });
 });

@@ -70,15 +70,15 @@ export function startOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
     });
 
   const deliver = async (event: ClaimedEvent): Promise<void> => {
-    const failures = await postToSubscribers(o.prisma, event, clock, timeoutMs);
+    const failures = await postToSubscribers(o.prisma.sql, event, clock, timeoutMs);
     if (failures.length === 0) {
-      await markEventDelivered(o.prisma, event.id, clock());
+      await markEventDelivered(o.prisma.sql, event.id, clock());
       o.onDelivered?.(event);
       return;
     }
     const error = deliveryError(failures);
     const retryInMs = retryDelayMs(retry, event.attempts);
-    await recordFailedAttempt(o.prisma, event.id, clock(), error, retryInMs);
+    await recordFailedAttempt(o.prisma.sql, event.id, clock(), error, retryInMs);
     o.onFailedAttempt?.(event, error, retryInMs);
   };
 
@@ -88,7 +88,7 @@ export function startOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
     while (running) {
       let full = false;
       try {
-        const events = await claimDueEvents(o.prisma, clock(), batchSize, leaseMs);
+        const events = await claimDueEvents(o.prisma.sql, clock(), batchSize, leaseMs);
         full = events.length === batchSize;
         // An event whose round fails (the database went away) stays claimed until its lease runs out.
         const results = await Promise.allSettled(events.map(deliver));

@@ -183,14 +183,14 @@ export function createFunnelService(deps: Deps) {
         await noteStep(a.acceptKey, 'accept', { ...claims, fun: claims.fun, stp: claims.stp });
       }
       if (!windows) return;
-      const row = await findWindow(prisma, claims.ord);
+      const row = await findWindow(prisma.sql, claims.ord);
       if (!row) return;
       const closed = () => new DomainError('window_closed', "this order's upsell window has closed: nothing was charged");
       if (row.status === 'closed') throw closed();
       const answer = await windows.acceptStarting(claims.ord, a.acceptKey, Math.min(config.acceptWaitMs, REGISTER_WAIT_MS));
       if (answer === 'closed') throw closed();
       // No window runs: it may have just closed (its row is closed before its run ends), or never started.
-      if (answer === 'none' && (await findWindow(prisma, claims.ord))?.status === 'closed') throw closed();
+      if (answer === 'none' && (await findWindow(prisma.sql, claims.ord))?.status === 'closed') throw closed();
       // Never start an accept the window has not seen: it could close under it.
       if (answer === 'unknown') throw new DomainError('temporarily_unavailable', 'the accept could not be started yet; retry with the same key');
       registered.add(request);

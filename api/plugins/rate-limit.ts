@@ -27,14 +27,14 @@ export function pgRateLimitStore(db: Db, clock: () => Date, onPruneError: (err: 
     if (now.getTime() < nextPrune) return;
     nextPrune = now.getTime() + PRUNE_EVERY_MS;
     // Off the request's path; every replica may prune, and deleting what another already deleted is harmless.
-    pruneEndedWindows(db, now).catch(onPruneError);
+    pruneEndedWindows(db.sql, now).catch(onPruneError);
   };
   class PgRateLimitStore implements FastifyRateLimitStore {
     // The plugin passes the window (and the limit) with every hit: one store serves every limiter.
     incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow?: number): void {
       const now = clock();
       prune(now);
-      hitWindow(db, key, timeWindow ?? 60_000, now).then(
+      hitWindow(db.sql, key, timeWindow ?? 60_000, now).then(
         (result) => callback(null, result),
         (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
       );

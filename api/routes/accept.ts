@@ -93,7 +93,7 @@ function unavailable(reply: FastifyReply, message: string): never {
 
 /** The accept's record; an outage is said as one (503 temporarily_unavailable), never as "no such accept". */
 function readRecordOrUnavailable(prisma: Db, request: FastifyRequest, reply: FastifyReply, key: string, message: string) {
-  return findAcceptRecord(prisma, key).catch((err: unknown) => {
+  return findAcceptRecord(prisma.sql, key).catch((err: unknown) => {
     if (err instanceof MalformedRecordError) throw err;
     request.log.warn({ err }, 'accept record lookup failed');
     return unavailable(reply, message);
@@ -158,7 +158,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       // A key seen before is answered from its record: days later, after Temporal forgot the run.
       // If the database is unreachable, go on: the workflow rides out the outage and answers.
       let lookupFailed = false;
-      const existing = await findAcceptRecord(prisma, key).catch((err: unknown) => {
+      const existing = await findAcceptRecord(prisma.sql, key).catch((err: unknown) => {
         // A record that reads but does not fit its schema is a bug to see (500), not an outage.
         if (err instanceof MalformedRecordError) throw err;
         request.log.warn({ err }, 'accept record lookup failed; asking the workflow');
