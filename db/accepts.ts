@@ -113,65 +113,76 @@ export async function recordAcceptOutcome(
   if (eventKind && eventKind !== 'accept') await recordAcceptEvent(db, eventKind, input.acceptKey, now);
 }
 
+const EARLIER_WRITE = (r: Row): WrittenOrder | null =>
+  r.strOrNull('earlier_order_id') === null
+    ? null
+    : {
+        orderId: r.str('earlier_order_id'),
+        orderExternalId: r.str('earlier_external_id'),
+        kind: r.enumOf('earlier_kind', ORDER_KINDS) === 'child' ? 'child' : 'merged',
+        eventId: r.str('earlier_event_id'),
+        fellBackToChild: r.boolOrNull('earlier_fell_back') ?? false,
+      };
+
+/** This accept's order as an earlier attempt wrote it (the payment's key is unique), or null. */
 async function findEarlierWrite(tx: Sql, acceptKey: string): Promise<WrittenOrder | null> {
   const rows = await tx.$queryRaw<unknown[]>`
-    SELECT p.order_id, o.external_id, o.kind, e.id AS event_id, (e.payload->'data'->>'fell_back_to_child')::boolean AS fell_back
+    SELECT p.order_id AS earlier_order_id, o.external_id AS earlier_external_id, o.kind AS earlier_kind, e.id AS earlier_event_id,
+           (e.payload->'data'->>'fell_back_to_child')::boolean AS earlier_fell_back
     FROM payments p JOIN orders o ON o.id = p.order_id JOIN outbox_events e ON e.accept_key = p.idempotency_key
     WHERE p.idempotency_key = ${acceptKey}`;
-  return firstRow('payments', rows, (r) => ({
-    orderId: r.str('order_id'),
-    orderExternalId: r.str('external_id'),
-    kind: r.enumOf('kind', ORDER_KINDS) === 'child' ? 'child' : 'merged',
-    eventId: r.str('event_id'),
-    fellBackToChild: r.boolOrNull('fell_back') ?? false,
-  }));
+  return firstRow('payments', rows, EARLIER_WRITE);
 }
 
 function parentGone(plan: AcceptPlan): never {
   throw new OrderWriteRefusedError(`parent order ${plan.parentOrderId} no longer exists`);
 }
 
-/** Step 7-8: the order change, payment, accept record and outbox event, in one transaction. */
+/**
+ * Step 7-8: the order change, payment, accept record, outbox event and analytics event, in one
+ * transaction of two statements: the parent locked (with any earlier write of this accept read in the
+ * same round trip), then every write at once.
+ */
 export async function writeUpsellOrder(
-  prisma: SqlDb,
+  db: SqlDb,
   input: Pick<AcceptInput, 'acceptKey' | 'fingerprint' | 'offerId' | 'cartId'>,
   plan: AcceptPlan,
   chargeRef: string,
   now: Date,
 ): Promise<WrittenOrder> {
-  return prisma.$transaction(async (tx) => {
-    // A retry after a crash finds its own earlier write (the payment's key is unique).
-    const earlier = await findEarlierWrite(tx, plan.acceptKey);
-    if (earlier) return earlier;
-
+  return db.$transaction(async (tx) => {
     // Merge or child is decided here, with the parent row locked until commit: validation's choice
     // may be minutes old (3-D Secure), and the shop's PUT of the order takes the same lock, so the
-    // status and paid_at read here still hold when the total grows.
-    const parents = await tx.$queryRaw<unknown[]>`
-      SELECT status, paid_at FROM orders WHERE id = ${plan.parentOrderId} FOR UPDATE`;
-    const parent = firstRow('orders', parents, (r) => ({ status: r.enumOf('status', ORDER_STATUSES), paidAt: r.dateOrNull('paid_at') })) ?? parentGone(plan);
+    // status and paid_at read here still hold when the total grows. A retry after a crash finds its
+    // own earlier write (the payment's key is unique) and returns it.
+    const locked = await tx.$queryRaw<unknown[]>`
+      SELECT o.external_id, o.status, o.paid_at, w.*
+      FROM orders o
+      LEFT JOIN LATERAL (
+        SELECT p.order_id AS earlier_order_id, wo.external_id AS earlier_external_id, wo.kind AS earlier_kind, e.id AS earlier_event_id,
+               (e.payload->'data'->>'fell_back_to_child')::boolean AS earlier_fell_back
+        FROM payments p JOIN orders wo ON wo.id = p.order_id JOIN outbox_events e ON e.accept_key = p.idempotency_key
+        WHERE p.idempotency_key = ${plan.acceptKey}
+      ) w ON true
+      WHERE o.id = ${plan.parentOrderId}
+      FOR UPDATE OF o`;
+    const parent = firstRow('orders', locked, (r) => ({
+      externalId: r.str('external_id'),
+      status: r.enumOf('status', ORDER_STATUSES),
+      paidAt: r.dateOrNull('paid_at'),
+      earlier: EARLIER_WRITE(r),
+    }));
+    // Without its parent, an earlier write of this accept (made before the parent went) still stands.
+    if (!parent) return (await findEarlierWrite(tx, plan.acceptKey)) ?? parentGone(plan);
+    if (parent.earlier) return parent.earlier;
+
     const cutoffMin = plan.strategy === 'merge' ? (await loadSettings(tx))['upsells.merge_cutoff_min'] : 0;
     const decision = decideOrderAtWrite(plan.strategy, parent, cutoffMin, now);
     const at = now.toISOString();
-    const orderRef = (r: Row) => ({ id: r.str('id'), external_id: r.str('external_id') });
-
     const { value, currency } = plan.amount;
-    let order: { id: string; external_id: string };
-    if (decision.orderKind === 'merged') {
-      const rows = await tx.$queryRaw<unknown[]>`
-        UPDATE orders SET total_amount = total_amount + ${value}, updated_at = ${at}::timestamp(3)
-        WHERE id = ${plan.parentOrderId} RETURNING id, external_id`;
-      order = firstRow('orders', rows, orderRef) ?? parentGone(plan);
-    } else {
-      const id = newId('ord');
-      const rows = await tx.$queryRaw<unknown[]>`
-        INSERT INTO orders (id, external_id, kind, cart_id, status, currency, total_amount, paid_at, customer_email, parent_id, created_at, updated_at)
-        SELECT ${id}, p.external_id || '-upsell-' || ${id.slice(4)}, 'child', p.cart_id, 'paid', ${currency}, ${value}, ${at}::timestamp(3), p.customer_email, p.id,
-               ${at}::timestamp(3), ${at}::timestamp(3)
-        FROM orders p WHERE p.id = ${plan.parentOrderId}
-        RETURNING id, external_id`;
-      order = firstRow('orders', rows, orderRef) ?? parentGone(plan);
-    }
+    const child = decision.orderKind === 'child';
+    const childId = newId('ord');
+    const order = child ? { id: childId, external_id: `${parent.externalId}-upsell-${childId.slice(4)}` } : { id: plan.parentOrderId, external_id: parent.externalId };
     const eventId = newId('evt');
     const written: WrittenOrder = {
       orderId: order.id,
@@ -198,10 +209,21 @@ export async function writeUpsellOrder(
         fell_back_reason: decision.fellBackReason,
       },
     };
-    const childOrderId = decision.orderKind === 'child' ? order.id : null;
     const responseJson = JSON.stringify(response);
+    // One statement: its parts see the rows as they were before it (the accept record as validation
+    // left it), and the line's and payment's foreign keys are checked once the child order is in.
+    // The analytics event is recordAcceptEvent's `accept` row: the accept record is `succeeded` once
+    // this commits, and the answer time counts when this is the accept's first answer.
     await tx.$executeRaw`
-      WITH line AS (
+      WITH child_order AS (
+        INSERT INTO orders (id, external_id, kind, cart_id, status, currency, total_amount, paid_at, customer_email, parent_id, created_at, updated_at)
+        SELECT ${order.id}, ${order.external_id}, 'child', p.cart_id, 'paid', ${currency}, ${value}, ${at}::timestamp(3), p.customer_email, p.id,
+               ${at}::timestamp(3), ${at}::timestamp(3)
+        FROM orders p WHERE p.id = ${plan.parentOrderId} AND ${child}::boolean
+      ), merged_order AS (
+        UPDATE orders SET total_amount = total_amount + ${value}, updated_at = ${at}::timestamp(3)
+        WHERE id = ${plan.parentOrderId} AND NOT ${child}::boolean
+      ), line AS (
         INSERT INTO line_items (id, order_id, product_id, name, quantity, unit_amount, accept_key, created_at)
         VALUES (${newId('li')}, ${order.id}, ${plan.productId}, ${plan.productName}, 1, ${value}, ${plan.acceptKey}, ${at}::timestamp(3))
       ), payment AS (
@@ -210,16 +232,23 @@ export async function writeUpsellOrder(
       ), outbox AS (
         INSERT INTO outbox_events (id, type, accept_key, payload, created_at)
         VALUES (${eventId}, ${ACCEPTED_EVENT}, ${plan.acceptKey}, ${JSON.stringify(event)}::jsonb, ${at}::timestamp(3))
+      ), analytics AS (
+        INSERT INTO offer_events (offer_id, kind, source_key, amount, currency, answer_ms, occurred_at)
+        SELECT ${plan.offerId}, 'accept'::offer_event_kind, ${plan.acceptKey}, ${value}, ${currency},
+               CASE WHEN a.response IS NULL OR a.response->>'status' = 'succeeded'
+                    THEN GREATEST(0, round(extract(epoch FROM (${at}::timestamptz - a.created_at::timestamptz)) * 1000))::int END,
+               ${at}::timestamptz
+        FROM (SELECT 1) one LEFT JOIN accepts a ON a.idempotency_key = ${plan.acceptKey}
+        ON CONFLICT (kind, source_key) DO NOTHING
       )
       INSERT INTO accepts (idempotency_key, fingerprint, offer_id, cart_id, parent_order_id, status, gateway, gateway_ref, amount, currency,
                            child_order_id, response, state, completed_at, created_at, updated_at)
       VALUES (${input.acceptKey}, ${input.fingerprint}, ${input.offerId}, ${input.cartId}, ${plan.parentOrderId}, 'succeeded', ${plan.gateway},
-              ${chargeRef}, ${value}, ${currency}, ${childOrderId}, ${responseJson}::json, ${responseJson}::json, ${at}::timestamp(3), ${at}::timestamp(3), ${at}::timestamp(3))
+              ${chargeRef}, ${value}, ${currency}, ${child ? order.id : null}, ${responseJson}::json, ${responseJson}::json, ${at}::timestamp(3), ${at}::timestamp(3), ${at}::timestamp(3))
       ON CONFLICT (idempotency_key) DO UPDATE
         SET status = 'succeeded', error_code = NULL, gateway_ref = EXCLUDED.gateway_ref, child_order_id = EXCLUDED.child_order_id,
             response = COALESCE(accepts.response, EXCLUDED.response), state = EXCLUDED.state,
             completed_at = EXCLUDED.completed_at, updated_at = EXCLUDED.updated_at`;
-    await recordAcceptEvent(tx, 'accept', plan.acceptKey, now);
     return written;
   });
 }

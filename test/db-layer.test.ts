@@ -4,7 +4,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { findRecordedPlan, recordAcceptOutcome, upsertValidatedAccept } from '../db/accepts.ts';
+import { OrderWriteRefusedError, findRecordedPlan, recordAcceptOutcome, upsertValidatedAccept, writeUpsellOrder } from '../db/accepts.ts';
 import { createPrisma, sqlState } from '../db/client.ts';
 import { findOffer } from '../db/offers.ts';
 import { MalformedRecordError } from '../contract/records.ts';
@@ -239,6 +239,104 @@ describe('one clock', () => {
     const storedOffer = await prisma.offer.findUniqueOrThrow({ where: { id: offer.id } });
     expect(storedOffer).toMatchObject({ amount: 700, eligibility: null, createdAt: NOW, updatedAt: later });
     expect(await findOffer(prisma, offer.id)).toMatchObject({ amount: 700, currency: 'USD', eligibility: null, max_per_order: 1 });
+  });
+});
+
+describe('the order write (db/accepts.ts writeUpsellOrder)', () => {
+  async function validatedAccept(strategy: 'child' | 'merge') {
+    const externalId = `dbl-${uid()}`;
+    const parent = await putOrder(
+      prisma,
+      externalId,
+      {
+        cart_id: 'cart_w',
+        status: 'paid',
+        currency: 'USD',
+        total: 1000,
+        paid_at: NOW.toISOString(),
+        payment: { gateway: 'sandbox', method_ref: 'pm_card_visa' },
+        line_items: [{ product_id: 'p1', name: 'Shoes', quantity: 1, unit_amount: 1000 }],
+      },
+      NOW,
+    );
+    const offer = await createOffer(prisma, { product_id: 'p2', name: 'Socks', amount: 500, currency: 'USD' }, NOW);
+    const key = `dbl-${uid()}`;
+    const input = { acceptKey: key, fingerprint: 'fp', offerId: offer.id, cartId: 'cart_w', token: 't' };
+    const plan: AcceptPlan = {
+      acceptKey: key,
+      offerId: offer.id,
+      cartId: 'cart_w',
+      parentOrderId: parent.id,
+      parentExternalId: externalId,
+      productId: 'p2',
+      productName: 'Socks',
+      amount: { value: 500, currency: 'USD' },
+      gateway: 'sandbox',
+      customerRef: null,
+      methodRef: 'pm_card_visa',
+      email: null,
+      strategy,
+      orderKind: strategy === 'merge' ? 'merged' : 'child',
+      fellBackToChild: false,
+      scaModal: true,
+      scaTimeoutMs: 600_000,
+      returnUrl: null,
+    };
+    await upsertValidatedAccept(prisma.sql, input, plan, NOW);
+    return { input, plan, parentId: parent.id, externalId };
+  }
+  const counts = (key: string) =>
+    prisma.$queryRaw<Array<{ payments: number; lines: number; outbox: number; accepts_events: number; answer_ms: number | null }>>`
+      SELECT (SELECT count(*)::int FROM payments WHERE idempotency_key = ${key}) AS payments,
+             (SELECT count(*)::int FROM line_items WHERE accept_key = ${key}) AS lines,
+             (SELECT count(*)::int FROM outbox_events WHERE accept_key = ${key}) AS outbox,
+             (SELECT count(*)::int FROM offer_events WHERE source_key = ${key} AND kind = 'accept') AS accepts_events,
+             (SELECT answer_ms FROM offer_events WHERE source_key = ${key} AND kind = 'accept') AS answer_ms`;
+
+  it('writes the child order, its line, the payment, the event and the analytics row once; a retry returns the first write', async () => {
+    const { input, plan, parentId, externalId } = await validatedAccept('child');
+    const answered = new Date(NOW.getTime() + 1_234);
+    const first = await writeUpsellOrder(prisma.sql, input, plan, 'sbx_1', answered);
+    expect(first).toMatchObject({ kind: 'child', fellBackToChild: false });
+    expect(first.orderExternalId).toBe(`${externalId}-upsell-${first.orderId.slice(4)}`);
+    const again = await writeUpsellOrder(prisma.sql, input, plan, 'sbx_1', new Date(answered.getTime() + 60_000));
+    expect(again).toEqual(first);
+    expect(await counts(plan.acceptKey)).toEqual([{ payments: 1, lines: 1, outbox: 1, accepts_events: 1, answer_ms: 1_234 }]);
+    const child = await prisma.order.findUniqueOrThrow({ where: { id: first.orderId } });
+    expect(child).toMatchObject({ kind: 'child', parentId, cartId: 'cart_w', totalAmount: 500, status: 'paid', paidAt: answered });
+    const record = await prisma.accept.findUniqueOrThrow({ where: { idempotencyKey: plan.acceptKey } });
+    expect(record).toMatchObject({ status: 'succeeded', gatewayRef: 'sbx_1', childOrderId: first.orderId, completedAt: answered });
+    expect(record.response).toMatchObject({ status: 'succeeded', order: { id: first.orderId, external_id: first.orderExternalId } });
+  });
+
+  it('a merge adds to the parent total; an accept whose first answer was requires_action gets no answer time here', async () => {
+    const { input, plan, parentId } = await validatedAccept('merge');
+    await recordAcceptOutcome(
+      prisma.sql,
+      input,
+      {
+        status: 'requires_action',
+        accept_id: plan.acceptKey,
+        offer_id: plan.offerId,
+        amount: plan.amount,
+        action: { type: 'redirect', gateway: 'sandbox', redirect_url: 'https://x.test/' },
+        status_url: '/s',
+      },
+      'sbx_2',
+      NOW,
+    );
+    const written = await writeUpsellOrder(prisma.sql, input, plan, 'sbx_2', new Date(NOW.getTime() + 1_000));
+    expect(written).toMatchObject({ kind: 'merged', orderId: parentId });
+    expect((await prisma.order.findUniqueOrThrow({ where: { id: parentId } })).totalAmount).toBe(1500);
+    expect(await counts(plan.acceptKey)).toEqual([{ payments: 1, lines: 1, outbox: 1, accepts_events: 1, answer_ms: null }]);
+  });
+
+  it('a parent that is gone refuses the write for good, and nothing is written', async () => {
+    const { input, plan, parentId } = await validatedAccept('child');
+    await prisma.$executeRaw`DELETE FROM accepts WHERE idempotency_key = ${plan.acceptKey}`;
+    await prisma.$executeRaw`DELETE FROM orders WHERE id = ${parentId}`;
+    await expect(writeUpsellOrder(prisma.sql, input, plan, 'sbx_3', NOW)).rejects.toBeInstanceOf(OrderWriteRefusedError);
+    expect(await counts(plan.acceptKey)).toEqual([{ payments: 0, lines: 0, outbox: 0, accepts_events: 0, answer_ms: null }]);
   });
 });
 
