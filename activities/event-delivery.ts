@@ -10,7 +10,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Sql } from '../db/sql.ts';
-import { activeSubscribers } from '../db/event-subscribers.ts';
+import { activeSubscribers, type Subscriber } from '../db/event-subscribers.ts';
 import { markEventDelivered, recordDeliveryError, startDeliveryAttempt } from '../db/outbox.ts';
 
 export const EVENT_SIGNATURE_HEADER = 'x-ocart-signature';
@@ -42,8 +42,7 @@ export function signEvent(body: string, secret: string, timestamp: number): stri
  * POSTs one event to every active subscriber, one after another. Returns what failed (one line per
  * subscriber: its id and the HTTP status or error), empty when every subscriber took it.
  */
-export async function postToSubscribers(db: Sql, event: { id: string; payload: unknown }, clock: () => Date, timeoutMs: number): Promise<string[]> {
-  const subscribers = await activeSubscribers(db);
+export async function postToSubscribers(subscribers: readonly Subscriber[], event: { id: string; payload: unknown }, clock: () => Date, timeoutMs: number): Promise<string[]> {
   const body = JSON.stringify(event.payload);
   const failures: string[] = [];
   for (const sub of subscribers) {
@@ -82,7 +81,7 @@ export async function deliverOutboxEvent(db: Sql, eventId: string, clock: () => 
     if (event.state === 'missing') throw new Error(`outbox event ${eventId} does not exist`);
     return;
   }
-  const failures = await postToSubscribers(db, event, clock, timeoutMs);
+  const failures = await postToSubscribers(await activeSubscribers(db), event, clock, timeoutMs);
   if (failures.length > 0) {
     const lastError = deliveryError(failures);
     await recordDeliveryError(db, eventId, lastError);

@@ -1,8 +1,8 @@
 /**
  * The accept record's reads and writes, and the order write that ends a charged accept, as
- * parameterised SQL through Prisma's $queryRaw. Prisma 6.19's query compiler (the only engine that
- * runs offline here) spends 3-15 ms planning each model query; these run in about 0.5 ms. Rows are
- * parsed (db/rows.ts), and every timestamp written is the caller's `now`.
+ * parameterised SQL. The accept's activities run them on the pg pool (db/sql.ts), without Prisma's
+ * runtime; a Prisma client runs them too. Rows are parsed (db/rows.ts), and every timestamp written
+ * is the caller's `now`.
  */
 import type { Db } from './client.ts';
 import type { Sql, SqlDb } from './sql.ts';

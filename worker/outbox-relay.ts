@@ -11,6 +11,7 @@
  */
 import type { Db } from '../db/client.ts';
 import { claimDueEvents, markEventDelivered, recordFailedAttempt, type ClaimedEvent } from '../db/outbox.ts';
+import { activeSubscribers, type Subscriber } from '../db/event-subscribers.ts';
 import { EVENT_RETRY, deliveryError, postToSubscribers, retryDelayMs, type RetrySchedule } from '../activities/event-delivery.ts';
 
 export interface OutboxRelayOptions {
@@ -69,8 +70,8 @@ export function startOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       wakeUp = done;
     });
 
-  const deliver = async (event: ClaimedEvent): Promise<void> => {
-    const failures = await postToSubscribers(o.prisma.sql, event, clock, timeoutMs);
+  const deliver = async (subscribers: readonly Subscriber[], event: ClaimedEvent): Promise<void> => {
+    const failures = await postToSubscribers(subscribers, event, clock, timeoutMs);
     if (failures.length === 0) {
       await markEventDelivered(o.prisma.sql, event.id, clock());
       o.onDelivered?.(event);
@@ -90,8 +91,10 @@ export function startOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       try {
         const events = await claimDueEvents(o.prisma.sql, clock(), batchSize, leaseMs);
         full = events.length === batchSize;
-        // An event whose round fails (the database went away) stays claimed until its lease runs out.
-        const results = await Promise.allSettled(events.map(deliver));
+        // One read of the subscribers for the round's events, claimed together. An event whose round
+        // fails (the database went away) stays claimed until its lease runs out.
+        const subscribers = events.length > 0 ? await activeSubscribers(o.prisma.sql) : [];
+        const results = await Promise.allSettled(events.map((event) => deliver(subscribers, event)));
         for (const r of results) if (r.status === 'rejected') o.onError?.(r.reason);
         failedRounds = 0;
       } catch (err) {
