@@ -6,26 +6,27 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrisma, isDatabaseUnavailable, isPermanentDbError, isUniqueViolation, sqlState, type Db } from '../db/client.ts';
-import { ADMIN_URL } from '../scripts/lib/fresh-db.ts';
+import { ADMIN_URL, createEmptyDatabase, type FreshDatabase } from '../scripts/lib/fresh-db.ts';
 
-const name = `ocart_dberr_${Date.now().toString(36)}_${process.pid.toString(36)}`;
-const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
 let admin: pg.Client;
+let database: FreshDatabase;
+let name: string;
 let prisma: Db;
 
 beforeAll(async () => {
+  database = await createEmptyDatabase('ocart_dberr');
+  name = database.name;
   admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  prisma = createPrisma(url, 2);
+  prisma = createPrisma(database.url, 2);
   await prisma.$executeRawUnsafe('CREATE TABLE parent (id int PRIMARY KEY)');
   await prisma.$executeRawUnsafe('CREATE TABLE child (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parent(id), amount int NOT NULL CHECK (amount > 0))');
   await prisma.$executeRawUnsafe('INSERT INTO parent VALUES (1)');
 });
 afterAll(async () => {
   await prisma?.$disconnect();
-  await admin?.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await admin?.end();
+  await database?.drop();
 });
 
 const failure = (work: () => Promise<unknown>) =>

@@ -35,6 +35,24 @@ afterAll(async () => {
 
 const NOW = new Date('2026-12-03T09:30:00.250Z');
 
+/** A paid parent order of 10.00 USD with one line and a saved sandbox card, written through the shop API's service at NOW. */
+function putPaidParent(externalId: string, cartId: string, paidAt: Date) {
+  return putOrder(
+    prisma,
+    externalId,
+    {
+      cart_id: cartId,
+      status: 'paid',
+      currency: 'USD',
+      total: 1000,
+      paid_at: paidAt.toISOString(),
+      payment: { gateway: 'sandbox', method_ref: 'pm_card_visa' },
+      line_items: [{ product_id: 'p1', name: 'Shoes', quantity: 1, unit_amount: 1000 }],
+    },
+    NOW,
+  );
+}
+
 function caught(fn: () => unknown): unknown {
   try {
     fn();
@@ -215,20 +233,7 @@ describe('one clock', () => {
 
   it("the shop's order and offer writes stamp the request's now", async () => {
     const externalId = `dbl-${uid()}`;
-    const order = await putOrder(
-      prisma,
-      externalId,
-      {
-        cart_id: 'cart_1',
-        status: 'paid',
-        currency: 'USD',
-        total: 1000,
-        paid_at: '2026-12-03T09:00:00.000Z',
-        payment: { gateway: 'sandbox', method_ref: 'pm_card_visa' },
-        line_items: [{ product_id: 'p1', name: 'Shoes', quantity: 1, unit_amount: 1000 }],
-      },
-      NOW,
-    );
+    const order = await putPaidParent(externalId, 'cart_1', new Date('2026-12-03T09:00:00.000Z'));
     expect(order).toMatchObject({ external_id: externalId, status: 'paid', total: 1000 });
     const stored = await prisma.order.findUniqueOrThrow({ where: { externalId }, include: { lineItems: true, savedPaymentMethod: true } });
     expect([stored.createdAt, stored.updatedAt, stored.lineItems[0]?.createdAt, stored.savedPaymentMethod?.createdAt]).toEqual([NOW, NOW, NOW, NOW]);
@@ -245,20 +250,7 @@ describe('one clock', () => {
 describe('the order write (db/accepts.ts writeUpsellOrder)', () => {
   async function validatedAccept(strategy: 'child' | 'merge') {
     const externalId = `dbl-${uid()}`;
-    const parent = await putOrder(
-      prisma,
-      externalId,
-      {
-        cart_id: 'cart_w',
-        status: 'paid',
-        currency: 'USD',
-        total: 1000,
-        paid_at: NOW.toISOString(),
-        payment: { gateway: 'sandbox', method_ref: 'pm_card_visa' },
-        line_items: [{ product_id: 'p1', name: 'Shoes', quantity: 1, unit_amount: 1000 }],
-      },
-      NOW,
-    );
+    const parent = await putPaidParent(externalId, 'cart_w', NOW);
     const offer = await createOffer(prisma, { product_id: 'p2', name: 'Socks', amount: 500, currency: 'USD' }, NOW);
     const key = `dbl-${uid()}`;
     const input = { acceptKey: key, fingerprint: 'fp', offerId: offer.id, cartId: 'cart_w', token: 't' };

@@ -3,28 +3,24 @@
  * queries did: rows parse the same (UTC timestamps, bigints), and a transaction commits all of its
  * writes or none, and gives its connection back either way.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrisma, type Db } from '../db/client.ts';
-import { ADMIN_URL } from '../scripts/lib/fresh-db.ts';
+import { createEmptyDatabase, type FreshDatabase } from '../scripts/lib/fresh-db.ts';
 
-const name = `ocart_sql_${Date.now().toString(36)}_${process.pid.toString(36)}`;
-const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
-let admin: pg.Client;
+let database: FreshDatabase;
+let url: string;
 let db: Db;
 
 beforeAll(async () => {
-  admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
+  database = await createEmptyDatabase('ocart_sql');
+  url = database.url;
   // One connection: a transaction that kept its connection would make the next query wait forever.
   db = createPrisma(url, 1);
   await db.$executeRawUnsafe('CREATE TABLE t (id int PRIMARY KEY, at timestamp(3), big bigint, doc jsonb, tags text[])');
 });
 afterAll(async () => {
   await db?.$disconnect();
-  await admin?.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await admin?.end();
+  await database?.drop();
 });
 
 describe('raw SQL on the pool (db/sql.ts)', () => {
