@@ -37,7 +37,9 @@ class NameAsTextClient extends pg.Client {
 }
 
 export function createPgPool(connectionString: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, Client: NameAsTextClient });
+  // A connection is waited for at most 10 s (every one busy, or the server not answering): then the
+  // caller gets an outage error it retries, instead of a queue that never ends.
+  const pool = new pg.Pool({ connectionString, max, Client: NameAsTextClient, connectionTimeoutMillis: 10_000 });
   // An idle connection the server drops (restart, failover, pg_terminate_backend) is emitted here;
   // without a listener Node would end the process. The pool replaces it on the next query.
   pool.on('error', (err) => {

@@ -45,37 +45,58 @@ function queryConfig(strings: TemplateStringsArray, values: unknown[]): pg.Query
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
-function sqlOn(target: Queryable): Sql {
+function sqlOn(target: Queryable, assertOpen: () => void = () => undefined): Sql {
   return {
     async $queryRaw<T>(strings: TemplateStringsArray, ...values: unknown[]): Promise<T> {
+      assertOpen();
       return (await target.query(queryConfig(strings, values))).rows as T;
     },
     async $executeRaw(strings: TemplateStringsArray, ...values: unknown[]): Promise<number> {
+      assertOpen();
       return (await target.query(queryConfig(strings, values))).rowCount ?? 0;
     },
   };
 }
+
+/**
+ * Each statement of a transaction waits at most this long (a lock held elsewhere, a stuck backend),
+ * then fails with 57014, which every caller retries. Prisma bounded its transactions at 5 s too.
+ */
+const TX_STATEMENT_TIMEOUT_MS = 5_000;
+
+const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
 
 export function pgSql(pool: pg.Pool): SqlDb {
   return {
     ...sqlOn(pool),
     async $transaction<R>(work: (tx: Sql) => Promise<R>): Promise<R> {
       const client = await pool.connect();
-      // A connection whose rollback failed is in an unknown state: it is closed, not reused.
+      // While the client is checked out the pool no longer listens to it: a connection that drops now
+      // (restart, failover, terminated backend) emits 'error' here, which unheard would end the process.
+      // Heard, the transaction's next statement fails and the connection is closed, not reused.
+      let lost: Error | undefined;
+      const onError = (err: Error) => {
+        lost ??= err;
+      };
+      client.on('error', onError);
+      let open = true;
+      const tx = sqlOn(client, () => {
+        if (!open) throw new Error('this transaction has already ended');
+      });
+      // A connection whose rollback failed is in an unknown state: it is closed too.
       let broken: Error | undefined;
       try {
-        await client.query('BEGIN');
-        const result = await work(sqlOn(client));
+        await client.query(`BEGIN; SET LOCAL statement_timeout = ${TX_STATEMENT_TIMEOUT_MS}`);
+        const result = await work(tx);
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        broken = await client.query('ROLLBACK').then(
-          () => undefined,
-          (rollbackErr: unknown) => (rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr))),
-        );
+        broken = await client.query('ROLLBACK').then(() => undefined, asError);
         throw err;
       } finally {
-        client.release(broken);
+        open = false;
+        client.off('error', onError);
+        client.release(lost ?? broken);
       }
     },
   };

@@ -4,7 +4,8 @@
  * writes or none, and gives its connection back either way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrisma, type Db } from '../db/client.ts';
+import { createPrisma, isDatabaseUnavailable, type Db } from '../db/client.ts';
+import type { Sql } from '../db/sql.ts';
 import { createEmptyDatabase, type FreshDatabase } from '../scripts/lib/fresh-db.ts';
 
 let database: FreshDatabase;
@@ -77,6 +78,40 @@ describe('raw SQL on the pool (db/sql.ts)', () => {
     // With a pool of one, these reads would hang if any transaction had kept the connection.
     const ids = await db.sql.$queryRaw<Array<{ id: number }>>`SELECT id FROM t WHERE id >= 20 ORDER BY id`;
     expect(ids.map((r) => r.id)).toEqual([20, 21]);
+  });
+
+  it('a connection lost inside a transaction fails that transaction, not the process, and the pool goes on', async () => {
+    const other = createPrisma(url, 1);
+    try {
+      const outcome = await db.sql
+        .$transaction(async (tx) => {
+          const pid = (await tx.$queryRaw<Array<{ pid: number }>>`SELECT pg_backend_pid() AS pid`)[0]!.pid;
+          await other.sql.$queryRaw`SELECT pg_terminate_backend(${pid}::int)`;
+          // Idle in the transaction while the connection goes: its 'error' event fires now.
+          await new Promise((r) => setTimeout(r, 300));
+          await tx.$executeRaw`INSERT INTO t (id) VALUES (${60})`;
+          return 'committed';
+        })
+        .catch((err: Error) => err);
+      expect(outcome).toBeInstanceOf(Error);
+      expect(isDatabaseUnavailable(outcome)).toBe(true);
+      // The dead connection was not given back: the next query gets a new one.
+      expect(await db.sql.$queryRaw`SELECT count(*)::int AS n FROM t WHERE id = 60`).toEqual([{ n: 0 }]);
+    } finally {
+      await other.$disconnect();
+    }
+  });
+
+  it('a statement inside a transaction waits at most 5 s, and a transaction that ended refuses more work', async () => {
+    let kept: Sql | undefined;
+    const timeout = await db.sql.$transaction(async (tx) => {
+      kept = tx;
+      return tx.$queryRaw<Array<{ statement_timeout: string }>>`SHOW statement_timeout`;
+    });
+    expect(timeout).toEqual([{ statement_timeout: '5s' }]);
+    await expect(kept!.$queryRaw`SELECT 1`).rejects.toThrow('this transaction has already ended');
+    // Outside a transaction no limit applies.
+    expect(await db.sql.$queryRaw`SHOW statement_timeout`).toEqual([{ statement_timeout: '0' }]);
   });
 
   it('a transaction holds its row locks until it ends', async () => {
