@@ -7,7 +7,7 @@
 import type { Db } from './client.ts';
 import type { Sql, SqlDb } from './sql.ts';
 import { newId } from './ids.ts';
-import { type Row, firstRow, onlyRow } from './rows.ts';
+import { firstRow, onlyRow } from './rows.ts';
 import { ORDER_KINDS, ORDER_STATUSES } from './statuses.ts';
 import { acceptEventKind, recordAcceptEvent } from './offer-events.ts';
 import { loadSettings } from './settings-store.ts';
@@ -113,27 +113,6 @@ export async function recordAcceptOutcome(
   if (eventKind && eventKind !== 'accept') await recordAcceptEvent(db, eventKind, input.acceptKey, now);
 }
 
-const EARLIER_WRITE = (r: Row): WrittenOrder | null =>
-  r.strOrNull('earlier_order_id') === null
-    ? null
-    : {
-        orderId: r.str('earlier_order_id'),
-        orderExternalId: r.str('earlier_external_id'),
-        kind: r.enumOf('earlier_kind', ORDER_KINDS) === 'child' ? 'child' : 'merged',
-        eventId: r.str('earlier_event_id'),
-        fellBackToChild: r.boolOrNull('earlier_fell_back') ?? false,
-      };
-
-/** This accept's order as an earlier attempt wrote it (the payment's key is unique), or null. */
-async function findEarlierWrite(tx: Sql, acceptKey: string): Promise<WrittenOrder | null> {
-  const rows = await tx.$queryRaw<unknown[]>`
-    SELECT p.order_id AS earlier_order_id, o.external_id AS earlier_external_id, o.kind AS earlier_kind, e.id AS earlier_event_id,
-           (e.payload->'data'->>'fell_back_to_child')::boolean AS earlier_fell_back
-    FROM payments p JOIN orders o ON o.id = p.order_id JOIN outbox_events e ON e.accept_key = p.idempotency_key
-    WHERE p.idempotency_key = ${acceptKey}`;
-  return firstRow('payments', rows, EARLIER_WRITE);
-}
-
 function parentGone(plan: AcceptPlan): never {
   throw new OrderWriteRefusedError(`parent order ${plan.parentOrderId} no longer exists`);
 }
@@ -154,27 +133,39 @@ export async function writeUpsellOrder(
     // Merge or child is decided here, with the parent row locked until commit: validation's choice
     // may be minutes old (3-D Secure), and the shop's PUT of the order takes the same lock, so the
     // status and paid_at read here still hold when the total grows. A retry after a crash finds its
-    // own earlier write (the payment's key is unique) and returns it.
+    // own earlier write (the payment's key is unique) and returns it, even when the parent has gone
+    // since: one row comes back either way, with the parent's columns null when it is gone.
     const locked = await tx.$queryRaw<unknown[]>`
-      SELECT o.external_id, o.status, o.paid_at, w.*
-      FROM orders o
-      LEFT JOIN LATERAL (
-        SELECT p.order_id AS earlier_order_id, wo.external_id AS earlier_external_id, wo.kind AS earlier_kind, e.id AS earlier_event_id,
-               (e.payload->'data'->>'fell_back_to_child')::boolean AS earlier_fell_back
-        FROM payments p JOIN orders wo ON wo.id = p.order_id JOIN outbox_events e ON e.accept_key = p.idempotency_key
+      WITH parent AS (
+        SELECT external_id, status, paid_at FROM orders WHERE id = ${plan.parentOrderId} FOR UPDATE
+      ), earlier AS (
+        SELECT p.order_id, o.external_id, o.kind, e.id AS event_id, (e.payload->'data'->>'fell_back_to_child')::boolean AS fell_back
+        FROM payments p JOIN orders o ON o.id = p.order_id JOIN outbox_events e ON e.accept_key = p.idempotency_key
         WHERE p.idempotency_key = ${plan.acceptKey}
-      ) w ON true
-      WHERE o.id = ${plan.parentOrderId}
-      FOR UPDATE OF o`;
-    const parent = firstRow('orders', locked, (r) => ({
-      externalId: r.str('external_id'),
-      status: r.enumOf('status', ORDER_STATUSES),
-      paidAt: r.dateOrNull('paid_at'),
-      earlier: EARLIER_WRITE(r),
+        LIMIT 1
+      )
+      SELECT parent.external_id AS parent_external_id, parent.status AS parent_status, parent.paid_at AS parent_paid_at,
+             earlier.order_id AS earlier_order_id, earlier.external_id AS earlier_external_id, earlier.kind AS earlier_kind,
+             earlier.event_id AS earlier_event_id, earlier.fell_back AS earlier_fell_back
+      FROM (SELECT 1) one LEFT JOIN parent ON true LEFT JOIN earlier ON true`;
+    const found = onlyRow('orders', locked, (r) => ({
+      parent:
+        r.strOrNull('parent_external_id') === null
+          ? null
+          : { externalId: r.str('parent_external_id'), status: r.enumOf('parent_status', ORDER_STATUSES), paidAt: r.dateOrNull('parent_paid_at') },
+      earlier:
+        r.strOrNull('earlier_order_id') === null
+          ? null
+          : ({
+              orderId: r.str('earlier_order_id'),
+              orderExternalId: r.str('earlier_external_id'),
+              kind: r.enumOf('earlier_kind', ORDER_KINDS) === 'child' ? 'child' : 'merged',
+              eventId: r.str('earlier_event_id'),
+              fellBackToChild: r.boolOrNull('earlier_fell_back') ?? false,
+            } satisfies WrittenOrder),
     }));
-    // Without its parent, an earlier write of this accept (made before the parent went) still stands.
-    if (!parent) return (await findEarlierWrite(tx, plan.acceptKey)) ?? parentGone(plan);
-    if (parent.earlier) return parent.earlier;
+    if (found.earlier) return found.earlier;
+    const parent = found.parent ?? parentGone(plan);
 
     const cutoffMin = plan.strategy === 'merge' ? (await loadSettings(tx))['upsells.merge_cutoff_min'] : 0;
     const decision = decideOrderAtWrite(plan.strategy, parent, cutoffMin, now);
