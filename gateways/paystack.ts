@@ -66,11 +66,11 @@ function text(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-/** A transaction as charge_authorization, verify and webhooks describe it. */
 /** Refunds read per page, and the pages read at most, when looking for an earlier refund of ours. */
 const REFUND_PAGE = 100;
 const REFUND_SEARCH_MAX_PAGES = 50;
 
+/** A transaction as charge_authorization, verify and webhooks describe it. */
 export interface PaystackTransaction {
   reference: string;
   status: string;
