@@ -6,6 +6,7 @@
  */
 import { DomainError } from '../domain/errors.ts';
 import { type SigningKey, type TokenClaims, verifyToken } from '../domain/token.ts';
+import type { ShownAccept } from '../contract/accept.ts';
 
 /**
  * The token's claims, or 'expired' for a genuine token whose time is up (each route decides what
@@ -19,4 +20,9 @@ export function checkBuyerToken(token: string, keys: readonly SigningKey[], now:
     if (err instanceof DomainError && err.code === 'token_expired') return 'expired';
     throw err;
   }
+}
+
+/** What a verified token says the buyer saw: the parent order, and the price when the token carries one. */
+export function shownInToken(claims: TokenClaims): ShownAccept {
+  return { parentExternalId: claims.ord, ...(claims.amt !== undefined && claims.cur !== undefined ? { price: { value: claims.amt, currency: claims.cur } } : {}) };
 }

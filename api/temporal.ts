@@ -3,9 +3,9 @@ import { Client, Connection, WithStartWorkflowOperation, WorkflowNotFoundError, 
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { temporalConnectionOptions, type TemporalConfig } from '../config/env.ts';
-import type { AcceptInput, AcceptReply, AcceptStatus, ScaCompletedSignal } from '../contract/accept.ts';
+import type { AcceptInput, AcceptReply, AcceptStatus, ScaCompletedSignal, ShownAccept } from '../contract/accept.ts';
 import type { ReconcileInput } from '../contract/reconcile.ts';
-import { ACCEPT_WORKFLOW_TYPE, FINGERPRINT_MISMATCH, acceptUpdate, scaCompletedSignal, searchAttributes, statusQuery } from '../workflows/messages.ts';
+import { ACCEPT_WORKFLOW_TYPE, FINGERPRINT_MISMATCH, acceptMemo, acceptUpdate, scaCompletedSignal, searchAttributes, statusQuery } from '../workflows/messages.ts';
 import { RECONCILE_WORKFLOW_TYPE, reconcileWorkflowId } from '../workflows/reconcile-messages.ts';
 import { createRefundFlows, type RefundFlows } from './refund-flows.ts';
 
@@ -28,7 +28,7 @@ export type StartAcceptResult =
 /** The accept's calls, and the refund's (api/refund-flows.ts). */
 export interface AcceptFlows extends RefundFlows {
   /** Waits at most `waitMs` for the workflow's answer, so no buyer's socket is held longer. */
-  startOrJoin(input: AcceptInput, waitMs: number): Promise<StartAcceptResult>;
+  startOrJoin(input: AcceptInput, waitMs: number, shown: ShownAccept): Promise<StartAcceptResult>;
   status(acceptKey: string): Promise<AcceptStatus | null>;
   /** false when no running workflow has that id (finished, or never ours) */
   signalScaCompleted(acceptKey: string, signal: ScaCompletedSignal): Promise<boolean>;
@@ -43,7 +43,7 @@ export interface AcceptFlows extends RefundFlows {
 export function createAcceptFlows(client: Client, taskQueue: string): AcceptFlows {
   return {
     ...createRefundFlows(client, taskQueue),
-    async startOrJoin(input, waitMs) {
+    async startOrJoin(input, waitMs, shown) {
       // One round trip: start the workflow if needed and wait for its answer to the buyer.
       // Update ids are per call, so the workflow can tell a first call from its replays.
       const startWorkflowOperation = new WithStartWorkflowOperation(ACCEPT_WORKFLOW_TYPE, {
@@ -53,7 +53,13 @@ export function createAcceptFlows(client: Client, taskQueue: string): AcceptFlow
         workflowIdConflictPolicy: 'USE_EXISTING',
         // A closed accept is never run again under the same key.
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [{ key: searchAttributes.offerId, value: input.offerId }],
+        // Part of the start's own visibility record, so findable from the first moment at no extra
+        // write; the memo saves the workflow an upsert (it checks the price against the plan's).
+        typedSearchAttributes: [
+          { key: searchAttributes.offerId, value: input.offerId },
+          { key: searchAttributes.parentOrderId, value: shown.parentExternalId },
+        ],
+        ...(shown.price ? { memo: { ...acceptMemo(shown.price) } } : {}),
       });
       // The call can be abandoned (below): its abort signal ends the gRPC calls it is waiting on.
       const abandon = new AbortController();

@@ -43,6 +43,16 @@ export const AcceptInput = Type.Object({
 });
 export type AcceptInput = Static<typeof AcceptInput>;
 
+/**
+ * What the buyer was shown, from the verified token, before validation has run: the accept's start
+ * carries it into Temporal's visibility (the parent order's search attribute, the price's memo).
+ */
+export interface ShownAccept {
+  parentExternalId: string;
+  /** absent for a token minted before prices were carried */
+  price?: Money;
+}
+
 /** The gateway's word that the buyer finished (or failed) SCA. A hint only: the workflow asks the gateway again. */
 export const ScaCompletedSignal = Type.Object({
   gateway: Type.String(),

@@ -88,5 +88,9 @@ describe('the price the buyer saw is the price charged', () => {
     const res = await accept(stack.app, offer.id, key, { token, cart_id: order.cartId });
     expect(res.statusCode, res.body).toBe(200);
     expect((await sandboxCharges(stack.prisma, key)).map((c) => c.amount)).toEqual([1700]);
+    // No price at the start: the workflow sets the memo from its plan, as ops read it in the Web UI.
+    const handle = stack.client.workflow.getHandle(key);
+    await handle.result();
+    expect((await handle.describe()).memo).toEqual({ amount: 1700, currency: 'USD' });
   });
 });

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Ajv2020 from 'ajv/dist/2020.js';
 import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +38,8 @@ import { instrumentGateways } from '../worker/instrumented-gateways.ts';
 import { WORKER_METRIC_NAMES, createWorkerMetrics, startWorkerMetricsServer, type MetricsServer } from '../worker/metrics.ts';
 import { installWorkerRuntime } from '../worker/runtime.ts';
 import { connectWorker, createWorker } from '../worker/worker.ts';
+
+const { EventType } = proto.temporal.api.enums.v1;
 import { pollUntil } from './helpers/poll.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
 import { newKey, uid } from './helpers/ids.ts';
@@ -567,8 +570,20 @@ describe('Temporal visibility: what ops type in the UI or CLI', () => {
     expect(await find(`ParentOrderId = "${order.externalId}"`, key)).toContain(key);
     expect(await find(`OfferId = "${offer.id}" AND UpsellOutcome = "succeeded"`, key)).toContain(key);
     expect(await find(`WorkflowType = "acceptUpsell" AND Gateway = "sandbox" AND ExecutionStatus = "Completed" AND ParentOrderId = "${order.externalId}"`, key)).toContain(key);
-    const described = await client.workflow.getHandle(key).describe();
-    expect(described.memo).toEqual({ amount: 1500, currency: 'USD' });
+    const handle = client.workflow.getHandle(key);
+    expect((await handle.describe()).memo).toEqual({ amount: 1500, currency: 'USD' });
+    // What the server writes for it: the memo and the parent order came with the start (the token's
+    // price and parent), so the run adds no memo, one patch marker (which the SDK follows with its
+    // TemporalChangeVersion upsert) and one upsert of ours. Each upsert is a visibility write.
+    const events = (await handle.fetchHistory()).events ?? [];
+    const started = events[0]?.workflowExecutionStartedEventAttributes;
+    expect(started?.memo?.fields && Object.keys(started.memo.fields).sort()).toEqual(['amount', 'currency']);
+    expect(started?.searchAttributes?.indexedFields && Object.keys(started.searchAttributes.indexedFields).sort()).toEqual(['OfferId', 'ParentOrderId']);
+    const count = (type: proto.temporal.api.enums.v1.EventType) => events.filter((e) => e.eventType === type).length;
+    expect(count(EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED)).toBe(0);
+    const upserted = events.map((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields).filter((f) => f !== undefined && f !== null);
+    expect(upserted.map((fields) => Object.keys(fields).sort())).toEqual([['TemporalChangeVersion'], ['Gateway', 'ParentOrderId', 'UpsellOutcome']]);
+    expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toHaveLength(1);
   });
 
   it('finds the accepts still waiting for the buyer to authenticate', async () => {

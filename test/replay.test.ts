@@ -4,7 +4,9 @@
  * the first shape to ship (validation a regular activity), `local-prepare-<name>.binpb` from the
  * shape after patch 'prepare-accept-local-activity' (validation a local activity in the first task),
  * `relay-<name>.binpb` from the shape after patch 'outbox-relay-delivers-events' (no delivery activity,
- * one upsert of our search attributes).
+ * one upsert of our search attributes), `shape-3-<name>.binpb` from the shape after patch
+ * 'first-task-shape-3' (one patch marker for the two before it; the memo and the parent order's
+ * search attribute set at start by the API, so no memo upsert).
  * postPurchaseWindow replays `window-before-hold-<name>.binpb`, closed windows recorded before patch
  * 'window-close-unless-held' (closing by closeWindow, held only by acceptsInFlight): on its timer,
  * and held open through an accept's SCA.
@@ -96,11 +98,26 @@ describe('workflow replay', () => {
     expect(await replayFailures(histories)).toEqual([]);
   });
 
-  it("the committed histories of the three shipped shapes replay on today's code", async () => {
+  it("the committed histories of the four shipped shapes replay on today's code", async () => {
     const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.binpb') && !f.startsWith('window-before-hold-'));
     const names = ['declined', 'rejected', 'sca-approved', 'succeeded'];
-    expect(files.sort()).toEqual(['', 'local-prepare-', 'relay-'].flatMap((prefix) => names.map((n) => `${prefix}${n}.binpb`)).sort());
+    expect(files.sort()).toEqual(['', 'local-prepare-', 'relay-', 'shape-3-'].flatMap((prefix) => names.map((n) => `${prefix}${n}.binpb`)).sort());
     const histories = files.map((f) => ({ workflowId: `fixture-${f.replace(/\.binpb$/, '')}`, history: History.decode(readFileSync(`${FIXTURES}${f}`)) }));
+    expect(await replayFailures(histories)).toEqual([]);
+  });
+
+  it('a run an older worker made of a start that carried the memo (a rolling deploy) replays', async () => {
+    // The API sets the memo at start since 'first-task-shape-3'; a worker from before still upserts
+    // it. Its history is the older shape's with the memo in the start event.
+    const histories = ['relay-succeeded', 'relay-sca-approved'].map((name) => {
+      const history = History.decode(readFileSync(`${FIXTURES}${name}.binpb`));
+      const events = history.events ?? [];
+      const upserted = events.find((e) => e.workflowPropertiesModifiedEventAttributes)?.workflowPropertiesModifiedEventAttributes?.upsertedMemo;
+      const started = events[0]?.workflowExecutionStartedEventAttributes;
+      expect(upserted?.fields?.amount, name).toBeDefined();
+      started!.memo = upserted!;
+      return { workflowId: `memo-at-start-${name}`, history };
+    });
     expect(await replayFailures(histories)).toEqual([]);
   });
 

@@ -8,14 +8,25 @@
  * outbox relay delivers it, not this workflow. Runs recorded before patch 'outbox-relay-delivers-events'
  * deliver it themselves (delivering_event, the deliverEvent activity) and keep doing so on replay.
  */
-import { allHandlersFinished, condition, log, patched, proxyActivities, proxyLocalActivities, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  log,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { AcceptInput, AcceptPhase, AcceptPlan, AcceptResponse, AcceptState, ChargeResult, PreparedAccept, ScaCompletedSignal } from '../contract/accept.ts';
 import { failureResponse, statusUrl, succeededResponse } from '../contract/answers.ts';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { AcceptActivities as Activities } from '../contract/activities.ts';
 import { NON_RETRYABLE_FAILURES, FAILURE } from '../contract/failure-types.ts';
 import { decodeAcceptFailure } from '../contract/refusals.ts';
-import { FINGERPRINT_MISMATCH, acceptUpdate, scaCompletedSignal, searchAttributes, statusQuery } from './messages.ts';
+import { FINGERPRINT_MISMATCH, acceptMemo, acceptUpdate, scaCompletedSignal, searchAttributes, statusQuery, type AcceptMemo } from './messages.ts';
 
 /** How long an expired, uncancellable charge is watched for a late completion. */
 const LATE_COMPLETION_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -35,6 +46,9 @@ const PREPARE_IN_FIRST_TASK = 'prepare-accept-local-activity';
 // outcome twice): each upsert is an event and a visibility task on the server. All of the happy
 // path runs in the first workflow task, so nothing became visible earlier before.
 const RELAY_DELIVERS_EVENTS = 'outbox-relay-delivers-events';
+// Since this patch one marker stands for both of the above: a run records it instead of theirs (each
+// marker is a history event the server writes). Runs recorded before it replay through the two.
+const FIRST_TASK_SHAPE = 'first-task-shape-3';
 const checkRetry = {
   initialInterval: '100 ms',
   backoffCoefficient: 2,
@@ -167,7 +181,8 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
 
   // 1-4. Validate, burn the jti, price the offer on the server, resolve the gateway, and check
   // the saved method on the gateway side.
-  const inFirstTask = patched(PREPARE_IN_FIRST_TASK);
+  const current = patched(FIRST_TASK_SHAPE);
+  const inFirstTask = current || patched(PREPARE_IN_FIRST_TASK);
   let prepared: PreparedAccept;
   try {
     prepared = inFirstTask ? await localChecks.prepareAccept(input) : await checks.prepareAccept(input);
@@ -189,14 +204,19 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
     return finish(failureResponse(key, 'error', 'internal_error', 'the accept could not be validated; nothing was charged'), null);
   }
   const { plan } = prepared;
-  lean = patched(RELAY_DELIVERS_EVENTS);
+  lean = current || patched(RELAY_DELIVERS_EVENTS);
   const attributes = [
     { key: searchAttributes.parentOrderId, value: plan.parentExternalId },
     { key: searchAttributes.gateway, value: plan.gateway },
   ];
   if (lean) planAttributes = attributes;
   else upsertSearchAttributes(attributes);
-  upsertMemo({ amount: plan.amount.value, currency: plan.amount.currency });
+  // Since FIRST_TASK_SHAPE the API starts the run with the token's price as its memo, and the plan's
+  // is the same unless the token carried none: then no upsert. Runs of the older shapes always
+  // upserted it, also those an older worker ran with a memo at start, and replay the same way.
+  const memo = acceptMemo(plan.amount);
+  const started = workflowInfo().memo as Partial<AcceptMemo> | undefined;
+  if (!current || started?.amount !== memo.amount || started?.currency !== memo.currency) upsertMemo({ ...memo });
   if (prepared.methodDeclined) {
     return finish(failureResponse(key, 'declined', prepared.methodDeclined.code, prepared.methodDeclined.message), null);
   }

@@ -6,6 +6,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { AcceptReply, AcceptStatus, ScaCompletedSignal } from '../contract/accept.ts';
+import type { Money } from '../contract/money.ts';
 
 export type {
   AcceptInput,
@@ -38,6 +39,17 @@ export const searchAttributes = {
   gateway: defineSearchAttributeKey('Gateway', SearchAttributeType.KEYWORD),
   upsellOutcome: defineSearchAttributeKey('UpsellOutcome', SearchAttributeType.KEYWORD),
 } as const;
+
+/**
+ * The accept's memo, as ops read it in the Web UI: the price charged. The API sets it at start from
+ * the verified token's price (what the buyer was shown, which validation holds the charge to), so the
+ * workflow does not spend an upsert on it; it sets it only when the start did not carry that price.
+ */
+export interface AcceptMemo {
+  amount: number;
+  currency: string;
+}
+export const acceptMemo = (price: Money): AcceptMemo => ({ amount: price.value, currency: price.currency });
 
 /** `name=Type` pairs for `temporal server start-dev --search-attribute`. */
 export const SEARCH_ATTRIBUTE_FLAGS = ['OfferId=Keyword', 'ParentOrderId=Keyword', 'Gateway=Keyword', 'UpsellOutcome=Keyword'];

@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, statusForCode } from '../../domain/errors.ts';
 import { assertIdempotencyKey, requestFingerprint } from '../../domain/idempotency.ts';
 import { resolveReturnUrl } from '../../domain/return-url.ts';
+import type { TokenClaims } from '../../domain/token.ts';
 import {
   AcceptDeclined,
   AcceptExpired,
@@ -21,7 +22,7 @@ import { errorBody } from '../../contract/errors.ts';
 import { MalformedRecordError } from '../../contract/records.ts';
 import { findAcceptRecord } from '../../db/accept-records.ts';
 import type { Db } from '../../db/client.ts';
-import { checkBuyerToken } from '../buyer-token.ts';
+import { checkBuyerToken, shownInToken } from '../buyer-token.ts';
 import type { AppDeps } from '../app.ts';
 import { recordedBodySerializer } from '../plugins/accept-answer.ts';
 import { funnelService } from '../plugins/funnel-service.ts';
@@ -100,8 +101,11 @@ function readRecordOrUnavailable(prisma: Db, request: FastifyRequest, reply: Fas
   });
 }
 
-/** Requests whose token verified but has expired: only a replay of a recorded accept can answer them. */
-const expiredTokens = new WeakSet<FastifyRequest>();
+/**
+ * What the door's check found in each request's token: its claims, or 'expired' for a genuine token
+ * whose time is up (only a replay of a recorded accept can answer that).
+ */
+const checkedTokens = new WeakMap<FastifyRequest, TokenClaims | 'expired'>();
 
 export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { prisma, flows, config, clock }) => {
   const limitIp = perMinute(app, config.rateLimit.perIpPerMinute, (request) => `accept-ip:${request.ip}`);
@@ -141,9 +145,8 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
         // this offer and cart never reaches the rate limiter's store, the database or Temporal, so a
         // flood of forged accepts costs a hash each. The workflow still checks everything again.
         async (request) => {
-          const checked = checkBuyerToken(request.body.token, config.tokenKeys, clock(), { offerId: request.params.offer_id, cartId: request.body.cart_id });
           // Expired but genuine: it may belong to a finished accept being replayed (the handler looks).
-          if (checked === 'expired') expiredTokens.add(request);
+          checkedTokens.set(request, checkBuyerToken(request.body.token, config.tokenKeys, clock(), { offerId: request.params.offer_id, cartId: request.body.cart_id }));
         },
         // Counted once the body is known, so a cart is limited wherever its requests come from.
         async (request, reply) => enforce(request, reply, [limitIp, limitCart]),
@@ -165,7 +168,9 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
         lookupFailed = true;
         return null;
       });
-      if (expiredTokens.has(request)) {
+      const claims = checkedTokens.get(request);
+      if (claims === undefined) throw new Error('the accept handler ran without the token check at the door');
+      if (claims === 'expired') {
         // Only the record can tell a replay from a late click; without it, say so rather than refuse.
         if (lookupFailed) unavailable(reply, 'the accept record cannot be read right now');
         // A replay "long after it has finished" answers the recorded body; anything else with an
@@ -198,7 +203,11 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
           request.log.warn({ err }, 'funnel step or window check failed');
           return unavailable(reply, 'the accept could not be started yet; retry with the same key');
         });
-      const result = await flows.startOrJoin({ acceptKey: key, offerId, token, cartId, fingerprint, ...(returnUrl ? { returnUrl } : {}) }, config.acceptWaitMs);
+      const result = await flows.startOrJoin(
+        { acceptKey: key, offerId, token, cartId, fingerprint, ...(returnUrl ? { returnUrl } : {}) },
+        config.acceptWaitMs,
+        shownInToken(claims),
+      );
       if (result.kind === 'fingerprint_mismatch') return reused(reply, key);
       if (result.kind === 'answered') return send(reply, result.reply.response, result.reply.replayed);
       if (result.kind === 'processing') return processing(reply, key, cartId);
