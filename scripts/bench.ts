@@ -9,6 +9,7 @@
  *   BENCH_LATENCY_MS   simulated gateway latency for the second pass (default 50; 0 skips it)
  *   BENCH_SCALE        multiplies the request counts (default 1)
  *   BENCH_WORKER_CPU_PROF_DIR  run the worker with --cpu-prof, its profile written here on exit
+ *   BENCH_API_CPU_PROF_DIR     the same for the API
  *   BENCH_SUBSCRIBERS  event subscribers (HTTP endpoints in this process) each accepted event goes to (default 1)
  *   DATABASE_URL       use this database instead of a fresh one on 127.0.0.1:5432
  * Each level ends when every accept was answered and every event it wrote left the outbox (delivered
@@ -36,6 +37,7 @@ import { ONE_SHARD_DYNAMIC_CONFIG, startTemporalDevServer } from './lib/temporal
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1);
 const PROFILE_DIR = process.env.BENCH_WORKER_CPU_PROF_DIR;
+const API_PROFILE_DIR = process.env.BENCH_API_CPU_PROF_DIR;
 const SLOW_MS = Number(process.env.BENCH_LATENCY_MS ?? 50);
 const LATENCIES = SLOW_MS > 0 ? [0, SLOW_MS] : [0];
 const LEVELS = [
@@ -457,7 +459,7 @@ async function main() {
       // info: readiness waits for the worker's start line; it logs nothing per accept at this level.
       const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
       const worker = launch('worker/main.ts', { ...env, LOG_LEVEL: 'info', SANDBOX_LATENCY_MS: String(latency) }, undefined, profile);
-      const api = launch('api/main.ts', env);
+      const api = launch('api/main.ts', env, undefined, API_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${API_PROFILE_DIR}`] : []);
       try {
         await waitForWorker(worker);
         await waitForApi(base, api);
