@@ -38,13 +38,13 @@ import { instrumentGateways } from '../worker/instrumented-gateways.ts';
 import { WORKER_METRIC_NAMES, createWorkerMetrics, startWorkerMetricsServer, type MetricsServer } from '../worker/metrics.ts';
 import { installWorkerRuntime } from '../worker/runtime.ts';
 import { connectWorker, createWorker } from '../worker/worker.ts';
-
-const { EventType } = proto.temporal.api.enums.v1;
 import { pollUntil } from './helpers/poll.ts';
 import { accept, auth, readyToAccept } from './helpers/shop.ts';
 import { newKey, uid } from './helpers/ids.ts';
 import { parentOrderBody, parentOrderPath } from './helpers/parent-order.ts';
 import { API_KEY, SANDBOX_WEBHOOK_SECRET, testEnv } from './helpers/stack.ts';
+
+const { EventType } = proto.temporal.api.enums.v1;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = join(ROOT, 'node_modules/.bin/tsx');

@@ -41,9 +41,10 @@ export const searchAttributes = {
 } as const;
 
 /**
- * The accept's memo, as ops read it in the Web UI: the price charged. The API sets it at start from
- * the verified token's price (what the buyer was shown, which validation holds the charge to), so the
- * workflow does not spend an upsert on it; it sets it only when the start did not carry that price.
+ * The accept's memo, as ops read it in the Web UI: the price the buyer was shown, which is what an
+ * accept that goes through is charged (validation refuses any other). The API sets it at start from
+ * the verified token's price, so the workflow does not spend an upsert on it; it sets it from its plan
+ * only when the start did not carry that price.
  */
 export interface AcceptMemo {
   amount: number;
