@@ -24,6 +24,7 @@ import type { HistoryAndWorkflowId } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../worker/worker.ts';
+import { signToken } from '../domain/token.ts';
 import { accept, readyToAccept } from './helpers/shop.ts';
 import { newKey } from './helpers/ids.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
@@ -60,16 +61,19 @@ async function replayFailures(histories: HistoryAndWorkflowId[]): Promise<string
 }
 
 describe('workflow replay', () => {
-  it("today's runs replay on today's code: succeeded, declined, SCA approved, rejected", async () => {
+  it("today's runs replay on today's code: succeeded (with and without a price on the token), declined, SCA approved, rejected", async () => {
     const runs: Array<{ name: string; key: string }> = [];
-    const start = async (name: string, methodRef: string, parentStatus: 'paid' | 'pending' = 'paid') => {
-      const { offer, body } = await readyToAccept(stack.app, { methodRef, status: parentStatus });
+    const start = async (name: string, methodRef: string, parentStatus: 'paid' | 'pending' = 'paid', priceless = false) => {
+      const { offer, order, body } = await readyToAccept(stack.app, { methodRef, status: parentStatus });
       const key = newKey();
-      const res = await accept(stack.app, offer.id, key, body);
+      // A token minted before prices were carried: the run starts with no memo and sets it itself.
+      const token = priceless ? signToken({ offerId: offer.id, orderId: order.externalId, cartId: order.cartId }, stack.config.tokenKeys, new Date(), 30).token : body.token;
+      const res = await accept(stack.app, offer.id, key, { ...body, token });
       runs.push({ name, key });
       return res;
     };
     expect((await start('succeeded', 'pm_card_visa')).statusCode).toBe(200);
+    expect((await start('succeeded-without-price', 'pm_card_visa', 'paid', true)).statusCode).toBe(200);
     expect((await start('declined', 'pm_card_chargeDeclined')).statusCode).toBe(402);
     // Rejected by the worker's validation (a forged token no longer reaches a workflow at all).
     expect((await start('rejected', 'pm_card_visa', 'pending')).statusCode).toBe(409);
@@ -101,7 +105,9 @@ describe('workflow replay', () => {
   it("the committed histories of the four shipped shapes replay on today's code", async () => {
     const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.binpb') && !f.startsWith('window-before-hold-'));
     const names = ['declined', 'rejected', 'sca-approved', 'succeeded'];
-    expect(files.sort()).toEqual(['', 'local-prepare-', 'relay-', 'shape-3-'].flatMap((prefix) => names.map((n) => `${prefix}${n}.binpb`)).sort());
+    // Since shape 3 the start carries the token's price as memo; a token without one is recorded too.
+    const shapes = ['', 'local-prepare-', 'relay-', 'shape-3-'].flatMap((prefix) => names.map((n) => `${prefix}${n}.binpb`));
+    expect(files.sort()).toEqual([...shapes, 'shape-3-succeeded-without-price.binpb'].sort());
     const histories = files.map((f) => ({ workflowId: `fixture-${f.replace(/\.binpb$/, '')}`, history: History.decode(readFileSync(`${FIXTURES}${f}`)) }));
     expect(await replayFailures(histories)).toEqual([]);
   });
