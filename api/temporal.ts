@@ -59,7 +59,7 @@ export function createAcceptFlows(client: Client, taskQueue: string): AcceptFlow
           { key: searchAttributes.offerId, value: input.offerId },
           { key: searchAttributes.parentOrderId, value: shown.parentExternalId },
         ],
-        ...(shown.price ? { memo: { ...acceptMemo(shown.price) } } : {}),
+        ...(shown.price ? { memo: acceptMemo(shown.price) } : {}),
       });
       // The call can be abandoned (below): its abort signal ends the gRPC calls it is waiting on.
       const abandon = new AbortController();

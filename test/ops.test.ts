@@ -579,8 +579,7 @@ describe('Temporal visibility: what ops type in the UI or CLI', () => {
     const started = events[0]?.workflowExecutionStartedEventAttributes;
     expect(started?.memo?.fields && Object.keys(started.memo.fields).sort()).toEqual(['amount', 'currency']);
     expect(started?.searchAttributes?.indexedFields && Object.keys(started.searchAttributes.indexedFields).sort()).toEqual(['OfferId', 'ParentOrderId']);
-    const count = (type: proto.temporal.api.enums.v1.EventType) => events.filter((e) => e.eventType === type).length;
-    expect(count(EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED)).toBe(0);
+    expect(events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED)).toHaveLength(0);
     const upserted = events.map((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields).filter((f) => f !== undefined && f !== null);
     expect(upserted.map((fields) => Object.keys(fields).sort())).toEqual([['TemporalChangeVersion'], ['Gateway', 'ParentOrderId', 'UpsellOutcome']]);
     expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toHaveLength(1);

@@ -216,7 +216,7 @@ export async function acceptUpsell(input: AcceptInput): Promise<AcceptState> {
   // upserted it, also those an older worker ran with a memo at start, and replay the same way.
   const memo = acceptMemo(plan.amount);
   const started = workflowInfo().memo as Partial<AcceptMemo> | undefined;
-  if (!current || started?.amount !== memo.amount || started?.currency !== memo.currency) upsertMemo({ ...memo });
+  if (!current || started?.amount !== memo.amount || started?.currency !== memo.currency) upsertMemo(memo);
   if (prepared.methodDeclined) {
     return finish(failureResponse(key, 'declined', prepared.methodDeclined.code, prepared.methodDeclined.message), null);
   }

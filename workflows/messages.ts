@@ -46,10 +46,10 @@ export const searchAttributes = {
  * the verified token's price, so the workflow does not spend an upsert on it; it sets it from its plan
  * only when the start did not carry that price.
  */
-export interface AcceptMemo {
+export type AcceptMemo = {
   amount: number;
   currency: string;
-}
+};
 export const acceptMemo = (price: Money): AcceptMemo => ({ amount: price.value, currency: price.currency });
 
 /** `name=Type` pairs for `temporal server start-dev --search-attribute`. */

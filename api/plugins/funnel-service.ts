@@ -29,7 +29,7 @@ import { windowContents } from '../../db/windows.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { type FunnelStep, type NextStepContext, type StepOutcome, entryStep, funnelLive, nextStep } from '../../domain/funnel.ts';
 import type { UpsellSettings } from '../../domain/settings.ts';
-import { type TokenClaims, type TokenFunnelStep, signToken, verifyToken } from '../../domain/token.ts';
+import { type TokenClaims, type TokenFunnelStep, signToken } from '../../domain/token.ts';
 import type { AppDeps } from '../app.ts';
 import { ACCEPT_ROUTE, ACCEPT_STATUS_ROUTE } from './accept-answer.ts';
 import type { WindowFlows } from './funnel-window.ts';
@@ -175,19 +175,19 @@ export function createFunnelService(deps: Deps) {
 
     /**
      * Just before an accept starts: notes its funnel step, and registers it with the parent's window
-     * (409 window_closed once that has closed: nothing is started or charged).
+     * (409 window_closed once that has closed: nothing is started or charged). `claims` are the
+     * accept's token's, as the route's door verified them for this offer and cart.
      */
-    async beforeAccept(request: FastifyRequest, a: { acceptKey: string; offerId: string; token: string; cartId: string }): Promise<void> {
-      const claims = verifyToken(a.token, config.tokenKeys, clock(), { offerId: a.offerId, cartId: a.cartId });
+    async beforeAccept(request: FastifyRequest, acceptKey: string, claims: TokenClaims): Promise<void> {
       if (claims.fun && claims.stp) {
-        await noteStep(a.acceptKey, 'accept', { ...claims, fun: claims.fun, stp: claims.stp });
+        await noteStep(acceptKey, 'accept', { ...claims, fun: claims.fun, stp: claims.stp });
       }
       if (!windows) return;
       const row = await findWindow(prisma.sql, claims.ord);
       if (!row) return;
       const closed = () => new DomainError('window_closed', "this order's upsell window has closed: nothing was charged");
       if (row.status === 'closed') throw closed();
-      const answer = await windows.acceptStarting(claims.ord, a.acceptKey, Math.min(config.acceptWaitMs, REGISTER_WAIT_MS));
+      const answer = await windows.acceptStarting(claims.ord, acceptKey, Math.min(config.acceptWaitMs, REGISTER_WAIT_MS));
       if (answer === 'closed') throw closed();
       // No window runs: it may have just closed (its row is closed before its run ends), or never started.
       if (answer === 'none' && (await findWindow(prisma.sql, claims.ord))?.status === 'closed') throw closed();

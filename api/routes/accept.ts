@@ -197,7 +197,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       // Before the workflow starts, the database or Temporal being down is an outage (503, retry with
       // the same key): nothing was charged.
       await funnelService(app)
-        .beforeAccept(request, { acceptKey: key, offerId, token, cartId })
+        .beforeAccept(request, key, claims)
         .catch((err: unknown) => {
           if (err instanceof DomainError) throw err;
           request.log.warn({ err }, 'funnel step or window check failed');
