@@ -233,7 +233,8 @@ async function measureForgedRefusals(base: string, shop: Awaited<ReturnType<type
  * counting only what happens before the update is answered: the server's hand-off of workflow tasks
  * to the worker, the workflow tasks themselves (the local activities, charge and write, run inside
  * one), the regular activities (validate, check method), and the rest (HTTP, the update-with-start
- * call and its answer travelling back).
+ * call and its answer travelling back). The Temporal floors' c=1 samples are read the same way, so the
+ * two compare part by part (a floor has no HTTP: its rest is the update-with-start call alone).
  */
 async function breakdown(temporalAddress: string, samples: Array<{ key: string; ms: number }>) {
   const connection = await Connection.connect({ address: temporalAddress });
@@ -356,6 +357,8 @@ export interface WorkflowFloor {
   /** server + worker CPU per workflow at c=32 */
   cpu_ms_per_wf: number;
   cpu_ms_per_wf_split: { server: number; worker: number };
+  /** where a c=1 answer's time goes, read from the histories as for the service (no HTTP here: the round trip is the update-with-start call alone) */
+  c1_breakdown: Record<string, number>;
 }
 
 /**
@@ -374,8 +377,8 @@ async function measureWorkflowFloors(address: string, serverPid: number | undefi
   const client = new Client({ connection });
   const pids = { server: serverPid, worker: worker.child.pid };
   const measure = async (workflowType: 'benchEmpty' | 'benchThreeLocal'): Promise<WorkflowFloor> => {
-    const once = async () => {
-      const op = new WithStartWorkflowOperation(workflowType, { workflowId: `floor-${randomUUID()}`, taskQueue, workflowIdConflictPolicy: 'USE_EXISTING' });
+    const once = async (workflowId = `floor-${randomUUID()}`) => {
+      const op = new WithStartWorkflowOperation(workflowType, { workflowId, taskQueue, workflowIdConflictPolicy: 'USE_EXISTING' });
       const t0 = performance.now();
       await client.workflow.executeUpdateWithStart(emptyUpdate, { startWorkflowOperation: op });
       return performance.now() - t0;
@@ -383,8 +386,12 @@ async function measureWorkflowFloors(address: string, serverPid: number | undefi
     const n1 = Math.round(100 * SCALE);
     for (let i = 0; i < 10; i++) await once();
     const c1: number[] = [];
+    const c1Samples: Array<{ key: string; ms: number }> = [];
     for (let i = 0; i < n1; i++) {
-      c1.push(await once());
+      const key = `floor-${randomUUID()}`;
+      const ms = await once(key);
+      c1.push(ms);
+      c1Samples.push({ key, ms });
       progress(`${workflowType} c=1`, i + 1, n1);
     }
     const n32 = Math.round(400 * SCALE);
@@ -412,6 +419,7 @@ async function measureWorkflowFloors(address: string, serverPid: number | undefi
       c32_p99_ms: round(pct(c32, 99)),
       cpu_ms_per_wf: round(split.server + split.worker),
       cpu_ms_per_wf_split: { server: split.server, worker: split.worker },
+      c1_breakdown: await breakdown(address, c1Samples),
     };
   };
   try {
@@ -566,6 +574,14 @@ async function main() {
         `CPU ${f.cpu_ms_per_wf} ms per workflow (server ${f.cpu_ms_per_wf_split.server}, worker ${f.cpu_ms_per_wf_split.worker})`,
     );
   }
+  const serviceC1 = breakdowns.find((b) => b.gateway_latency_ms === 0);
+  if (serviceC1)
+    console.log(
+      `  c=1 (p50), service vs three-local-activity floor: ${Object.entries(three.c1_breakdown)
+        .filter(([k]) => k !== 'regular_activities_ms')
+        .map(([k, v]) => `${k} ${serviceC1[k]} vs ${v}`)
+        .join(', ')}`,
+    );
   console.log(
     `service vs three-local-activity floor: c=1 p50 ${report.ratios.c1_p50_vs_3la}×, c=32 throughput ${report.ratios.c32_rps_vs_3la}×, ` +
       `CPU ${report.cpu_vs_3la}× (server ${cpuPerAccept.server} + worker ${cpuPerAccept.worker} ms per accept; API ${cpuBeside.api} and PostgreSQL ${cpuBeside.database} beside them); c=32 p99 ${c32.p99_ms} ms`,
