@@ -124,6 +124,9 @@ describe('configuration errors name the variable', () => {
     expect(loadWorkerConfig(dev()).metrics).toEqual({ host: '127.0.0.1', port: 0, sdkPort: 0 });
     expect(loadWorkerConfig(prod({ WORKER_METRICS_HOST: '0.0.0.0' })).metrics).toEqual({ host: '0.0.0.0', port: 9464, sdkPort: 9465 });
     expect(loadWorkerConfig(dev({ WORKER_METRICS_PORT: '9100' })).metrics.port).toBe(9100);
+    expect(loadWorkerConfig(dev()).outbox).toEqual({ pollMs: 200, wakeDelayMs: 10, leaseMs: 120_000 });
+    expect(loadWorkerConfig(dev({ OUTBOX_WAKE_DELAY_MS: '0' })).outbox.wakeDelayMs).toBe(0);
+    expect(configError(() => loadWorkerConfig(dev({ OUTBOX_WAKE_DELAY_MS: '5000' })))).toContain('OUTBOX_WAKE_DELAY_MS must be a whole number from 0 to 1000');
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * The outbox relay on real PostgreSQL (a database of this file's own, so no other file's relay or
  * subscriber takes part) with real HTTP subscribers: a failing subscriber is retried on the backoff
- * and the event finally marked failed; two relays on one database deliver each event once; a worker
+ * and the event finally marked failed; a wake starts one round after its delay; two relays on one
+ * database deliver each event once; a worker
  * process killed mid-delivery leaves the event to the next worker, which delivers it.
  * (That an accepted event reaches a subscriber signed, with its stable id, is test/accept-outcomes.)
  */
@@ -121,6 +122,49 @@ describe('outbox relay', () => {
       expect(sub.of(id!)).toHaveLength(2);
     } finally {
       await relay.stop();
+      await sub.close();
+    }
+  });
+
+  it('a wake (an order write) starts a round after wakeDelayMs, which takes the wakes that came meanwhile; with 0 at once', async () => {
+    const sub = await subscriber((_n, _req, res) => res.writeHead(204).end());
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // Its first round runs at start and finds nothing; the next poll is a minute away, so only a wake delivers.
+    const delayed = startOutboxRelay({ prisma, pollMs: 60_000, wakeDelayMs: 500 });
+    try {
+      await pause(200);
+      const [first] = await writeEvents(1);
+      const wokenAt = Date.now();
+      delayed.wake();
+      await pause(250);
+      const [second] = await writeEvents(1);
+      delayed.wake();
+      await pollUntil(
+        () => rows([first!, second!]),
+        (es) => es.every((e) => e.status === 'delivered'),
+        5_000,
+      );
+      const after = [first!, second!].map((id) => sub.of(id)[0]!.atMs - wokenAt);
+      expect(Math.min(...after)).toBeGreaterThanOrEqual(490);
+      // One round for both: the second wake did not push it back by another 500 ms.
+      expect(Math.max(...after)).toBeLessThan(740);
+    } finally {
+      await delayed.stop();
+    }
+    const immediate = startOutboxRelay({ prisma, pollMs: 60_000, wakeDelayMs: 0 });
+    try {
+      await pause(200);
+      const [id] = await writeEvents(1);
+      const wokenAt = Date.now();
+      immediate.wake();
+      await pollUntil(
+        () => rows([id!]),
+        ([e]) => e?.status === 'delivered',
+        5_000,
+      );
+      expect(sub.of(id!)[0]!.atMs - wokenAt).toBeLessThan(400);
+    } finally {
+      await immediate.stop();
       await sub.close();
     }
   });

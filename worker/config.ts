@@ -12,8 +12,8 @@ export interface WorkerConfig extends SharedConfig {
     /** the Temporal SDK's own Prometheus exporter (worker slots, polls, task latencies); 0 turns it off */
     sdkPort: number;
   };
-  /** the outbox relay (worker/outbox-relay.ts): its idle poll interval and a claim's lease */
-  outbox: { pollMs: number; leaseMs: number };
+  /** the outbox relay (worker/outbox-relay.ts): its idle poll interval, its delay after an order write, and a claim's lease */
+  outbox: { pollMs: number; wakeDelayMs: number; leaseMs: number };
   /** a workflow bundle prebuilt by `tsx worker/bundle.ts` (the image does); otherwise bundled at start */
   workflowBundlePath?: string;
 }
@@ -34,6 +34,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     metrics: { host: optional(env, 'WORKER_METRICS_HOST') ?? '127.0.0.1', port, sdkPort },
     outbox: {
       pollMs: integer(env, 'OUTBOX_POLL_MS', OUTBOX_RELAY_DEFAULTS.pollMs, 10, 60_000),
+      wakeDelayMs: integer(env, 'OUTBOX_WAKE_DELAY_MS', OUTBOX_RELAY_DEFAULTS.wakeDelayMs, 0, 1_000),
       leaseMs: integer(env, 'OUTBOX_LEASE_MS', OUTBOX_RELAY_DEFAULTS.leaseMs, 1_000, 3_600_000),
     },
     ...(workflowBundlePath ? { workflowBundlePath } : {}),

@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   const relay = (wakeRelay.relay = startOutboxRelay({
     prisma,
     pollMs: config.outbox.pollMs,
+    wakeDelayMs: config.outbox.wakeDelayMs,
     leaseMs: config.outbox.leaseMs,
     onFailedAttempt: (event, error, retryInMs) =>
       log.warn({ eventId: event.id, attempt: event.attempts, error, retryInMs }, retryInMs === null ? 'event delivery failed for good' : 'event delivery failed; retrying'),

@@ -7,7 +7,10 @@
  * after the last attempt marks it failed. A worker that dies mid-delivery leaves its claimed events
  * pending; they are due again when their lease runs out, and any worker delivers them.
  *
- * It wakes every `pollMs` (and at once after a full batch, or on wake()).
+ * It wakes every `pollMs`, at once after a full batch, and `wakeDelayMs` after a wake() (an order
+ * write). Wakes within that delay make one round: under load the events of several accepts go out in
+ * one claim and one read of the subscribers, and at low load the round runs after the accept's
+ * workflow task has been completed, not in the middle of it, on the same thread.
  */
 import type { Db } from '../db/client.ts';
 import { claimDueEvents, markEventDelivered, recordFailedAttempt, type ClaimedEvent } from '../db/outbox.ts';
@@ -21,6 +24,8 @@ export interface OutboxRelayOptions {
   timeoutMs?: number;
   /** how often the relay looks for due events when it has nothing to do */
   pollMs?: number;
+  /** after wake(), how long the relay waits for more wakes before its round (0: at once) */
+  wakeDelayMs?: number;
   /** events claimed (and delivered concurrently) per round */
   batchSize?: number;
   /** how long a claimed event stays out of other relays' reach: longer than a delivery can take */
@@ -41,12 +46,13 @@ export interface OutboxRelay {
 
 const MAX_ERROR_BACKOFF_MS = 5_000;
 
-export const OUTBOX_RELAY_DEFAULTS = { timeoutMs: 10_000, pollMs: 200, batchSize: 16, leaseMs: 120_000 } as const;
+export const OUTBOX_RELAY_DEFAULTS = { timeoutMs: 10_000, pollMs: 200, wakeDelayMs: 10, batchSize: 16, leaseMs: 120_000 } as const;
 
 export function startOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
   const clock = o.clock ?? (() => new Date());
   const timeoutMs = o.timeoutMs ?? OUTBOX_RELAY_DEFAULTS.timeoutMs;
   const pollMs = o.pollMs ?? OUTBOX_RELAY_DEFAULTS.pollMs;
+  const wakeDelayMs = o.wakeDelayMs ?? OUTBOX_RELAY_DEFAULTS.wakeDelayMs;
   const batchSize = o.batchSize ?? OUTBOX_RELAY_DEFAULTS.batchSize;
   const leaseMs = o.leaseMs ?? OUTBOX_RELAY_DEFAULTS.leaseMs;
   const retry = o.retry ?? EVENT_RETRY;
@@ -107,13 +113,22 @@ export function startOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
   };
   const done = loop();
 
+  const wakeNow = () => {
+    woken = true;
+    wakeUp?.();
+  };
+  let delayedWake: NodeJS.Timeout | undefined;
   return {
     wake() {
-      woken = true;
-      wakeUp?.();
+      if (wakeDelayMs === 0) return wakeNow();
+      delayedWake ??= setTimeout(() => {
+        delayedWake = undefined;
+        wakeNow();
+      }, wakeDelayMs);
     },
     async stop() {
       running = false;
+      clearTimeout(delayedWake);
       wakeUp?.();
       await done;
     },
