@@ -1,7 +1,7 @@
 /** Funnels over HTTP against the real stack: CRUD and validation, next steps, decline, the post-purchase window. */
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WORKFLOWS_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../worker/worker.ts';
+import { WORKFLOW_CODE_OPTIONS } from '../worker/worker.ts';
 import { NEVER_STARTED_AFTER_MS, createWindowActivities } from '../activities/window.ts';
 import { validateAcceptRequest } from '../activities/validation.ts';
 import { holdWindowOpen } from '../db/windows.ts';
@@ -546,8 +546,7 @@ describe('the post-purchase window', () => {
       histories.push({ workflowId: handle.workflowId, history: await handle.fetchHistory() });
     }
     const failures: string[] = [];
-    const options = { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } };
-    for await (const result of Worker.runReplayHistories(options, histories)) {
+    for await (const result of Worker.runReplayHistories(WORKFLOW_CODE_OPTIONS, histories)) {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     expect(failures).toEqual([]);

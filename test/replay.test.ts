@@ -23,7 +23,7 @@ import proto from '@temporalio/proto';
 import type { HistoryAndWorkflowId } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WORKFLOWS_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../worker/worker.ts';
+import { WORKFLOW_CODE_OPTIONS } from '../worker/worker.ts';
 import { signToken } from '../domain/token.ts';
 import { accept, readyToAccept } from './helpers/shop.ts';
 import { newKey } from './helpers/ids.ts';
@@ -31,7 +31,7 @@ import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const { History } = proto.temporal.api.history.v1;
 const FIXTURES = fileURLToPath(new URL('./replay-histories/', import.meta.url));
-const replayOptions = { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } };
+const replayOptions = WORKFLOW_CODE_OPTIONS;
 
 let stack: TestStack;
 beforeAll(async () => {

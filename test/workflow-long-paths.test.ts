@@ -21,7 +21,7 @@ import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { createActivities } from '../activities/index.ts';
 import type { AcceptPlan, ChargeResult, PreparedAccept, WrittenOrder } from '../contract/accept.ts';
-import { WORKFLOWS_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../worker/worker.ts';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../worker/worker.ts';
 import { acceptUpsell } from '../workflows/acceptUpsell.ts';
 import { type AcceptInput, type AcceptResponse, scaCompletedSignal, searchAttributes, statusQuery } from '../workflows/messages.ts';
 import { reconcileCharge } from '../workflows/reconcileCharge.ts';
@@ -53,8 +53,7 @@ beforeAll(async () => {
     searchAttributes: Object.fromEntries(Object.values(searchAttributes).map((k) => [k.name, KEYWORD])),
   });
   workflowBundle = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    ...WORKFLOW_BUNDLE_OPTIONS,
     logger: new DefaultLogger('WARN'),
   });
 });

@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from './worker.ts';
+import { WORKFLOW_BUNDLE_OPTIONS } from './worker.ts';
 
 const out = process.argv[2];
 if (!out) {
@@ -14,8 +14,7 @@ if (!out) {
   process.exit(2);
 }
 const { code } = await bundleWorkflowCode({
-  workflowsPath: WORKFLOWS_PATH,
-  workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+  ...WORKFLOW_BUNDLE_OPTIONS,
   logger: new DefaultLogger('WARN'),
 });
 await mkdir(dirname(out), { recursive: true });

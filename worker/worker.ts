@@ -12,6 +12,22 @@ import type { WorkerMetrics } from './metrics.ts';
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 /** Bundled with the workflows: labels workflow log lines with the offer and parent order. */
 export const WORKFLOW_INTERCEPTOR_MODULES = [fileURLToPath(new URL('./workflow-log-context.ts', import.meta.url))];
+/**
+ * Evaluated once per worker in the SDK's reusable V8 context and shared by every run, where each run
+ * would otherwise evaluate them again: our workflow modules, the interceptor module, and everything
+ * they import (the SDK's workflow API, the schema-free contract modules). Safe because none of them
+ * keeps state at module level (test/unit/workflow-bundle.test.ts checks our sources for it), and the
+ * SDK freezes what it shares.
+ */
+export const WORKFLOW_PRELOAD_MODULES = [WORKFLOWS_PATH, ...WORKFLOW_INTERCEPTOR_MODULES];
+/** How the workflows are bundled, for bundleWorkflowCode (the prebuilt bundle). */
+export const WORKFLOW_BUNDLE_OPTIONS = { workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, preloadModules: WORKFLOW_PRELOAD_MODULES };
+/** The same as worker options: the worker bundles with them at start, and the replay tests replay with them. */
+export const WORKFLOW_CODE_OPTIONS = {
+  workflowsPath: WORKFLOWS_PATH,
+  interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+  bundlerOptions: { preloadModules: WORKFLOW_PRELOAD_MODULES },
+} satisfies Partial<WorkerOptions>;
 
 export async function connectWorker(temporal: TemporalConfig): Promise<NativeConnection> {
   return NativeConnection.connect(temporalConnectionOptions(temporal));
@@ -37,7 +53,7 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
   // A prebuilt bundle already holds the workflow interceptor modules.
   const workflows = o.workflowBundlePath
     ? { workflowBundle: { codePath: o.workflowBundlePath }, interceptors: { activity: [activityLogContext] } }
-    : { workflowsPath: WORKFLOWS_PATH, interceptors: { activity: [activityLogContext], workflowModules: WORKFLOW_INTERCEPTOR_MODULES } };
+    : { ...WORKFLOW_CODE_OPTIONS, interceptors: { ...WORKFLOW_CODE_OPTIONS.interceptors, activity: [activityLogContext] } };
   return Worker.create({
     connection: o.connection,
     namespace: o.temporal.namespace,
