@@ -19,6 +19,7 @@ import {
   offerSlots,
   takenOffers,
   type FunnelParent,
+  type WindowRow,
 } from '../../db/funnels.ts';
 import { findOffer } from '../../db/offers.ts';
 import { findOrderRef } from '../../db/orders.ts';
@@ -178,12 +179,18 @@ export function createFunnelService(deps: Deps) {
      * (409 window_closed once that has closed: nothing is started or charged). `claims` are the
      * accept's token's, as the route's door verified them for this offer and cart.
      */
-    async beforeAccept(request: FastifyRequest, acceptKey: string, claims: TokenClaims): Promise<void> {
+    /** The parent's window row, read ahead for beforeAccept (null without window flows: nothing is read). */
+    readWindow(parentExternalId: string): Promise<WindowRow | null> {
+      return windows ? findWindow(prisma.sql, parentExternalId) : Promise.resolve(null);
+    },
+
+    /** `windowRow`: readWindow's answer for the token's order, when the caller read it beside its own reads. */
+    async beforeAccept(request: FastifyRequest, acceptKey: string, claims: TokenClaims, windowRow?: Promise<WindowRow | null>): Promise<void> {
       if (claims.fun && claims.stp) {
         await noteStep(acceptKey, 'accept', { ...claims, fun: claims.fun, stp: claims.stp });
       }
       if (!windows) return;
-      const row = await findWindow(prisma.sql, claims.ord);
+      const row = await (windowRow ?? findWindow(prisma.sql, claims.ord));
       if (!row) return;
       const closed = () => new DomainError('window_closed', "this order's upsell window has closed: nothing was charged");
       if (row.status === 'closed') throw closed();

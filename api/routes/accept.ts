@@ -158,6 +158,14 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       const offerId = request.params.offer_id;
       const fingerprint = requestFingerprint(offerId, token, cartId);
 
+      const claims = checkedTokens.get(request);
+      if (claims === undefined) throw new Error('the accept handler ran without the token check at the door');
+      // The parent's window, which a new accept checks before it starts, is read beside the replay
+      // check below (one round trip for both). A replay never waits for it, and its failure counts
+      // only where it is used.
+      const windowRow = claims === 'expired' ? undefined : funnelService(app).readWindow(claims.ord);
+      windowRow?.catch(() => undefined);
+
       // A key seen before is answered from its record: days later, after Temporal forgot the run.
       // If the database is unreachable, go on: the workflow rides out the outage and answers.
       let lookupFailed = false;
@@ -168,8 +176,6 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
         lookupFailed = true;
         return null;
       });
-      const claims = checkedTokens.get(request);
-      if (claims === undefined) throw new Error('the accept handler ran without the token check at the door');
       if (claims === 'expired') {
         // Only the record can tell a replay from a late click; without it, say so rather than refuse.
         if (lookupFailed) unavailable(reply, 'the accept record cannot be read right now');
@@ -197,7 +203,7 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       // Before the workflow starts, the database or Temporal being down is an outage (503, retry with
       // the same key): nothing was charged.
       await funnelService(app)
-        .beforeAccept(request, key, claims)
+        .beforeAccept(request, key, claims, windowRow)
         .catch((err: unknown) => {
           if (err instanceof DomainError) throw err;
           request.log.warn({ err }, 'funnel step or window check failed');
