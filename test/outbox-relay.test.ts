@@ -126,17 +126,31 @@ describe('outbox relay', () => {
     }
   });
 
-  it('a wake (an order write) starts a round after wakeDelayMs, which takes the wakes that came meanwhile; with 0 at once', async () => {
+  it('a wake (an order write) starts one round after wakeDelayMs, which takes the wakes that came meanwhile; with 0 at once', async () => {
     const sub = await subscriber((_n, _req, res) => res.writeHead(204).end());
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // The relay's claims, seen on its way to the database: how many events each round took.
+    const claimed: number[] = [];
+    const sql = new Proxy(prisma.sql, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (prop !== '$queryRaw' || typeof value !== 'function') return value;
+        return async (strings: TemplateStringsArray, ...values: unknown[]) => {
+          const rows = (await value.call(target, strings, ...values)) as unknown[];
+          if (strings.join('').includes('SKIP LOCKED')) claimed.push(rows.length);
+          return rows;
+        };
+      },
+    });
+    const watched = new Proxy(prisma, { get: (target, prop, receiver): unknown => (prop === 'sql' ? sql : Reflect.get(target, prop, receiver)) });
     // Its first round runs at start and finds nothing; the next poll is a minute away, so only a wake delivers.
-    const delayed = startOutboxRelay({ prisma, pollMs: 60_000, wakeDelayMs: 500 });
+    const delayed = startOutboxRelay({ prisma: watched, pollMs: 60_000, wakeDelayMs: 1_000 });
     try {
       await pause(200);
       const [first] = await writeEvents(1);
       const wokenAt = Date.now();
       delayed.wake();
-      await pause(250);
+      await pause(300);
       const [second] = await writeEvents(1);
       delayed.wake();
       await pollUntil(
@@ -144,10 +158,14 @@ describe('outbox relay', () => {
         (es) => es.every((e) => e.status === 'delivered'),
         5_000,
       );
+      // One round after the start's empty one, for both events; none more once the second wake's own
+      // second would have passed.
+      await pause(wokenAt + 1_600 - Date.now());
+      expect(claimed).toEqual([0, 2]);
       const after = [first!, second!].map((id) => sub.of(id)[0]!.atMs - wokenAt);
-      expect(Math.min(...after)).toBeGreaterThanOrEqual(490);
-      // One round for both: the second wake did not push it back by another 500 ms.
-      expect(Math.max(...after)).toBeLessThan(740);
+      expect(Math.min(...after)).toBeGreaterThanOrEqual(990);
+      // Timed from the first wake: the second did not push the round back by another second.
+      expect(Math.max(...after)).toBeLessThan(1_250);
     } finally {
       await delayed.stop();
     }
@@ -162,7 +180,7 @@ describe('outbox relay', () => {
         ([e]) => e?.status === 'delivered',
         5_000,
       );
-      expect(sub.of(id!)[0]!.atMs - wokenAt).toBeLessThan(400);
+      expect(sub.of(id!)[0]!.atMs - wokenAt).toBeLessThan(500);
     } finally {
       await immediate.stop();
       await sub.close();

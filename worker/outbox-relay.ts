@@ -9,8 +9,9 @@
  *
  * It wakes every `pollMs`, at once after a full batch, and `wakeDelayMs` after a wake() (an order
  * write). Wakes within that delay make one round: under load the events of several accepts go out in
- * one claim and one read of the subscribers, and at low load the round runs after the accept's
- * workflow task has been completed, not in the middle of it, on the same thread.
+ * one claim and one read of the subscribers, and at low load the round usually runs after the
+ * accept's workflow task has been completed rather than in the middle of it, on the same thread.
+ * Only timing depends on it: an event written is delivered by a wake's round or by the next poll.
  */
 import type { Db } from '../db/client.ts';
 import { claimDueEvents, markEventDelivered, recordFailedAttempt, type ClaimedEvent } from '../db/outbox.ts';

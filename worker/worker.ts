@@ -16,8 +16,9 @@ export const WORKFLOW_INTERCEPTOR_MODULES = [fileURLToPath(new URL('./workflow-l
  * Evaluated once per worker in the SDK's reusable V8 context and shared by every run, where each run
  * would otherwise evaluate them again: our workflow modules, the interceptor module, and everything
  * they import (the SDK's workflow API, the schema-free contract modules). Safe because none of them
- * keeps state at module level (test/unit/workflow-bundle.test.ts checks our sources for it), and the
- * SDK freezes what it shares.
+ * keeps state at module level: the SDK freezes what a shared module exports, but not what it keeps
+ * unexported (a retry options object, a proxy), so such values must never be changed after load.
+ * test/unit/workflow-bundle.test.ts refuses a top-level variable or collection in our sources.
  */
 export const WORKFLOW_PRELOAD_MODULES = [WORKFLOWS_PATH, ...WORKFLOW_INTERCEPTOR_MODULES];
 /** How the workflows are bundled, for bundleWorkflowCode (the prebuilt bundle). */

@@ -174,17 +174,19 @@ export function createFunnelService(deps: Deps) {
       return mintStep(funnel, step, parent, cartId, settings);
     },
 
-    /**
-     * Just before an accept starts: notes its funnel step, and registers it with the parent's window
-     * (409 window_closed once that has closed: nothing is started or charged). `claims` are the
-     * accept's token's, as the route's door verified them for this offer and cart.
-     */
     /** The parent's window row, read ahead for beforeAccept (null without window flows: nothing is read). */
     readWindow(parentExternalId: string): Promise<WindowRow | null> {
       return windows ? findWindow(prisma.sql, parentExternalId) : Promise.resolve(null);
     },
 
-    /** `windowRow`: readWindow's answer for the token's order, when the caller read it beside its own reads. */
+    /**
+     * Just before an accept starts: notes its funnel step, and registers it with the parent's window
+     * (409 window_closed once that has closed: nothing is started or charged). `claims` are the
+     * accept's token's, as the route's door verified them for this offer and cart. `windowRow` is
+     * readWindow's answer for the token's order, when the caller read it in parallel with its own reads;
+     * a row read a moment early is safe, since a window only goes from open to closed and the window's
+     * own run has the last word (acceptStarting).
+     */
     async beforeAccept(request: FastifyRequest, acceptKey: string, claims: TokenClaims, windowRow?: Promise<WindowRow | null>): Promise<void> {
       if (claims.fun && claims.stp) {
         await noteStep(acceptKey, 'accept', { ...claims, fun: claims.fun, stp: claims.stp });

@@ -160,9 +160,9 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
 
       const claims = checkedTokens.get(request);
       if (claims === undefined) throw new Error('the accept handler ran without the token check at the door');
-      // The parent's window, which a new accept checks before it starts, is read beside the replay
-      // check below (one round trip for both). A replay never waits for it, and its failure counts
-      // only where it is used.
+      // The parent's window, which a new accept checks before it starts, is read in parallel with the
+      // replay check below, not after it. A replay never waits for it, and its failure counts only
+      // where it is used: a new accept then answers 503 (retry with the same key), as before.
       const windowRow = claims === 'expired' ? undefined : funnelService(app).readWindow(claims.ord);
       windowRow?.catch(() => undefined);
 
