@@ -1,7 +1,7 @@
 /**
  * The accept's answer bodies as the workflow and the order write build them. No schema library:
- * workflow code imports this module, and everything a workflow imports is evaluated again for each
- * workflow run (the SDK's per-workflow module cache). The shapes are contract/accept.ts's.
+ * workflow code imports this module, and everything a workflow imports goes into its bundle and is
+ * loaded into every worker (worker/worker.ts preloads it). The shapes are contract/accept.ts's.
  */
 import type { AcceptPlan, FailureResponse, FailureStatus, SucceededResponse, WrittenOrder } from './accept.ts';
 

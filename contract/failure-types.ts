@@ -1,7 +1,7 @@
 /**
  * The Temporal ApplicationFailure types activities throw and the workflow branches on. Plain
  * constants with no schema library: workflow code imports this module, and everything a workflow
- * imports is evaluated again for each workflow run (the SDK's per-workflow module cache), so it
+ * imports goes into its bundle and is loaded into every worker (worker/worker.ts preloads it), so it
  * stays small. contract/failures.ts re-exports it beside the failures' detail schemas.
  */
 

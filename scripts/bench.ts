@@ -385,15 +385,13 @@ async function measureWorkflowFloors(address: string, serverPid: number | undefi
     };
     const n1 = Math.round(100 * SCALE);
     for (let i = 0; i < 10; i++) await once();
-    const c1: number[] = [];
     const c1Samples: Array<{ key: string; ms: number }> = [];
     for (let i = 0; i < n1; i++) {
       const key = `floor-${randomUUID()}`;
-      const ms = await once(key);
-      c1.push(ms);
-      c1Samples.push({ key, ms });
+      c1Samples.push({ key, ms: await once(key) });
       progress(`${workflowType} c=1`, i + 1, n1);
     }
+    const c1 = c1Samples.map((s) => s.ms);
     const n32 = Math.round(400 * SCALE);
     const c32: number[] = [];
     let next = 0;

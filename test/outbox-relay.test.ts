@@ -2,8 +2,8 @@
  * The outbox relay on real PostgreSQL (a database of this file's own, so no other file's relay or
  * subscriber takes part) with real HTTP subscribers: a failing subscriber is retried on the backoff
  * and the event finally marked failed; a wake starts one round after its delay; two relays on one
- * database deliver each event once; a worker
- * process killed mid-delivery leaves the event to the next worker, which delivers it.
+ * database deliver each event once; a worker process killed mid-delivery leaves the event to the next
+ * worker, which delivers it.
  * (That an accepted event reaches a subscriber signed, with its stable id, is test/accept-outcomes.)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
