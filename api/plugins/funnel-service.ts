@@ -183,16 +183,16 @@ export function createFunnelService(deps: Deps) {
      * Just before an accept starts: notes its funnel step, and registers it with the parent's window
      * (409 window_closed once that has closed: nothing is started or charged). `claims` are the
      * accept's token's, as the route's door verified them for this offer and cart. `windowRow` is
-     * readWindow's answer for the token's order, when the caller read it in parallel with its own reads;
+     * readWindow's answer for the token's order, which the caller reads in parallel with its own reads;
      * a row read a moment early is safe, since a window only goes from open to closed and the window's
      * own run has the last word (acceptStarting).
      */
-    async beforeAccept(request: FastifyRequest, acceptKey: string, claims: TokenClaims, windowRow?: Promise<WindowRow | null>): Promise<void> {
+    async beforeAccept(request: FastifyRequest, acceptKey: string, claims: TokenClaims, windowRow: Promise<WindowRow | null>): Promise<void> {
       if (claims.fun && claims.stp) {
         await noteStep(acceptKey, 'accept', { ...claims, fun: claims.fun, stp: claims.stp });
       }
       if (!windows) return;
-      const row = await (windowRow ?? findWindow(prisma.sql, claims.ord));
+      const row = await windowRow;
       if (!row) return;
       const closed = () => new DomainError('window_closed', "this order's upsell window has closed: nothing was charged");
       if (row.status === 'closed') throw closed();

@@ -163,8 +163,8 @@ export const acceptRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { pr
       // The parent's window, which a new accept checks before it starts, is read in parallel with the
       // replay check below, not after it. A replay never waits for it, and its failure counts only
       // where it is used: a new accept then answers 503 (retry with the same key), as before.
-      const windowRow = claims === 'expired' ? undefined : funnelService(app).readWindow(claims.ord);
-      windowRow?.catch(() => undefined);
+      const windowRow = claims === 'expired' ? Promise.resolve(null) : funnelService(app).readWindow(claims.ord);
+      windowRow.catch(() => undefined);
 
       // A key seen before is answered from its record: days later, after Temporal forgot the run.
       // If the database is unreachable, go on: the workflow rides out the outage and answers.
