@@ -5,6 +5,13 @@
  */
 import type { AcceptPlan, FailureResponse, FailureStatus, SucceededResponse, WrittenOrder } from './accept.ts';
 
+const FINAL_STATUSES: readonly string[] = ['succeeded', 'declined', 'rejected', 'error', 'expired'];
+
+/** A status that ends the accept (its record is completed, a window stops waiting for it); requires_action is an answer, but the flow goes on. */
+export function isFinalStatus(status: string): boolean {
+  return FINAL_STATUSES.includes(status);
+}
+
 /** Where a buyer polls an accept's state. */
 export function statusUrl(acceptKey: string, cartId: string): string {
   return `/wp-json/ocart/v1/upsells/accepts/${encodeURIComponent(acceptKey)}?cart_id=${encodeURIComponent(cartId)}`;

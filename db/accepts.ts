@@ -13,7 +13,8 @@ import { acceptEventKind, recordAcceptEvent } from './offer-events.ts';
 import { loadSettings } from './settings-store.ts';
 import { decideOrderAtWrite } from '../domain/order-strategy.ts';
 import { parseAcceptPlan } from '../contract/records.ts';
-import { succeededResponse, type AcceptInput, type AcceptPlan, type AcceptResponse, type WrittenOrder } from '../contract/accept.ts';
+import { isFinalStatus, succeededResponse } from '../contract/answers.ts';
+import type { AcceptInput, AcceptPlan, AcceptResponse, WrittenOrder } from '../contract/accept.ts';
 
 export const ACCEPTED_EVENT = 'ocart/upsell/accepted';
 
@@ -21,9 +22,6 @@ export const ACCEPTED_EVENT = 'ocart/upsell/accepted';
 export class OrderWriteRefusedError extends Error {
   override name = 'OrderWriteRefusedError';
 }
-
-/** Final statuses end the accept; requires_action is an answer, but the flow goes on. */
-const FINAL = new Set(['succeeded', 'declined', 'rejected', 'error', 'expired']);
 
 /**
  * The accept record as validation leaves it, holding the validated plan (findRecordedPlan reads it
@@ -95,7 +93,7 @@ export async function recordAcceptOutcome(
 ): Promise<void> {
   const json = JSON.stringify(response);
   const code = 'code' in response ? response.code : null;
-  const completedAt = FINAL.has(response.status) ? now : null;
+  const completedAt = isFinalStatus(response.status) ? now : null;
   const at = now.toISOString();
   await db.$executeRaw`
     INSERT INTO accepts (idempotency_key, fingerprint, offer_id, cart_id, status, error_code, gateway_ref, response, state, completed_at, created_at, updated_at)

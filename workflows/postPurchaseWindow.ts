@@ -9,8 +9,8 @@ import { condition, patched, proxyActivities, setHandler, upsertSearchAttributes
 import type { WindowActivities } from '../activities/window.ts';
 import { searchAttributes } from './messages.ts';
 import { type WindowCloseReason, type WindowInput, type WindowLiveState, acceptStartingUpdate, windowEventSignal, windowStateQuery } from './window-messages.ts';
+import { isFinalStatus } from '../contract/answers.ts';
 
-const FINAL: readonly string[] = ['succeeded', 'declined', 'rejected', 'error', 'expired'];
 /** How often a window held open by an accept asks the database whether it has ended. */
 const RECHECK = '10 seconds';
 const RECHECK_FIRST_MS = 10_000;
@@ -36,7 +36,7 @@ export async function postPurchaseWindow(input: WindowInput): Promise<{ reason: 
     return 'open';
   });
   setHandler(windowEventSignal, (event) => {
-    if (event.kind === 'accept_answered' && event.key && event.outcome && FINAL.includes(event.outcome)) inFlight.delete(event.key);
+    if (event.kind === 'accept_answered' && event.key && event.outcome && isFinalStatus(event.outcome)) inFlight.delete(event.key);
     if (event.kind === 'sca_waiting' && event.key && status === 'open' && !inFlight.has(event.key)) inFlight.set(event.key, Date.now());
     if (event.kind === 'funnel_ended') funnelEnded = true;
   });
