@@ -181,14 +181,17 @@ describe('never a charge without an order', () => {
 describe('event ocart/upsell/accepted', () => {
   it('goes to each subscriber signed, with a stable event id, parent and child references; retried until delivered', async () => {
     const received: Array<{ id: string; signature: string; body: string }> = [];
-    let failFirst = true;
+    // Each event's first POST fails. Per event, not the first POST overall: test files share the
+    // database, so another file's relay may deliver its own events to this subscriber meanwhile.
+    const failedOnce = new Set<string>();
     const server: Server = createServer((req, res) => {
       let body = '';
       req.on('data', (c) => (body += c));
       req.on('end', () => {
-        received.push({ id: String(req.headers['x-ocart-event-id']), signature: String(req.headers['x-ocart-signature']), body });
-        res.statusCode = failFirst ? 500 : 200;
-        failFirst = false;
+        const id = String(req.headers['x-ocart-event-id']);
+        received.push({ id, signature: String(req.headers['x-ocart-signature']), body });
+        res.statusCode = failedOnce.has(id) ? 200 : 500;
+        failedOnce.add(id);
         res.end();
       });
     });
